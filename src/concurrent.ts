@@ -1,0 +1,398 @@
+/**
+ * `Future`: a placeholder for a result that is not there yet, and the helpers around it.
+ *
+ * A `Future<T>` is Tornado's (and asyncio's) Future and a native `Promise<T>` at once: it can
+ * be inspected synchronously (`done()`, `result()`, `exception()`), completed from outside
+ * (`setResult`, `setException`, `cancel`), given done-callbacks, and awaited, passed to
+ * `Promise.all`, or chained with `then` like any Promise. Awaiting a Future takes V8's native
+ * await path, so it costs about what awaiting a Promise costs (see `bench/`).
+ *
+ * Differences from a Promise worth knowing:
+ * - A failed Future never causes an `unhandledRejection`. As in asyncio, a failure that nobody
+ *   retrieved (by `await`, `then`, `result()` or `exception()`) is logged on `genLog` when the
+ *   Future is garbage-collected.
+ * - `then()` returns a plain `Promise`, not a Future.
+ *
+ * @example
+ * ```ts
+ * import { Future } from 'typhoon';
+ * const f = new Future<number>();
+ * setTimeout(() => f.setResult(42), 10);
+ * console.log(f.done()); // false
+ * console.log(await f); // 42
+ * console.log(f.result()); // 42
+ * ```
+ * Tornado: `tornado.concurrent.Future` (= `asyncio.Future`).
+ * @module
+ */
+
+import { CancelledError, InvalidStateError } from './errors.ts';
+import { appLog, genLog } from './log.ts';
+
+/** A function called with the Future once it is done. */
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/** Anything with a Promise-style `then`. */
+export type Thenable<T> = PromiseLike<T>;
+
+/** A Future, a Promise or another thenable: what every typhoon API that waits accepts. */
+export type Awaitable<T> = Future<T> | PromiseLike<T>;
+
+const PENDING = 0;
+const FINISHED = 1;
+const CANCELLED = 2;
+
+// Capture the resolving functions without allocating a closure per Future: the Promise
+// constructor calls the executor synchronously, so module variables hand them over.
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function captureResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void) {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+const nativeThen = Promise.prototype.then;
+const noop = (): void => {};
+// Set while typhoon itself attaches a handler, so that does not count as "retrieved".
+let internalAccess = false;
+
+// A failure nobody looked at is reported when its Future is collected, as asyncio does in
+// `Future.__del__`. Only failed Futures are registered, so successful ones cost nothing here.
+const neverRetrieved = new FinalizationRegistry<unknown>((error) => {
+  genLog.error('Future exception was never retrieved', error);
+});
+
+/**
+ * A placeholder for the result of an asynchronous operation: pending, then either finished
+ * (with a result or an exception) or cancelled. See the module documentation.
+ *
+ * Tornado: `tornado.concurrent.Future`.
+ */
+export class Future<T = unknown> extends Promise<T> {
+  #state: number = PENDING;
+  #value: T | undefined = undefined;
+  #error: unknown = undefined;
+  #hasError = false;
+  #tracked = false;
+  #resolve: (value: unknown) => void;
+  #reject: (reason: unknown) => void;
+  // Typed loosely so Future<T> stays covariant in T (a Future<number> is a Future<unknown>).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  #callbacks: Array<(future: Future<any>) => void> | null = null;
+
+  /**
+   * Create a pending Future. The optional executor exists so Promise statics called on
+   * `Future` (`Future.resolve`, …) work; most code calls `new Future()` and completes it with
+   * {@link Future.setResult} or {@link Future.setException}.
+   */
+  constructor(
+    executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void,
+  ) {
+    super(captureResolvers as (resolve: (value: T) => void, reject: (reason: unknown) => void) => void);
+    this.#resolve = capturedResolve!;
+    this.#reject = capturedReject!;
+    capturedResolve = capturedReject = undefined;
+    if (typeof executor === 'function') {
+      try {
+        executor(
+          (value) => {
+            if (this.#state === PENDING) this.setResult(value);
+          },
+          (reason) => {
+            if (this.#state === PENDING) this.setException(reason);
+          },
+        );
+      } catch (error) {
+        if (this.#state === PENDING) this.setException(error);
+      }
+    }
+  }
+
+  static {
+    // Native `await`, `Promise.resolve`, `Promise.all` and `then` all read `constructor`. When
+    // it is `%Promise%`, `await` takes V8's fast path (one microtask, no call to a JS `then`),
+    // and reading it tells us the Future's outcome is being retrieved.
+    Object.defineProperty(Future.prototype, 'constructor', {
+      configurable: true,
+      get(this: unknown) {
+        if (!internalAccess && this instanceof Future) this.#markRetrieved();
+        return Promise;
+      },
+    });
+  }
+
+  /** `Future` instances are tagged `Future` for `Object.prototype.toString`. */
+  override get [Symbol.toStringTag](): string {
+    return 'Future';
+  }
+
+  /** True once the Future has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  /** True if the Future was cancelled. */
+  cancelled(): boolean {
+    return this.#state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws the stored exception if the Future failed, `CancelledError` if it was
+   * cancelled, and `InvalidStateError` if it is still pending.
+   */
+  result(): T {
+    if (this.#state === FINISHED) {
+      if (!this.#hasError) return this.#value as T;
+      this.#markRetrieved();
+      throw this.#error;
+    }
+    if (this.#state === CANCELLED) throw this.#error;
+    throw new InvalidStateError('Result is not ready');
+  }
+
+  /**
+   * The exception the Future failed with, or `undefined` if it succeeded. Throws
+   * `CancelledError` if cancelled and `InvalidStateError` if pending.
+   */
+  exception(): unknown {
+    if (this.#state === FINISHED) {
+      this.#markRetrieved();
+      return this.#hasError ? this.#error : undefined;
+    }
+    if (this.#state === CANCELLED) throw this.#error;
+    throw new InvalidStateError('Exception is not set');
+  }
+
+  /**
+   * Call `fn(future)` once the Future is done. It runs soon after completion, never
+   * synchronously inside `setResult` — and also when added after completion. An exception in
+   * `fn` is logged on `appLog`.
+   */
+  addDoneCallback(fn: DoneCallback<T>): void {
+    if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
+    if (this.#state !== PENDING) {
+      queueMicrotask(() => runCallback(fn, this));
+    } else if (this.#callbacks === null) {
+      this.#callbacks = [fn];
+    } else {
+      this.#callbacks.push(fn);
+    }
+  }
+
+  /** Remove every registration of `fn`; returns how many were removed. */
+  removeDoneCallback(fn: DoneCallback<T>): number {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) return 0;
+    const kept = callbacks.filter((cb) => cb !== fn);
+    this.#callbacks = kept;
+    return callbacks.length - kept.length;
+  }
+
+  /** Finish the Future with `value`. Throws `InvalidStateError` if it is already done. */
+  setResult(value: T): void {
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(`setResult on a Future that is already ${this.#describeState()}`);
+    }
+    this.#state = FINISHED;
+    this.#value = value;
+    this.#resolve(value);
+    this.#scheduleCallbacks();
+  }
+
+  /** Fail the Future with `error`. Throws `InvalidStateError` if it is already done. */
+  setException(error: unknown): void {
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(
+        `setException on a Future that is already ${this.#describeState()}`,
+      );
+    }
+    this.#state = FINISHED;
+    this.#error = error;
+    this.#hasError = true;
+    this.#rejectQuietly(error);
+    this.#tracked = true;
+    neverRetrieved.register(this, error, this);
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Cancel a pending Future: it becomes done, `result()` and `await` throw `CancelledError`,
+   * and its done-callbacks run. Returns false (and does nothing) if it was already done.
+   */
+  cancel(message?: string): boolean {
+    if (this.#state !== PENDING) return false;
+    this.#state = CANCELLED;
+    this.#error = new CancelledError(message);
+    this.#rejectQuietly(this.#error);
+    this.#scheduleCallbacks();
+    return true;
+  }
+
+  /** @internal Human-readable state for messages. */
+  #describeState(): string {
+    if (this.#state === CANCELLED) return 'cancelled';
+    return this.#hasError ? 'failed' : 'finished';
+  }
+
+  #rejectQuietly(error: unknown): void {
+    this.#reject(error);
+    // Mark the native promise handled: typhoon reports unretrieved failures itself, and an
+    // `unhandledRejection` would otherwise take the process down.
+    internalAccess = true;
+    try {
+      nativeThen.call(this, undefined, noop);
+    } finally {
+      internalAccess = false;
+    }
+  }
+
+  #markRetrieved(): void {
+    if (this.#tracked) {
+      this.#tracked = false;
+      neverRetrieved.unregister(this);
+    }
+  }
+
+  #scheduleCallbacks(): void {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) return;
+    this.#callbacks = null;
+    queueMicrotask(() => {
+      for (let i = 0; i < callbacks.length; i++) runCallback(callbacks[i]!, this);
+    });
+  }
+
+  /**
+   * A Future that follows `thenable`: finished with its value or failed with its reason.
+   * A Future is returned as it is.
+   */
+  static fromPromise<T>(thenable: PromiseLike<T> | T): Future<T> {
+    return toFuture(thenable);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function runCallback(fn: (future: Future<any>) => void, future: Future<unknown>): void {
+  try {
+    fn(future);
+  } catch (error) {
+    appLog.error(`Exception in callback ${fn.name || '<anonymous>'} for ${String(future)}`, error);
+  }
+}
+
+/**
+ * True if `x` is a typhoon {@link Future}. Tornado: `tornado.concurrent.is_future`.
+ */
+export function isFuture(x: unknown): x is Future<unknown> {
+  return x instanceof Future;
+}
+
+/** True if `x` has a callable `then`: a Promise, a Future or another thenable. */
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    x !== null &&
+    (typeof x === 'object' || typeof x === 'function') &&
+    typeof (x as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Turn a Future, Promise, thenable or plain value into a Future. A Future comes back as it
+ * is; a plain value gives an already-finished Future.
+ *
+ * @example
+ * ```ts
+ * const f = toFuture(fetchSomething()); // Promise -> Future
+ * ```
+ * Tornado: `tornado.gen.convert_yielded` for awaitables.
+ */
+export function toFuture<T>(x: PromiseLike<T> | T): Future<T> {
+  if (x instanceof Future) return x as Future<T>;
+  const future = new Future<T>();
+  if (isThenable(x)) {
+    try {
+      x.then(
+        (value) => futureSetResultUnlessCancelled(future, value as T),
+        (error: unknown) => futureSetExceptionUnlessCancelled(future, error),
+      );
+    } catch (error) {
+      future.setException(error);
+    }
+  } else {
+    future.setResult(x as T);
+  }
+  return future;
+}
+
+/**
+ * Copy the outcome of `a` onto `b` when `a` completes (result, exception or cancellation),
+ * unless `b` is already done by then. `a` may be any thenable.
+ *
+ * Tornado: `tornado.concurrent.chain_future`.
+ */
+export function chainFuture<T>(a: Awaitable<T>, b: Future<T>): void {
+  if (a instanceof Future) {
+    a.addDoneCallback((done) => {
+      if (b.done()) return;
+      if (done.cancelled()) b.cancel();
+      else {
+        const error = done.exception();
+        if (error !== undefined) b.setException(error);
+        else b.setResult(done.result());
+      }
+    });
+    return;
+  }
+  a.then(
+    (value) => {
+      if (!b.done()) b.setResult(value);
+    },
+    (error: unknown) => {
+      if (!b.done()) b.setException(error);
+    },
+  );
+}
+
+/**
+ * Set `future`'s result unless it was cancelled meanwhile (a cancelled Future's waiter has
+ * gone; its late result is simply dropped). Tornado:
+ * `tornado.concurrent.future_set_result_unless_cancelled`.
+ */
+export function futureSetResultUnlessCancelled<T>(future: Future<T>, value: T): void {
+  if (!future.cancelled()) future.setResult(value);
+}
+
+/**
+ * Set `future`'s exception unless it was cancelled; a failure arriving after cancellation is
+ * logged on `appLog` so it is not lost. Tornado:
+ * `tornado.concurrent.future_set_exception_unless_cancelled`.
+ */
+export function futureSetExceptionUnlessCancelled(future: Future<unknown>, error: unknown): void {
+  if (!future.cancelled()) future.setException(error);
+  else appLog.error('Exception after Future was cancelled', error);
+}
+
+/**
+ * Call `fn(future)` when `future` is done; for a plain thenable, `fn` receives a Future that
+ * mirrors it. Tornado: `tornado.concurrent.future_add_done_callback`.
+ */
+export function futureAddDoneCallback<T>(
+  future: Awaitable<T>,
+  fn: (future: Future<T>) => void,
+): void {
+  toFuture(future).addDoneCallback(fn);
+}
+
+/** A Future already finished with `value`. */
+export function resolvedFuture<T>(value: T): Future<T> {
+  const future = new Future<T>();
+  future.setResult(value);
+  return future;
+}
+
+/** A Future already failed with `error`. */
+export function failedFuture<T = never>(error: unknown): Future<T> {
+  const future = new Future<T>();
+  future.setException(error);
+  return future;
+}

@@ -1,0 +1,370 @@
+/**
+ * Every error typhoon raises, in one module.
+ *
+ * All of them extend {@link TyphoonError}, so `err instanceof TyphoonError` tells a typhoon
+ * failure from anything else. Each class has a stable string {@link TyphoonError.errorCode}
+ * (`TYPHOON_TIMEOUT`, …) that never changes between releases, `name` equal to the class name,
+ * and passes `cause` through. Fields a caller needs to act on travel with the error:
+ * `realError` on {@link StreamClosedError}, `statusCode` on {@link HTTPError}, `code` and
+ * `response` on {@link HTTPClientError}, `exitCode` on {@link WorkerCrashedError}.
+ *
+ * Why `errorCode` and not Node's usual `code`: Tornado's `HTTPClientError.code` is the HTTP
+ * status (599 for network failures), and code ported from Tornado reads it; keeping `code` for
+ * that one meaning avoids a field whose type changes from class to class.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, withTimeout } from 'typhoon';
+ * try {
+ *   await withTimeout(slowThing(), 1000);
+ * } catch (err) {
+ *   if (err instanceof TimeoutError) console.log(err.errorCode); // 'TYPHOON_TIMEOUT'
+ * }
+ * ```
+ * @module
+ */
+
+/** Options every typhoon error accepts. */
+export interface TyphoonErrorOptions {
+  /** The underlying failure, kept as the standard `Error.cause`. */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error typhoon raises.
+ *
+ * Tornado has no single base; catching `TyphoonError` is the typhoon way to say "anything
+ * typhoon raised". Subclasses set a static `errorCode`, copied onto each instance.
+ */
+export class TyphoonError extends Error {
+  /** Stable, documented identifier of this class of failure. */
+  static readonly errorCode: string = 'TYPHOON_ERROR';
+  /** The class's {@link TyphoonError.errorCode}, on the instance for convenience. */
+  readonly errorCode: string;
+
+  constructor(message?: string, options?: TyphoonErrorOptions) {
+    super(message ?? '', options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.errorCode = (new.target as typeof TyphoonError).errorCode;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency core
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An operation took longer than its deadline (`withTimeout`, a queue or lock timeout,
+ * `runSync`). Tornado: `tornado.util.TimeoutError`.
+ */
+export class TimeoutError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_TIMEOUT';
+  constructor(message = 'Timeout', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * The Future was cancelled: `result()` of a cancelled Future, or thrown into a coroutine at
+ * its `yield` when its Future is cancelled. Tornado: `asyncio.CancelledError`.
+ */
+export class CancelledError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_CANCELLED';
+  constructor(message = 'Cancelled', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * An operation is not allowed in the object's current state: `setResult()` on a finished
+ * Future, `result()` of a pending one, `Lock.release()` while unlocked.
+ * Tornado: `asyncio.InvalidStateError`.
+ */
+export class InvalidStateError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_INVALID_STATE';
+}
+
+/** `getNowait()` on an empty queue. Tornado: `tornado.queues.QueueEmpty`. */
+export class QueueEmpty extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_QUEUE_EMPTY';
+  constructor(message = 'Queue is empty', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** `putNowait()` on a full queue. Tornado: `tornado.queues.QueueFull`. */
+export class QueueFull extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_QUEUE_FULL';
+  constructor(message = 'Queue is full', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executor
+// ---------------------------------------------------------------------------------------------
+
+/** Work was submitted to an executor after `shutdown()`. */
+export class ExecutorShutdownError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_EXECUTOR_SHUTDOWN';
+  constructor(message = 'Executor has been shut down', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** The worker thread died (crash, `process.exit`) while running the task. */
+export class WorkerCrashedError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_WORKER_CRASHED';
+  /** The worker's exit code, when it exited; `undefined` when it died another way. */
+  readonly exitCode: number | undefined;
+  constructor(message: string, options?: TyphoonErrorOptions & { exitCode?: number }) {
+    super(message, options);
+    this.exitCode = options?.exitCode;
+  }
+}
+
+/** A task's function, an argument or its result cannot cross to or from a worker thread. */
+export class TaskSerializationError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_TASK_SERIALIZATION';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The stream is closed: a read or write on a closed stream, or the peer went away while an
+ * operation was pending. `realError` is the socket error that closed it, when there was one.
+ * Tornado: `tornado.iostream.StreamClosedError`.
+ */
+export class StreamClosedError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_STREAM_CLOSED';
+  /** The underlying error that caused the close, if any (also `cause`). */
+  readonly realError: Error | undefined;
+  constructor(message = 'Stream is closed', options?: { realError?: Error | undefined }) {
+    super(message, options?.realError ? { cause: options.realError } : undefined);
+    this.realError = options?.realError;
+  }
+}
+
+/**
+ * A read cannot be satisfied: more than `maxBytes` arrived without the delimiter.
+ * Tornado: `tornado.iostream.UnsatisfiableReadError`.
+ */
+export class UnsatisfiableReadError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_UNSATISFIABLE_READ';
+}
+
+/** The stream's read buffer passed `maxBufferSize`. Tornado: `StreamBufferFullError`. */
+export class StreamBufferFullError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_STREAM_BUFFER_FULL';
+  constructor(message = 'Reached maximum read buffer size', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A second read was started while one of the same kind is still pending. */
+export class ReadInProgressError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_READ_IN_PROGRESS';
+  constructor(message = 'Already reading', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A TCP connection could not be established (refused, unreachable, timed out). */
+export class ConnectError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_CONNECT';
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Malformed HTTP input: bad framing, a bad header, bad percent-encoding, too many fields.
+ * Tornado: `tornado.httputil.HTTPInputError`.
+ */
+export class HTTPInputError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_HTTP_INPUT';
+}
+
+/**
+ * Misuse of the HTTP output side: writing after `finish()`, a header value with CR/LF, a
+ * body on a 204/304. Tornado: `tornado.httputil.HTTPOutputError`.
+ */
+export class HTTPOutputError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_HTTP_OUTPUT';
+}
+
+/** Options of {@link HTTPError}. */
+export interface HTTPErrorOptions extends TyphoonErrorOptions {
+  /** Reason phrase for the status line, e.g. `Not Found`; derived from the code if omitted. */
+  reason?: string;
+}
+
+/**
+ * Raise to end a request with an HTTP error status. The `logMessage` goes to the log (with
+ * `%s`-style arguments substituted), never to the client. Tornado: `tornado.web.HTTPError`.
+ *
+ * @example
+ * ```ts
+ * throw new HTTPError(404, 'no user %s', userId);
+ * throw new HTTPError(409, undefined, { reason: 'Already Exists' });
+ * ```
+ */
+export class HTTPError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_HTTP_ERROR';
+  /** The HTTP status code to send. */
+  readonly statusCode: number;
+  /** Message for the log, after `%s` substitution; `undefined` when none was given. */
+  readonly logMessage: string | undefined;
+  /** The reason phrase, when one was given. */
+  readonly reason: string | undefined;
+
+  constructor(
+    statusCode = 500,
+    logMessage?: string,
+    ...rest: Array<string | number | boolean | HTTPErrorOptions | undefined | null>
+  ) {
+    let options: HTTPErrorOptions | undefined;
+    const last = rest[rest.length - 1];
+    if (last !== null && typeof last === 'object') {
+      options = last;
+      rest = rest.slice(0, -1);
+    }
+    let formatted = logMessage;
+    if (formatted !== undefined && rest.length > 0) {
+      let i = 0;
+      formatted = formatted.replace(/%[sdr]/g, (m) => (i < rest.length ? String(rest[i++]) : m));
+    }
+    super(
+      `HTTP ${statusCode}${options?.reason ? `: ${options.reason}` : ''}${formatted ? ` (${formatted})` : ''}`,
+      options,
+    );
+    this.statusCode = statusCode;
+    this.logMessage = formatted;
+    this.reason = options?.reason;
+  }
+}
+
+/**
+ * A required argument is missing: `getArgument(name)` without a default. Answers 400.
+ * Tornado: `tornado.web.MissingArgumentError`.
+ */
+export class MissingArgumentError extends HTTPError {
+  static override readonly errorCode: string = 'TYPHOON_MISSING_ARGUMENT';
+  /** The name of the missing argument. */
+  readonly argName: string;
+  constructor(argName: string) {
+    super(400, `Missing argument ${argName}`);
+    this.argName = argName;
+  }
+}
+
+/** Options of {@link HTTPClientError}. */
+export interface HTTPClientErrorOptions<R> extends TyphoonErrorOptions {
+  /** The response, when one (or part of one) was received. */
+  response?: R | undefined;
+}
+
+/**
+ * A failed HTTP fetch. `code` is the HTTP status, or 599 for network failures and timeouts
+ * (the cause then says which); `response` is the response when there was one.
+ * Tornado: `tornado.httpclient.HTTPClientError` (`HTTPError`).
+ */
+export class HTTPClientError<R = unknown> extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_HTTP_CLIENT';
+  /** HTTP status code; 599 when no status was received. */
+  readonly code: number;
+  /** The response that carried the error status, if any. */
+  readonly response: R | undefined;
+
+  constructor(code: number, message?: string, options?: HTTPClientErrorOptions<R>) {
+    super(`HTTP ${code}: ${message ?? statusReason(code)}`, options);
+    this.code = code;
+    this.response = options?.response;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+// ---------------------------------------------------------------------------------------------
+
+/** Sending on or reading from a closed WebSocket. Tornado: `WebSocketClosedError`. */
+export class WebSocketClosedError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_WEBSOCKET_CLOSED';
+  constructor(message = 'WebSocket is closed', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Reason phrases for the status codes typhoon knows, used in messages and status lines. */
+export function statusReason(code: number): string {
+  return STATUS_REASONS[code] ?? 'Unknown';
+}
+
+const STATUS_REASONS: Record<number, string> = {
+  100: 'Continue',
+  101: 'Switching Protocols',
+  102: 'Processing',
+  103: 'Early Hints',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  203: 'Non-Authoritative Information',
+  204: 'No Content',
+  205: 'Reset Content',
+  206: 'Partial Content',
+  207: 'Multi-Status',
+  208: 'Already Reported',
+  226: 'IM Used',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  304: 'Not Modified',
+  305: 'Use Proxy',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  410: 'Gone',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Requested Range Not Satisfiable',
+  417: 'Expectation Failed',
+  418: "I'm a Teapot",
+  421: 'Misdirected Request',
+  422: 'Unprocessable Entity',
+  423: 'Locked',
+  424: 'Failed Dependency',
+  425: 'Too Early',
+  426: 'Upgrade Required',
+  428: 'Precondition Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+  506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage',
+  508: 'Loop Detected',
+  510: 'Not Extended',
+  511: 'Network Authentication Required',
+  599: 'Network Error',
+};
