@@ -1,0 +1,50 @@
+/**
+ * `npm run bench -- [NAME ...] [--smoke]`: run the named benchmarks (files
+ * `bench/NAME.bench.ts`), or all of them, print a Markdown table per benchmark with medians
+ * and ratios, and save the results as JSON under `bench/results/`.
+ */
+import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { formatResult, runBench, type BenchFactory, type BenchResult } from './harness.ts';
+
+const dir = fileURLToPath(new URL('.', import.meta.url));
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const wanted = args.filter((a) => !a.startsWith('--'));
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.slice(0, -'.bench.ts'.length))
+  .sort();
+const names = wanted.length ? wanted : available;
+for (const name of names) {
+  if (!available.includes(name)) {
+    console.error(`unknown benchmark ${name}; available: ${available.join(', ')}`);
+    process.exit(2);
+  }
+}
+
+console.log(
+  `# typhoon benchmarks${smoke ? ' (smoke mode)' : ''}\n\n` +
+    `${new Date().toISOString()} — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ` +
+    `${Math.round(totalmem() / 2 ** 30)} GiB\n`,
+);
+const results: BenchResult[] = [];
+for (const name of names) {
+  const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as {
+    default: BenchFactory;
+  };
+  const benches = await mod.default({ smoke, sampleMs: smoke ? 100 : 1000 });
+  for (const bench of benches) {
+    const result = await runBench(bench, { smoke, sampleMs: smoke ? 100 : 1000 });
+    results.push(result);
+    console.log(formatResult(result));
+  }
+}
+if (!smoke) {
+  mkdirSync(join(dir, 'results'), { recursive: true });
+  const file = join(dir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  console.log(`saved ${file}`);
+}
