@@ -117,7 +117,9 @@ export function formatResult(result: BenchResult): string {
     '|---|---:|---:|---:|',
   ];
   for (const row of result.rows) {
-    lines.push(`| ${row.name} | ${fmt(row.median)} | ${row.ratio.toFixed(2)}x | ${row.samples.length} |`);
+    lines.push(
+      `| ${row.name} | ${fmt(row.median)} | ${row.ratio.toFixed(2)}x | ${row.samples.length} |`,
+    );
   }
   lines.push('');
   lines.push(
@@ -132,7 +134,9 @@ export async function nsPerOp(iterations: number, fn: () => unknown): Promise<nu
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) {
     const r = fn();
-    if (r !== undefined && typeof (r as PromiseLike<unknown>).then === 'function') await r;
+    if (r !== undefined && typeof (r as PromiseLike<unknown>).then === 'function') {
+      await (r as PromiseLike<unknown>);
+    }
   }
   return Number(process.hrtime.bigint() - start) / iterations;
 }

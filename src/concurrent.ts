@@ -77,7 +77,6 @@ export class Future<T = unknown> extends Promise<T> {
   #resolve: (value: unknown) => void;
   #reject: (reason: unknown) => void;
   // Typed loosely so Future<T> stays covariant in T (a Future<number> is a Future<unknown>).
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   #callbacks: Array<(future: Future<any>) => void> | null = null;
 
   /**
@@ -85,10 +84,10 @@ export class Future<T = unknown> extends Promise<T> {
    * `Future` (`Future.resolve`, …) work; most code calls `new Future()` and completes it with
    * {@link Future.setResult} or {@link Future.setException}.
    */
-  constructor(
-    executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void,
-  ) {
-    super(captureResolvers as (resolve: (value: T) => void, reject: (reason: unknown) => void) => void);
+  constructor(executor?: (resolve: (value: T) => void, reject: (reason: unknown) => void) => void) {
+    super(
+      captureResolvers as (resolve: (value: T) => void, reject: (reason: unknown) => void) => void,
+    );
     this.#resolve = capturedResolve!;
     this.#reject = capturedReject!;
     capturedResolve = capturedReject = undefined;
@@ -112,7 +111,7 @@ export class Future<T = unknown> extends Promise<T> {
     // Native `await`, `Promise.resolve`, `Promise.all` and `then` all read `constructor`. When
     // it is `%Promise%`, `await` takes V8's fast path (one microtask, no call to a JS `then`),
     // and reading it tells us the Future's outcome is being retrieved.
-    Object.defineProperty(Future.prototype, 'constructor', {
+    Reflect.defineProperty(Future.prototype, 'constructor', {
       configurable: true,
       get(this: unknown) {
         if (!internalAccess && this instanceof Future) this.#markRetrieved();
@@ -240,7 +239,7 @@ export class Future<T = unknown> extends Promise<T> {
     // `unhandledRejection` would otherwise take the process down.
     internalAccess = true;
     try {
-      nativeThen.call(this, undefined, noop);
+      void nativeThen.call(this, undefined, noop);
     } finally {
       internalAccess = false;
     }
@@ -271,7 +270,6 @@ export class Future<T = unknown> extends Promise<T> {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function runCallback(fn: (future: Future<any>) => void, future: Future<unknown>): void {
   try {
     fn(future);
@@ -311,7 +309,7 @@ export function toFuture<T>(x: PromiseLike<T> | T): Future<T> {
   const future = new Future<T>();
   if (isThenable(x)) {
     try {
-      x.then(
+      void x.then(
         (value) => futureSetResultUnlessCancelled(future, value as T),
         (error: unknown) => futureSetExceptionUnlessCancelled(future, error),
       );
