@@ -1,0 +1,44 @@
+// A growth-rate check for parsers fed hostile input: time the same work at size n and 10n and
+// return the ratio. Linear work gives about 10, quadratic about 100; callers assert the ratio is
+// well under 20. Each size takes the best of several runs, and n is raised until one run takes
+// long enough to measure, so scheduler noise on a busy machine does not decide the outcome.
+import { performance } from 'node:perf_hooks';
+
+function bestOf(runs: number, fn: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - start);
+  }
+  return best;
+}
+
+/**
+ * Returns `time(10n) / time(n)` for `work(input)` where `input = make(n)`. `n` starts at
+ * `startN` and grows ×4 until a run at n takes at least `minMs` (the input is built outside
+ * the timed region). `maxN` bounds the growth.
+ */
+export function growthRatio<T>(
+  make: (n: number) => T,
+  work: (input: T) => unknown,
+  { startN = 1000, minMs = 4, maxN = 2_000_000, runs = 5 } = {},
+): { ratio: number; n: number; small: number; large: number } {
+  let n = startN;
+  let small = 0;
+  for (;;) {
+    const input = make(n);
+    small = bestOf(runs, () => void work(input));
+    if (small >= minMs || n * 4 > maxN) break;
+    n *= 4;
+  }
+  const big = make(n * 10);
+  const large = bestOf(runs, () => void work(big));
+  // Re-measure the small size after the large one, so JIT warm-up cannot inflate the ratio.
+  const again = make(n);
+  small = Math.min(
+    small,
+    bestOf(runs, () => void work(again)),
+  );
+  return { ratio: large / Math.max(small, 1e-3), n, small, large };
+}
