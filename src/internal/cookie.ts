@@ -17,7 +17,6 @@ const LEGAL_VALUE_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z:]*$/;
 // A cookie attribute value (RFC 6265 `av-octet`): visible ASCII except `;`.
 const ATTRIBUTE_RE = /^[\x21-\x3a\x3c-\x7e]+$/;
 // Tornado refuses any control character or space in a name or value.
-// eslint-disable-next-line no-control-regex
 const CONTROL_OR_SPACE_RE = /[\x00-\x20]/;
 // Names Python's Morsel reserves for attributes; Tornado therefore refuses them as cookie names.
 const RESERVED_NAMES = new Set([
