@@ -76,6 +76,25 @@ export { IOLoop, PeriodicCallback } from './ioloop.ts';
 export type { TimeoutHandle, BlockingLogOptions, StallReport, LoopLag } from './ioloop.ts';
 
 // --- gen -----------------------------------------------------------------------------------
+export {
+  coroutine,
+  multi,
+  multiFuture,
+  withTimeout,
+  sleep,
+  moment,
+  WaitIterator,
+  convertYielded,
+  Task,
+  fromCallback,
+} from './gen.ts';
+export type {
+  QuietExceptions,
+  QuietOptions,
+  MultiResult,
+  GeneratorFunction,
+  NodeCallback,
+} from './gen.ts';
 
 // --- locks ---------------------------------------------------------------------------------
 
