@@ -97,8 +97,12 @@ export type {
 } from './gen.ts';
 
 // --- locks ---------------------------------------------------------------------------------
+export { Condition, Event, Semaphore, BoundedSemaphore, Lock } from './locks.ts';
+export type { WaitOptions, Releaser } from './locks.ts';
 
 // --- queues --------------------------------------------------------------------------------
+export { Queue, PriorityQueue, LifoQueue, defaultCompare } from './queues.ts';
+export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
 
 // --- netutil / iostream / tcpserver / tcpclient --------------------------------------------
 
@@ -107,8 +111,41 @@ export type {
 // --- httpserver ----------------------------------------------------------------------------
 
 // --- httpclient ----------------------------------------------------------------------------
+export {
+  AsyncHTTPClient,
+  HTTPClient,
+  HTTPRequest,
+  HTTPResponse,
+  REQUEST_DEFAULTS,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_MAX_CLIENTS,
+} from './httpclient.ts';
+export type {
+  AsyncHTTPClientOptions,
+  AsyncHTTPClientConstructorOptions,
+  HTTPClientStats,
+  HTTPClientOptions,
+  HTTPRequestOptions,
+  FetchOptions,
+  BodyProducer,
+  HTTPResponseInit,
+  HeaderMap,
+  HeadersInput,
+  TimeInfo,
+} from './httpclient.ts';
 
 // --- web -----------------------------------------------------------------------------------
+export {
+  createSignedValue,
+  decodeSignedValue,
+  getSignatureKeyVersion,
+} from './web/signed-value.ts';
+export type {
+  SignedValueSecret,
+  CreateSignedValueOptions,
+  DecodeSignedValueOptions,
+} from './web/signed-value.ts';
 
 // --- websocket -----------------------------------------------------------------------------
 
