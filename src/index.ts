@@ -101,7 +101,7 @@ export { Condition, Event, Semaphore, BoundedSemaphore, Lock } from './locks.ts'
 export type { WaitOptions, Releaser } from './locks.ts';
 
 // --- queues --------------------------------------------------------------------------------
-export { Queue, PriorityQueue, LifoQueue, defaultCompare } from './queues.ts';
+export { Queue, PriorityQueue, LifoQueue } from './queues.ts';
 export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
 
 // --- netutil / iostream / tcpserver / tcpclient --------------------------------------------
