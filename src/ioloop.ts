@@ -27,7 +27,11 @@ import { Future, isThenable, toFuture, type Awaitable } from './concurrent.ts';
 import { TimeoutError } from './errors.ts';
 import { appLog } from './log.ts';
 import { defaultExecutor, type Executor } from './executor.ts';
-import { startBlockingWatchdog, type BlockingWatchdog, type StallReport } from './internal/watchdog.ts';
+import {
+  startBlockingWatchdog,
+  type BlockingWatchdog,
+  type StallReport,
+} from './internal/watchdog.ts';
 
 /** A scheduled timer, returned by `callLater`, `callAt` and `addTimeout`. */
 export interface TimeoutHandle {
@@ -156,7 +160,9 @@ export class IOLoop {
     ...args: A
   ): TimeoutHandle {
     if (typeof delayMs !== 'number' || Number.isNaN(delayMs)) {
-      throw new TypeError(`callLater delay must be a number of milliseconds, got ${String(delayMs)}`);
+      throw new TypeError(
+        `callLater delay must be a number of milliseconds, got ${String(delayMs)}`,
+      );
     }
     const delay = Math.max(0, delayMs);
     const timer = setTimeout(() => {
@@ -171,7 +177,11 @@ export class IOLoop {
    * Run `fn(...args)` at loop time `when` (see {@link IOLoop.time}).
    * Tornado: `IOLoop.call_at`.
    */
-  callAt<A extends unknown[]>(when: number, fn: (...args: A) => unknown, ...args: A): TimeoutHandle {
+  callAt<A extends unknown[]>(
+    when: number,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): TimeoutHandle {
     return this.callLater(when - this.time(), fn, ...args);
   }
 
@@ -180,7 +190,9 @@ export class IOLoop {
    * `{ delay: ms }` relative to now. Tornado: `IOLoop.add_timeout`.
    */
   addTimeout(deadline: number | { delay: number }, fn: () => unknown): TimeoutHandle {
-    return typeof deadline === 'number' ? this.callAt(deadline, fn) : this.callLater(deadline.delay, fn);
+    return typeof deadline === 'number'
+      ? this.callAt(deadline, fn)
+      : this.callLater(deadline.delay, fn);
   }
 
   /** Cancel a timer; harmless if it already ran. Tornado: `IOLoop.remove_timeout`. */
@@ -350,7 +362,9 @@ export class PeriodicCallback {
   constructor(callback: () => unknown, periodMs: number, jitter = 0) {
     if (typeof callback !== 'function') throw new TypeError('PeriodicCallback needs a function');
     if (typeof periodMs !== 'number' || !(periodMs > 0) || !Number.isFinite(periodMs)) {
-      throw new RangeError(`PeriodicCallback period must be a positive number of ms, got ${periodMs}`);
+      throw new RangeError(
+        `PeriodicCallback period must be a positive number of ms, got ${periodMs}`,
+      );
     }
     if (!(jitter >= 0 && jitter <= 1)) {
       throw new RangeError(`PeriodicCallback jitter must be between 0 and 1, got ${jitter}`);
@@ -385,7 +399,10 @@ export class PeriodicCallback {
     const now = performance.now();
     let period = this.periodMs;
     if (this.jitter) period *= 1 + this.jitter * (Math.random() - 0.5);
-    // Advance to the next tick in the future, skipping any that were missed.
+    // Move past the tick just run, even when the timer fired a little before its deadline
+    // (Node's timer clock is coarser than performance.now(), so that happens and would
+    // otherwise run the same tick twice), then skip any ticks that were missed.
+    this.#nextTime += period;
     if (this.#nextTime <= now) {
       this.#nextTime += Math.floor((now - this.#nextTime) / period + 1) * period;
     }
