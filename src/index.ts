@@ -68,8 +68,14 @@ export {
 export type { DoneCallback, Thenable, Awaitable } from './concurrent.ts';
 
 // --- executor ------------------------------------------------------------------------------
-export { defaultExecutor } from './executor.ts';
-export type { Executor } from './executor.ts';
+export { ThreadPoolExecutor, defaultExecutor, runOnExecutor, transfer } from './executor.ts';
+export type {
+  Executor,
+  ThreadPoolExecutorOptions,
+  ShutdownOptions,
+  RunOnExecutorOptions,
+  TransferableValue,
+} from './executor.ts';
 
 // --- ioloop --------------------------------------------------------------------------------
 export { IOLoop, PeriodicCallback } from './ioloop.ts';
@@ -105,6 +111,8 @@ export { Queue, PriorityQueue, LifoQueue } from './queues.ts';
 export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
 
 // --- netutil / iostream / tcpserver / tcpclient --------------------------------------------
+export { IOStream, DEFAULT_MAX_BUFFER_SIZE } from './iostream.ts';
+export type { IOStreamOptions, ReadUntilOptions, ReadBytesOptions } from './iostream.ts';
 
 // --- httputil ------------------------------------------------------------------------------
 

@@ -4,3 +4,9 @@
  * @module
  */
 export {};
+
+/**
+ * `IOStream[kAfterHandshake](tlsSocket, event, target, options)`: wrap a TLS socket whose
+ * handshake is under way and resolve once it completes (used by TCPServer and TCPClient).
+ */
+export const kAfterHandshake: unique symbol = Symbol('typhoon.iostream.afterHandshake');

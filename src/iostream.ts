@@ -1,0 +1,801 @@
+/**
+ * `IOStream`: a non-blocking byte stream over a TCP or TLS socket, read with Futures.
+ *
+ * The guide's picture of a coroutine waiting on a socket is this module: the loop (libuv) tells
+ * Node the socket is readable, the bytes land in the stream's read buffer, and the Future of the
+ * pending read — `readUntil('\r\n')`, `readBytes(n)`, … — is resolved as soon as the buffer can
+ * satisfy it, which wakes the coroutine that awaits it. Writes return a Future resolved once the
+ * bytes have been handed to the operating system, in the order they were written.
+ *
+ * How the read buffer works: arriving chunks are kept as they came, in a list, with an offset
+ * into the first one. A read that is satisfied by the first chunk gets a view of it (no copy); only
+ * a read that spans chunks copies, and then only the bytes it returns. The delimiter search
+ * remembers how far it got, so a line arriving in many small pieces is scanned once, not once per
+ * piece.
+ *
+ * ```
+ *   chunks:  [ ....|xxxxxxxx ] [ xxxxxxxxxxxxx ] [ xxxxx ]
+ *                  ^ offset      <------------ size ------------>
+ * ```
+ *
+ * Memory stays bounded: when no read is pending and 64 KiB are buffered, the socket is paused
+ * (the kernel's window then pushes back on the peer); while a read is pending, the buffer may grow
+ * to `maxBufferSize` (100 MiB by default) and past it the read fails with
+ * {@link StreamBufferFullError} and the stream closes.
+ *
+ * Differences from Tornado worth knowing:
+ * - A read or write that cannot start (stream closed, another read pending, a full write buffer)
+ *   returns a failed Future instead of throwing synchronously, so `await` and `.catch` both see it.
+ * - A read past `maxBytes` rejects with {@link UnsatisfiableReadError} itself (Tornado wraps it in
+ *   a `StreamClosedError`); the stream is closed either way.
+ * - `connect()` fails with {@link ConnectError} (its `cause` is the socket error), so a refused
+ *   connection is told apart from a dropped one.
+ *
+ * @example
+ * ```ts
+ * import { IOStream } from 'typhoon';
+ * import * as net from 'node:net';
+ * const stream = new IOStream(new net.Socket());
+ * await stream.connect(80, 'example.com');
+ * await stream.write('GET / HTTP/1.0\r\nHost: example.com\r\n\r\n');
+ * const header = await stream.readUntil('\r\n\r\n');
+ * const body = await stream.readUntilClose();
+ * ```
+ * Tornado: `tornado.iostream`.
+ * @module
+ */
+
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Future } from './concurrent.ts';
+import {
+  ConnectError,
+  InvalidStateError,
+  ReadInProgressError,
+  StreamBufferFullError,
+  StreamClosedError,
+  UnsatisfiableReadError,
+} from './errors.ts';
+import { IOLoop } from './ioloop.ts';
+import { genLog } from './log.ts';
+import { kAfterHandshake } from './internal/symbols.ts';
+
+/** Options of {@link IOStream}. */
+export interface IOStreamOptions {
+  /**
+   * Most bytes the read buffer may hold while a read waits for more; past it the read fails
+   * with {@link StreamBufferFullError} and the stream closes. Default 100 MiB.
+   */
+  maxBufferSize?: number;
+  /**
+   * Most bytes that may wait in the write queue (written but not yet handed to the OS); a
+   * `write()` that would pass it fails with {@link StreamBufferFullError} and the stream stays
+   * open. Default: no limit (as Tornado) — await `write()` to apply backpressure.
+   */
+  maxWriteBufferSize?: number;
+}
+
+/** Options of {@link IOStream.readUntil} and {@link IOStream.readUntilRegex}. */
+export interface ReadUntilOptions {
+  /**
+   * Fail with {@link UnsatisfiableReadError} (and close the stream) when the delimiter or match
+   * has not ended within this many bytes.
+   */
+  maxBytes?: number;
+}
+
+/** Options of {@link IOStream.readBytes} and {@link IOStream.readInto}. */
+export interface ReadBytesOptions {
+  /** Resolve as soon as at least one byte is available, with up to the requested count. */
+  partial?: boolean;
+}
+
+/** Default {@link IOStreamOptions.maxBufferSize}: 100 MiB, as Tornado. */
+export const DEFAULT_MAX_BUFFER_SIZE = 100 * 1024 * 1024;
+
+// With no read pending, stop reading from the socket once this much is buffered.
+const PAUSE_THRESHOLD = 64 * 1024;
+
+const NONE = 0;
+const UNTIL = 1;
+const REGEX = 2;
+const BYTES = 3;
+const INTO = 4;
+const CLOSE = 5;
+
+const EMPTY = Buffer.alloc(0);
+const kStream: unique symbol = Symbol('typhoon.iostream');
+interface OwnedSocket extends net.Socket {
+  [kStream]?: IOStream | undefined;
+}
+
+// `readUntil('\n')` in a loop would otherwise encode the same delimiter on every call.
+let lastDelimiterText = '';
+let lastDelimiterBytes: Buffer = EMPTY;
+function delimiterBytes(delimiter: string | Uint8Array): Buffer {
+  if (typeof delimiter !== 'string') {
+    return Buffer.isBuffer(delimiter)
+      ? delimiter
+      : Buffer.from(delimiter.buffer, delimiter.byteOffset, delimiter.byteLength);
+  }
+  if (delimiter !== lastDelimiterText) {
+    lastDelimiterBytes = Buffer.from(delimiter, 'utf8');
+    lastDelimiterText = delimiter;
+  }
+  return lastDelimiterBytes;
+}
+
+function noop(): void {}
+
+// Failures handed to a Future the caller may never look at (a write it did not await, a read
+// left pending at close) are marked retrieved, as Tornado does, so they are not logged as lost.
+function failQuietly(future: Future<unknown>, error: Error): void {
+  if (future.done()) return;
+  future.setException(error);
+  future.exception();
+}
+
+/**
+ * A non-blocking stream of bytes over a connected (or connecting) `net.Socket` or
+ * `tls.TLSSocket`. One read may be pending at a time; writes queue in order. See the module
+ * documentation for the buffering rules.
+ *
+ * @example
+ * ```ts
+ * class Echo extends TCPServer {
+ *   override async handleStream(stream: IOStream) {
+ *     for (;;) await stream.write(await stream.readUntil('\n'));
+ *   }
+ * }
+ * ```
+ * Tornado: `tornado.iostream.IOStream` (and `SSLIOStream`, which is the same class here).
+ */
+export class IOStream {
+  #socket: OwnedSocket;
+  #maxBufferSize: number;
+  #maxWriteBufferSize: number;
+  // Read buffer: chunks as received; `#offset` bytes of the first are already consumed.
+  #chunks: Buffer[] = [];
+  #offset = 0;
+  #size = 0;
+  // Bytes at the front of the buffer known not to start the pending delimiter.
+  #scanned = 0;
+  // The pending read, if any.
+  #readKind = NONE;
+  #readArg: Buffer | RegExp | Uint8Array | number | null = null;
+  #readMax = Infinity;
+  #readPartial = false;
+  #readFuture: Future<unknown> | null = null;
+  #writeFutures: Future<void>[] = [];
+  #onWrite: ((error?: Error | null) => void) | null = null;
+  #connectFuture: Future<IOStream> | null = null;
+  #connectTarget: string | null = null;
+  #closed = false;
+  #error: Error | undefined = undefined;
+  #closeCallback: (() => unknown) | null = null;
+
+  /**
+   * Wrap `socket`. The socket may still be connecting (see {@link IOStream.connect}); an
+   * `error` listener is attached at once and stays for the socket's lifetime, so a socket error
+   * never becomes an uncaught exception.
+   */
+  constructor(socket: net.Socket, options: IOStreamOptions = {}) {
+    this.#socket = socket;
+    this.#maxBufferSize = options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE;
+    this.#maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
+    if (!(this.#maxBufferSize > 0)) throw new RangeError('maxBufferSize must be positive');
+    if (!(this.#maxWriteBufferSize >= 0)) throw new RangeError('maxWriteBufferSize must be >= 0');
+    // Shared listeners find their stream through the socket, so an idle stream costs no
+    // closures (this matters with tens of thousands of connections).
+    this.#socket[kStream] = this;
+    socket.on('error', IOStream.#onSocketError);
+    socket.on('data', IOStream.#onSocketData);
+    socket.on('end', IOStream.#onSocketEnd);
+    socket.on('close', IOStream.#onSocketClose);
+    if (socket.destroyed) this.close();
+  }
+
+  static #onSocketData = function (this: OwnedSocket, chunk: Buffer): void {
+    const stream = this[kStream];
+    if (stream !== undefined) stream.#handleData(chunk);
+  };
+  static #onSocketEnd = function (this: OwnedSocket): void {
+    // Tornado treats EOF from the peer as the end of the stream.
+    this[kStream]?.close();
+  };
+  static #onSocketClose = function (this: OwnedSocket): void {
+    this[kStream]?.close();
+  };
+  static #onSocketError = function (this: OwnedSocket, error: Error): void {
+    this[kStream]?.close(error);
+  };
+
+  /** The underlying socket (a `tls.TLSSocket` for TLS streams). Tornado: `IOStream.socket`. */
+  get socket(): net.Socket {
+    return this.#socket;
+  }
+
+  /**
+   * The error that closed the stream, if it was closed by one (a socket error, a full buffer,
+   * an unsatisfiable read, or the argument of {@link IOStream.close}). Tornado: `IOStream.error`.
+   */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /** Bytes in the read buffer, not yet returned by a read. */
+  get readBufferSize(): number {
+    return this.#size;
+  }
+
+  /** Whether the stream is closed. Tornado: `IOStream.closed()`. */
+  closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether a read is pending. Tornado: `IOStream.reading()`. */
+  reading(): boolean {
+    return this.#readKind !== NONE;
+  }
+
+  /** Whether written data is still waiting to be handed to the OS. Tornado: `IOStream.writing()`. */
+  writing(): boolean {
+    return this.#writeFutures.length > 0;
+  }
+
+  /**
+   * Connect the (unconnected) socket to `host:port`. Resolves with this stream once connected;
+   * fails with {@link ConnectError} (cause: the socket error) and closes the stream otherwise.
+   * Reads and writes may be issued before the connection completes; they wait for it.
+   *
+   * @example
+   * ```ts
+   * const stream = await new IOStream(new net.Socket()).connect(6379, '127.0.0.1');
+   * ```
+   * Tornado: `IOStream.connect`.
+   */
+  connect(port: number, host = 'localhost'): Future<IOStream> {
+    const future = new Future<IOStream>();
+    if (this.#closed) {
+      future.setException(
+        new ConnectError(`Cannot connect a closed stream`, { cause: this.#closedError() }),
+      );
+      return future;
+    }
+    if (this.#connectFuture !== null) {
+      future.setException(new InvalidStateError('Already connecting'));
+      return future;
+    }
+    this.#connectFuture = future;
+    this.#connectTarget = `${host}:${port}`;
+    this.#socket.once('connect', () => this.#connected());
+    this.#socket.connect(port, host);
+    return future;
+  }
+
+  #connected(): void {
+    const future = this.#connectFuture;
+    this.#connectFuture = null;
+    this.#connectTarget = null;
+    if (future !== null && !future.done()) future.setResult(this);
+  }
+
+  /**
+   * Read up to and including `delimiter` (a string, encoded as UTF-8, or bytes). With
+   * `maxBytes`, fail with {@link UnsatisfiableReadError} and close the stream if the delimiter
+   * has not ended within that many bytes.
+   *
+   * @example
+   * ```ts
+   * const line = await stream.readUntil('\r\n', { maxBytes: 8192 });
+   * ```
+   * Tornado: `IOStream.read_until`.
+   */
+  readUntil(delimiter: string | Uint8Array, options?: ReadUntilOptions): Future<Buffer> {
+    const bytes = delimiterBytes(delimiter);
+    if (bytes.length === 0) {
+      return this.#refuse(new RangeError('readUntil needs a non-empty delimiter'));
+    }
+    return this.#startRead(UNTIL, bytes, options?.maxBytes, false) as Future<Buffer>;
+  }
+
+  /**
+   * Read up to and including the end of the first match of `regex`. The buffer is matched as a
+   * latin1 string (one character per byte), so write byte-oriented patterns such as `/\r?\n/`;
+   * `g` and `y` flags are ignored. Each arrival of data rescans what is buffered, so bound it
+   * with `maxBytes` (failing with {@link UnsatisfiableReadError} and closing the stream).
+   *
+   * @example
+   * ```ts
+   * const head = await stream.readUntilRegex(/\r?\n\r?\n/, { maxBytes: 65536 });
+   * ```
+   * Tornado: `IOStream.read_until_regex`.
+   */
+  readUntilRegex(regex: RegExp, options?: ReadUntilOptions): Future<Buffer> {
+    const flags = regex.flags.replace(/[gy]/g, '');
+    const re = flags === regex.flags ? regex : new RegExp(regex.source, flags);
+    return this.#startRead(REGEX, re, options?.maxBytes, false) as Future<Buffer>;
+  }
+
+  /**
+   * Read exactly `n` bytes; with `partial`, resolve as soon as any bytes are available, with at
+   * most `n` of them.
+   *
+   * @example
+   * ```ts
+   * const header = await stream.readBytes(4);
+   * const body = await stream.readBytes(header.readUInt32BE(0));
+   * ```
+   * Tornado: `IOStream.read_bytes`.
+   */
+  readBytes(n: number, options?: ReadBytesOptions): Future<Buffer> {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      return this.#refuse(new RangeError(`readBytes needs a byte count >= 0, got ${n}`));
+    }
+    return this.#startRead(BYTES, n, undefined, options?.partial === true) as Future<Buffer>;
+  }
+
+  /**
+   * Fill `buffer` from the stream and resolve with the number of bytes copied: all of
+   * `buffer.length`, or with `partial` as soon as any bytes are available.
+   *
+   * @example
+   * ```ts
+   * const buf = Buffer.alloc(1024);
+   * const n = await stream.readInto(buf, { partial: true });
+   * ```
+   * Tornado: `IOStream.read_into`.
+   */
+  readInto(buffer: Uint8Array, options?: ReadBytesOptions): Future<number> {
+    return this.#startRead(INTO, buffer, undefined, options?.partial === true) as Future<number>;
+  }
+
+  /**
+   * Read everything until the stream closes, and resolve with it then (also after a socket
+   * error: the bytes received so far). On an already closed stream, resolves with what is left
+   * in the buffer. Bounded by `maxBufferSize`.
+   *
+   * @example
+   * ```ts
+   * await stream.write('QUIT\r\n');
+   * const rest = await stream.readUntilClose();
+   * ```
+   * Tornado: `IOStream.read_until_close`.
+   */
+  readUntilClose(): Future<Buffer> {
+    return this.#startRead(CLOSE, null, undefined, false) as Future<Buffer>;
+  }
+
+  #refuse<T>(error: Error): Future<T> {
+    const future = new Future<T>();
+    future.setException(error);
+    return future;
+  }
+
+  #startRead(
+    kind: number,
+    arg: Buffer | RegExp | Uint8Array | number | null,
+    maxBytes: number | undefined,
+    partial: boolean,
+  ): Future<unknown> {
+    if (this.#readKind !== NONE) {
+      return this.#refuse(
+        this.#closed ? this.#closedError() : new ReadInProgressError('Already reading'),
+      );
+    }
+    const future = new Future<unknown>();
+    this.#readKind = kind;
+    this.#readArg = arg;
+    this.#readMax = maxBytes ?? Infinity;
+    this.#readPartial = partial;
+    this.#readFuture = future;
+    this.#scanned = 0;
+    if (kind === CLOSE) {
+      if (this.#closed) this.#finishRead(this.#size);
+    } else if (!this.#tryRead() && this.#closed) {
+      // Reads on a closed stream are served from what is left in the buffer, or fail.
+      this.#clearRead();
+      failQuietly(future, this.#closedError());
+    }
+    if (this.#readKind !== NONE && this.#socket.isPaused()) this.#socket.resume();
+    return future;
+  }
+
+  #clearRead(): void {
+    this.#readKind = NONE;
+    this.#readArg = null;
+    this.#readFuture = null;
+    this.#scanned = 0;
+  }
+
+  // Try to satisfy the pending read from the buffer; true if it is done (either way).
+  #tryRead(): boolean {
+    let pos: number;
+    try {
+      pos = this.#findReadPos();
+    } catch (error) {
+      const future = this.#readFuture!;
+      this.#clearRead();
+      genLog.info(`Unsatisfiable read, closing connection: ${(error as Error).message}`);
+      failQuietly(future, error as Error);
+      this.close(error);
+      return true;
+    }
+    if (pos < 0) return false;
+    this.#finishRead(pos);
+    return true;
+  }
+
+  // Bytes the pending read would consume now, or -1 if it must wait for more.
+  #findReadPos(): number {
+    const size = this.#size;
+    switch (this.#readKind) {
+      case BYTES:
+      case INTO: {
+        const n =
+          this.#readKind === BYTES
+            ? (this.#readArg as number)
+            : (this.#readArg as Uint8Array).length;
+        if (size >= n) return n;
+        if (this.#readPartial && size > 0) return size;
+        return -1;
+      }
+      case UNTIL: {
+        const end = this.#findDelimiter(this.#readArg as Buffer);
+        const limit = end >= 0 ? end : size;
+        if (limit > this.#readMax) {
+          throw new UnsatisfiableReadError(
+            `delimiter ${JSON.stringify((this.#readArg as Buffer).toString('latin1'))} ` +
+              `not found within ${this.#readMax} bytes`,
+          );
+        }
+        return end;
+      }
+      case REGEX: {
+        let end = -1;
+        if (size > 0) {
+          this.#flatten();
+          const text = this.#chunks[0]!.toString('latin1', this.#offset, this.#offset + size);
+          const match = (this.#readArg as RegExp).exec(text);
+          if (match !== null) end = match.index + match[0].length;
+        }
+        const limit = end >= 0 ? end : size;
+        if (limit > this.#readMax) {
+          throw new UnsatisfiableReadError(
+            `regex ${String(this.#readArg)} not matched within ${this.#readMax} bytes`,
+          );
+        }
+        return end;
+      }
+      default:
+        return -1;
+    }
+  }
+
+  // End offset (exclusive) of the first `delimiter` in the buffer, or -1. Matches inside one
+  // chunk are found with indexOf; a match straddling chunks is found in a small window copied
+  // around the boundary. `#scanned` makes repeated calls linear overall.
+  #findDelimiter(delimiter: Buffer): number {
+    const chunks = this.#chunks;
+    const d = delimiter.length;
+    const scanned = this.#scanned;
+    let abs = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      const start = i === 0 ? this.#offset : 0;
+      const chunkEnd = abs + chunk.length - start;
+      if (chunkEnd > scanned) {
+        const from = Math.max(scanned - abs, 0);
+        const idx = chunk.indexOf(delimiter, start + from);
+        if (idx >= 0) return abs + (idx - start) + d;
+        if (d > 1 && i + 1 < chunks.length) {
+          const wStart = Math.max(chunkEnd - (d - 1), scanned);
+          const wEnd = Math.min(chunkEnd + d - 1, this.#size);
+          const widx = this.#copyRange(wStart, wEnd).indexOf(delimiter);
+          if (widx >= 0) return wStart + widx + d;
+        }
+      }
+      abs = chunkEnd;
+    }
+    this.#scanned = Math.max(scanned, this.#size - d + 1, 0);
+    return -1;
+  }
+
+  // Copy of buffered bytes [from, to) (relative to the unread start).
+  #copyRange(from: number, to: number): Buffer {
+    const out = Buffer.allocUnsafe(to - from);
+    let abs = 0;
+    let written = 0;
+    for (let i = 0; i < this.#chunks.length && abs < to; i++) {
+      const chunk = this.#chunks[i]!;
+      const start = i === 0 ? this.#offset : 0;
+      const len = chunk.length - start;
+      const lo = Math.max(from - abs, 0);
+      const hi = Math.min(to - abs, len);
+      if (hi > lo) written += chunk.copy(out, written, start + lo, start + hi);
+      abs += len;
+    }
+    return out;
+  }
+
+  // Merge the buffer into one chunk (regex reads need contiguous text).
+  #flatten(): void {
+    if (this.#chunks.length <= 1) return;
+    const merged = this.#copyRange(0, this.#size);
+    this.#chunks = [merged];
+    this.#offset = 0;
+  }
+
+  #finishRead(pos: number): void {
+    const future = this.#readFuture!;
+    const kind = this.#readKind;
+    const target = this.#readArg;
+    this.#clearRead();
+    if (kind === INTO) {
+      this.#consumeInto(target as Uint8Array, pos);
+      future.setResult(pos);
+    } else {
+      future.setResult(this.#consume(pos));
+    }
+  }
+
+  // Remove and return the first `n` buffered bytes; a view when they lie in one chunk.
+  #consume(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    const first = this.#chunks[0]!;
+    const offset = this.#offset;
+    const available = first.length - offset;
+    let out: Buffer;
+    if (n < available) {
+      out = first.subarray(offset, offset + n);
+      this.#offset = offset + n;
+    } else if (n === available) {
+      out = offset === 0 ? first : first.subarray(offset);
+      this.#chunks.shift();
+      this.#offset = 0;
+    } else {
+      out = Buffer.allocUnsafe(n);
+      this.#consumeInto(out, n);
+      return out;
+    }
+    this.#size -= n;
+    return out;
+  }
+
+  #consumeInto(target: Uint8Array, n: number): void {
+    let written = 0;
+    while (written < n) {
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(chunk.length - this.#offset, n - written);
+      chunk.copy(target, written, this.#offset, this.#offset + take);
+      written += take;
+      if (this.#offset + take === chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      } else {
+        this.#offset += take;
+      }
+    }
+    this.#size -= n;
+  }
+
+  #handleData(chunk: Buffer): void {
+    if (this.#closed || chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#readKind !== NONE && this.#readKind !== CLOSE) this.#tryRead();
+    if (this.#closed) return;
+    if (this.#size > this.#maxBufferSize) {
+      const error = new StreamBufferFullError(
+        `Reached maximum read buffer size (${this.#maxBufferSize} bytes)`,
+      );
+      genLog.info(`${error.message}, closing connection`);
+      const future = this.#readFuture;
+      this.#clearRead();
+      if (future !== null) failQuietly(future, error);
+      this.close(error);
+    } else if (this.#readKind === NONE && this.#size >= PAUSE_THRESHOLD) {
+      // Nobody is reading: stop taking bytes off the socket so memory stays bounded.
+      this.#socket.pause();
+    }
+  }
+
+  /**
+   * Write `data` (bytes, or a string encoded as UTF-8). The Future resolves once the bytes
+   * have been handed to the operating system; Futures of successive writes resolve in order.
+   * Awaiting it is how a producer respects backpressure. Fails with {@link StreamClosedError}
+   * on a closed stream (or if the stream closes first), and with {@link StreamBufferFullError}
+   * when `maxWriteBufferSize` would be passed (the stream stays open).
+   *
+   * @example
+   * ```ts
+   * for (const chunk of chunks) await stream.write(chunk); // never more than one chunk queued
+   * ```
+   * Tornado: `IOStream.write`.
+   */
+  write(data: Uint8Array | string): Future<void> {
+    const future = new Future<void>();
+    if (this.#closed) {
+      future.setException(this.#closedError());
+      return future;
+    }
+    if (this.#maxWriteBufferSize !== Infinity) {
+      const length = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+      if (this.#socket.writableLength + length > this.#maxWriteBufferSize) {
+        future.setException(
+          new StreamBufferFullError(
+            `Reached maximum write buffer size (${this.#maxWriteBufferSize} bytes)`,
+          ),
+        );
+        return future;
+      }
+    }
+    this.#writeFutures.push(future);
+    // One callback per stream, not per write: the socket calls write callbacks in order.
+    this.#socket.write(data, (this.#onWrite ??= (error) => this.#written(error)));
+    return future;
+  }
+
+  #written(error?: Error | null): void {
+    const future = this.#writeFutures.shift();
+    if (future === undefined) return; // already failed by close()
+    if (error)
+      failQuietly(future, new StreamClosedError(undefined, { realError: this.#error ?? error }));
+    else future.setResult(undefined);
+  }
+
+  /**
+   * Close the stream and its socket. Pending reads fail with {@link StreamClosedError} (a
+   * pending {@link IOStream.readUntilClose} resolves with the buffered bytes), unflushed writes
+   * fail, and the close callback runs on the loop. `error`, if given, becomes
+   * {@link IOStream.error} and the `realError` of later failures. Closing twice does nothing.
+   *
+   * Tornado: `IOStream.close`.
+   */
+  close(error?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (error instanceof Error && this.#error === undefined) this.#error = error;
+    if (this.#readKind === CLOSE) {
+      this.#finishRead(this.#size);
+    } else if (this.#readKind !== NONE) {
+      const future = this.#readFuture!;
+      this.#clearRead();
+      failQuietly(future, this.#closedError());
+    }
+    const writes = this.#writeFutures;
+    if (writes.length > 0) {
+      this.#writeFutures = [];
+      for (const future of writes) failQuietly(future, this.#closedError());
+    }
+    if (this.#connectFuture !== null) {
+      const future = this.#connectFuture;
+      const target = this.#connectTarget;
+      this.#connectFuture = null;
+      this.#connectTarget = null;
+      failQuietly(
+        future,
+        target !== null
+          ? new ConnectError(
+              `Could not connect to ${target}: ${this.#error?.message ?? 'closed'}`,
+              {
+                cause: this.#error,
+              },
+            )
+          : this.#closedError(),
+      );
+    }
+    this.#socket.destroy();
+    const callback = this.#closeCallback;
+    if (callback !== null) {
+      this.#closeCallback = null;
+      IOLoop.current().addCallback(callback);
+    }
+  }
+
+  #closedError(): StreamClosedError {
+    return new StreamClosedError(undefined, { realError: this.#error });
+  }
+
+  /**
+   * Call `callback` (on the loop) once the stream closes, for whatever reason; `null` removes
+   * it. An exception it throws is logged on `appLog`. Tornado: `IOStream.set_close_callback`.
+   */
+  setCloseCallback(callback: (() => unknown) | null): void {
+    this.#closeCallback = callback;
+    if (callback !== null && this.#closed) {
+      this.#closeCallback = null;
+      IOLoop.current().addCallback(callback);
+    }
+  }
+
+  /**
+   * Turn Nagle's algorithm off (`true`: small writes go out at once) or back on.
+   * Tornado: `IOStream.set_nodelay`.
+   */
+  setNodelay(value: boolean): void {
+    if (!this.#closed) this.#socket.setNoDelay(value);
+  }
+
+  /**
+   * Upgrade this plain stream to TLS (STARTTLS) and resolve with a new {@link IOStream} over
+   * the `tls.TLSSocket`; this stream is unusable afterwards and its close callback moves to the
+   * new one. The stream must be idle: no pending read or write and nothing buffered (a
+   * {@link InvalidStateError} otherwise). `options` are those of `tls.connect` (client side;
+   * set `servername` to verify a host name) or of `new tls.TLSSocket` (server side: `key`,
+   * `cert`, … or `secureContext`). A failed handshake rejects with {@link StreamClosedError}
+   * whose `realError` is the TLS error.
+   *
+   * @example
+   * ```ts
+   * await stream.write('STARTTLS\r\n');
+   * await stream.readUntil('\r\n');
+   * const secure = await stream.startTls(false, { ca, servername: 'mail.example.com' });
+   * ```
+   * Tornado: `IOStream.start_tls`.
+   */
+  startTls(
+    serverSide: boolean,
+    options: tls.ConnectionOptions | tls.TLSSocketOptions = {},
+    streamOptions?: IOStreamOptions,
+  ): Future<IOStream> {
+    if (this.#closed) return this.#refuse(this.#closedError());
+    if (this.#readKind !== NONE || this.writing() || this.#size > 0 || this.#connectFuture) {
+      return this.#refuse(
+        new InvalidStateError('startTls needs an idle stream (no pending I/O, empty buffer)'),
+      );
+    }
+    const socket = this.#socket;
+    socket.off('data', IOStream.#onSocketData);
+    socket.off('end', IOStream.#onSocketEnd);
+    socket.off('close', IOStream.#onSocketClose);
+    socket.off('error', IOStream.#onSocketError);
+    socket.on('error', noop); // the TLS socket owns it now; keep errors from going uncaught
+    socket[kStream] = undefined;
+    this.#closed = true;
+    const closeCallback = this.#closeCallback;
+    this.#closeCallback = null;
+    const opts = {
+      maxBufferSize: this.#maxBufferSize,
+      maxWriteBufferSize: this.#maxWriteBufferSize,
+      ...streamOptions,
+    };
+    const tlsSocket = serverSide
+      ? new tls.TLSSocket(socket, { ...(options as tls.TLSSocketOptions), isServer: true })
+      : tls.connect({ ...(options as tls.ConnectionOptions), socket });
+    const stream = new IOStream(tlsSocket, opts);
+    stream.setCloseCallback(closeCallback);
+    return stream.#waitSecure(serverSide ? 'secure' : 'secureConnect', null);
+  }
+
+  /** @internal Resolve with this stream once the TLS handshake completes (see TCPClient). */
+  #waitSecure(event: string, target: string | null): Future<IOStream> {
+    const future = new Future<IOStream>();
+    this.#connectFuture = future;
+    this.#connectTarget = target;
+    this.#socket.once(event, () => this.#connected());
+    return future;
+  }
+
+  /**
+   * @internal Wrap a TLS socket whose handshake is under way (`event` is `secure` on the server
+   * side, `secureConnect` on the client side) and resolve once it completes. Failures reject
+   * with {@link ConnectError} naming `target`, or {@link StreamClosedError} when `target` is null.
+   */
+  static [kAfterHandshake](
+    socket: tls.TLSSocket,
+    event: 'secure' | 'secureConnect',
+    target: string | null,
+    options?: IOStreamOptions,
+  ): Future<IOStream> {
+    const stream = new IOStream(socket, options);
+    if (stream.#closed) {
+      return stream.#refuse(
+        target !== null
+          ? new ConnectError(`Could not connect to ${target}`)
+          : stream.#closedError(),
+      );
+    }
+    return stream.#waitSecure(event, target);
+  }
+}

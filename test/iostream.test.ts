@@ -1,0 +1,201 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { IOStream } from '../src/iostream.ts';
+import { ConnectError, InvalidStateError, StreamClosedError } from '../src/errors.ts';
+import { bindUnusedPort } from '../src/testing.ts';
+import {
+  iostreamContract,
+  until,
+  type PairOptions,
+  type StreamPair,
+} from './contracts/iostream.contract.ts';
+
+const fixtures = new URL('./fixtures/tls/', import.meta.url);
+const ca = readFileSync(new URL('ca.pem', fixtures));
+const cert = readFileSync(new URL('cert.pem', fixtures));
+const key = readFileSync(new URL('key.pem', fixtures));
+
+async function tcpSockets(): Promise<{ client: net.Socket; server: net.Socket }> {
+  const listener = net.createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  const [server] = await accepted;
+  listener.close();
+  return { client, server };
+}
+
+async function tcpPair(options: PairOptions = {}): Promise<StreamPair> {
+  const { client, server } = await tcpSockets();
+  return finishPair(new IOStream(client, options.client), new IOStream(server, options.server));
+}
+
+async function tlsPair(options: PairOptions = {}): Promise<StreamPair> {
+  const listener = tls.createServer({ key, cert });
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const accepted = once(listener, 'secureConnection') as Promise<[tls.TLSSocket]>;
+  const client = tls.connect({
+    port: (listener.address() as net.AddressInfo).port,
+    host: '127.0.0.1',
+    ca,
+    servername: 'localhost',
+  });
+  await once(client, 'secureConnect');
+  const [server] = await accepted;
+  listener.close();
+  return finishPair(new IOStream(client, options.client), new IOStream(server, options.server));
+}
+
+function finishPair(client: IOStream, server: IOStream): StreamPair {
+  return {
+    client,
+    server,
+    async close() {
+      client.close();
+      server.close();
+      await until(() => client.socket.destroyed && server.socket.destroyed);
+    },
+  };
+}
+
+iostreamContract('TCP', tcpPair);
+iostreamContract('TLS', tlsPair);
+
+function openTcpSockets(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+}
+
+describe('IOStream.connect', () => {
+  test('connects an unconnected socket and resolves with the stream', async () => {
+    const { server, port } = await bindUnusedPort();
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const stream = new IOStream(new net.Socket());
+    const connected = stream.connect(port, '127.0.0.1');
+    // A write issued before the connection completes waits for it.
+    const early = stream.write('early\n');
+    assert.equal(await connected, stream);
+    await early;
+    const [peer] = await accepted;
+    const peerStream = new IOStream(peer);
+    assert.equal((await peerStream.readUntil('\n')).toString(), 'early\n');
+    stream.close();
+    peerStream.close();
+    server.close();
+  });
+
+  test('a refused connection fails with ConnectError, the stream closes and no socket leaks', async () => {
+    const { server, port } = await bindUnusedPort();
+    await new Promise((resolve) => server.close(resolve));
+    const before = openTcpSockets();
+    const stream = new IOStream(new net.Socket());
+    let closedCallback = false;
+    stream.setCloseCallback(() => (closedCallback = true));
+    const error = await stream.connect(port, '127.0.0.1').then(
+      () => assert.fail('connect should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ConnectError);
+    assert.equal((error.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.equal(stream.closed(), true);
+    await until(() => closedCallback && openTcpSockets() <= before);
+    await assert.rejects(stream.connect(port, '127.0.0.1'), ConnectError);
+  });
+});
+
+describe('IOStream over plain TCP', () => {
+  test('a reset by the peer fails the pending read with realError set', async () => {
+    const { client, server } = await tcpSockets();
+    const stream = new IOStream(server);
+    const read = stream.readUntil('\n');
+    client.resetAndDestroy();
+    const error = await read.then(
+      () => assert.fail('read should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StreamClosedError);
+    assert.equal((error.realError as NodeJS.ErrnoException | undefined)?.code, 'ECONNRESET');
+    assert.equal(error.cause, error.realError);
+    assert.equal(stream.closed(), true);
+  });
+
+  test('wrapping an already destroyed socket gives a closed stream', async () => {
+    const { client, server } = await tcpSockets();
+    client.destroy();
+    const stream = new IOStream(client);
+    assert.equal(stream.closed(), true);
+    await assert.rejects(stream.write('x'), StreamClosedError);
+    server.destroy();
+  });
+
+  test('constructor options are validated', () => {
+    assert.throws(() => new IOStream(new net.Socket(), { maxBufferSize: 0 }), RangeError);
+    assert.throws(() => new IOStream(new net.Socket(), { maxWriteBufferSize: -1 }), RangeError);
+  });
+
+  test('a delimiter straddling three small chunks is found', async () => {
+    const { client, server } = await tcpSockets();
+    client.setNoDelay(true);
+    const c = new IOStream(client);
+    const s = new IOStream(server);
+    const read = s.readUntil('<<END>>');
+    for (const piece of ['abc<', '<E', 'N', 'D>', '>tail']) {
+      const before = s.readBufferSize;
+      await c.write(piece);
+      if (!read.done()) await until(() => read.done() || s.readBufferSize > before);
+    }
+    assert.equal((await read).toString(), 'abc<<END>>');
+    assert.equal((await s.readBytes(4)).toString(), 'tail');
+    c.close();
+    s.close();
+  });
+
+  test('startTls upgrades both ends of a plain connection (STARTTLS)', async () => {
+    const { client, server } = await tcpSockets();
+    const c = new IOStream(client);
+    const s = new IOStream(server);
+    let movedCallback = 0;
+    s.setCloseCallback(() => movedCallback++);
+    await c.write('STARTTLS\n');
+    assert.equal((await s.readUntil('\n')).toString(), 'STARTTLS\n');
+    const [secureServer, secureClient] = await Promise.all([
+      s.startTls(true, { key, cert }),
+      c.startTls(false, { ca, servername: 'localhost' }),
+    ]);
+    assert.ok(secureServer.socket instanceof tls.TLSSocket);
+    assert.equal(s.closed(), true, 'the plain stream is unusable afterwards');
+    await assert.rejects(s.readBytes(1), StreamClosedError);
+    await secureClient.write('secret\n');
+    assert.equal((await secureServer.readUntil('\n')).toString(), 'secret\n');
+    secureClient.close();
+    await until(() => movedCallback === 1);
+    secureServer.close();
+  });
+
+  test('startTls refuses a stream with pending I/O; a failed handshake rejects', async () => {
+    const { client, server } = await tcpSockets();
+    const c = new IOStream(client);
+    const s = new IOStream(server);
+    const pending = s.readBytes(1);
+    await assert.rejects(s.startTls(true, { key, cert }), InvalidStateError);
+    await c.write('x');
+    await pending;
+    // The client does not trust the server's certificate (no CA given).
+    const [serverSide, clientSide] = await Promise.allSettled([
+      s.startTls(true, { key, cert }),
+      c.startTls(false, { servername: 'localhost' }),
+    ]);
+    assert.equal(clientSide.status, 'rejected');
+    assert.ok(clientSide.reason instanceof StreamClosedError);
+    assert.match(String(clientSide.reason.realError), /certificate/i);
+    assert.equal(serverSide.status, 'rejected');
+    assert.ok(serverSide.reason instanceof StreamClosedError);
+  });
+});
