@@ -1,16 +1,601 @@
 /**
- * Worker-thread executor. PLACEHOLDER: the full ThreadPoolExecutor lands with issue 3.
+ * `ThreadPoolExecutor`: run blocking or CPU-bound functions on worker threads, so the loop
+ * keeps serving every other connection while they run.
+ *
+ * The guide's rule is that one slow function (a password hash, an image resize, a big
+ * `JSON.parse`) stalls everything on the loop. Give it to an executor instead: `submit(fn,
+ * ...args)` returns a {@link Future} for its result, to `await` (or `yield` from a generator
+ * coroutine) like any other.
+ *
+ * What crosses the thread boundary, and how:
+ * - **The function crosses as source text.** `submit(fn)` ships `fn.toString()`; each worker
+ *   compiles a given source once and keeps it. So `fn` must be self-contained: it may use its
+ *   parameters, globals and `await import('node:…')`, but not variables, imports or helpers
+ *   from the scope it was written in (a closure cannot cross threads; using one fails with a
+ *   `TaskSerializationError` that says so). Bound and native functions fail up front. For code
+ *   that imports things, put it in a module: `new ThreadPoolExecutor({module})` and
+ *   `call('exportName', ...args)`.
+ * - **Arguments and results cross by structured clone** (plain data, arrays, Maps, Sets,
+ *   Dates, typed arrays, errors; a class instance arrives as a plain object, a `Buffer` as a
+ *   `Uint8Array`). What cannot cross (a function, a socket, a Promise) fails with a
+ *   `TaskSerializationError` naming the argument and the reason, before the task is queued.
+ * - **Big buffers can move instead of being copied:** wrap them in {@link transfer}. Inside a
+ *   submitted function `transfer` is in scope too, to move a result back.
+ *
+ * Faults: a task that throws rejects its Future with an error of the same class name,
+ * message, stack (the worker's) and `code`; a worker that crashes or calls `process.exit`
+ * is replaced, its task fails with `WorkerCrashedError` (`exitCode`) and the queue carries on.
+ * Cancelling a queued task's Future takes the task out of the queue; a running task cannot
+ * be interrupted, its late result is dropped. Tasks start in submission order.
+ *
+ * Built on piscina (one task per worker at a time, `stricterFIFO`), with typhoon's own queue
+ * in front of it so cancellation, shutdown and ordering are exact.
+ *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor } from 'typhoon';
+ * const pool = new ThreadPoolExecutor({ maxWorkers: 4 });
+ * const hash = await pool.submit((password: string, salt: string) => {
+ *   const { pbkdf2Sync } = process.getBuiltinModule('node:crypto');
+ *   return pbkdf2Sync(password, salt, 600_000, 32, 'sha256').toString('hex');
+ * }, 'hunter2', 'pepper');
+ * await pool.shutdown();
+ * ```
+ * Tornado: `concurrent.futures.ThreadPoolExecutor` with `IOLoop.run_in_executor` and
+ * `tornado.concurrent.run_on_executor`.
  * @module
  */
-import type { Future } from './concurrent.ts';
 
-/** Something that runs functions off the loop and returns Futures for their results. */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { extname, isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { Future, failedFuture } from './concurrent.ts';
+import { ExecutorShutdownError, TaskSerializationError, WorkerCrashedError } from './errors.ts';
+import { appLog } from './log.ts';
+import type { TaskMessage } from './internal/executor-worker.ts';
+import {
+  checkCloneable,
+  compileTaskSource,
+  isTaskFailure,
+  markTransfer,
+  type TaskFailure,
+  type TransferableValue,
+} from './internal/structured.ts';
+
+/**
+ * Something that runs functions off the loop and returns Futures for their results:
+ * {@link ThreadPoolExecutor}, or your own object with a `submit` method.
+ *
+ * Tornado: `concurrent.futures.Executor`.
+ */
 export interface Executor {
   /** Run `fn(...args)` elsewhere; the Future settles with its result. */
   submit<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, ...args: A): Future<R>;
 }
 
-/** The shared executor used by `IOLoop.runInExecutor(null, …)`. */
-export function defaultExecutor(): Executor {
-  throw new Error('ThreadPoolExecutor is not implemented yet');
+export type { TransferableValue } from './internal/structured.ts';
+
+/** Options of {@link ThreadPoolExecutor}. */
+export interface ThreadPoolExecutorOptions {
+  /** Number of worker threads (at most that many tasks run at once). Default: the number of
+   * cores, `os.availableParallelism()`. */
+  maxWorkers?: number;
+  /** A module whose exports {@link ThreadPoolExecutor.call} runs: an absolute path, a `file:`
+   * URL string or a `URL`. */
+  module?: string | URL;
+}
+
+/** Options of {@link ThreadPoolExecutor.shutdown}. */
+export interface ShutdownOptions {
+  /** True (default): run every queued task first. False: cancel the queued tasks (their
+   * Futures reject with `CancelledError`); tasks already running always finish. */
+  wait?: boolean;
+}
+
+// The worker entry sits next to this file's own compiled form: `.ts` when typhoon runs from
+// its sources (Node strips the types, in workers too), `.js` from the `tsc` build in dist/.
+const WORKER_FILE = fileURLToPath(
+  new URL(`./internal/executor-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+// Far beyond any sane task, without the 1 ms clamp Node applies to timeouts above 2^31-1.
+const NO_CLOSE_TIMEOUT = 2 ** 31 - 1;
+
+// Sources are checked once per function object (compiling the text on the main thread is
+// how a method or an odd `toString()` is caught before anything is queued).
+const sourceCache = new WeakMap<(...args: never[]) => unknown, string>();
+
+function taskSource(fn: unknown): string {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`submit() needs a function, got ${fn === null ? 'null' : typeof fn}`);
+  }
+  const cached = sourceCache.get(fn as () => unknown);
+  if (cached !== undefined) return cached;
+  const source = Function.prototype.toString.call(fn);
+  const label = fn.name ? `function ${fn.name}` : 'the task function';
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new TaskSerializationError(
+      fn.name.startsWith('bound ')
+        ? `${label} is a bound function: its bound this/arguments cannot cross to a worker ` +
+            'thread; submit the original function and pass those values as arguments'
+        : `${label} is a native function: it has no source text to send to a worker thread; ` +
+            'wrap the call in a function of your own',
+    );
+  }
+  if (/^class\b/.test(source)) {
+    throw new TaskSerializationError(`${label} is a class; submit a function`);
+  }
+  try {
+    compileTaskSource(source);
+  } catch (error) {
+    throw new TaskSerializationError(
+      `${label} cannot be rebuilt from its source text on a worker thread: ` +
+        (error instanceof Error ? error.message : String(error)),
+      { cause: error },
+    );
+  }
+  sourceCache.set(fn as () => unknown, source);
+  return source;
+}
+
+function moduleHref(module: string | URL): string {
+  let url: URL;
+  if (module instanceof URL) url = module;
+  else if (typeof module === 'string' && module.startsWith('file:')) url = new URL(module);
+  else if (typeof module === 'string' && isAbsolute(module)) url = pathToFileURL(module);
+  else {
+    throw new TypeError(
+      `ThreadPoolExecutor module must be an absolute path, a file: URL string or a URL, got ` +
+        JSON.stringify(String(module)) +
+        ' (resolve it first, e.g. new URL("./tasks.ts", import.meta.url))',
+    );
+  }
+  if (url.protocol !== 'file:') {
+    throw new TypeError(`ThreadPoolExecutor module must be a file: URL, got ${url.href}`);
+  }
+  if (!existsSync(url)) throw new TypeError(`ThreadPoolExecutor module not found: ${url.href}`);
+  return url.href;
+}
+
+const BUILTIN_ERRORS: Record<string, new (message?: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+// Rebuild the worker's error on this thread: same class for the built-in ones (so
+// `instanceof TypeError` holds), same name, message, stack and cloneable own properties.
+function rebuildError(failure: TaskFailure): Error {
+  if (failure.thrown !== undefined && failure.kind === 'error') {
+    const error = new Error(failure.message);
+    (error as Error & { thrown?: unknown }).thrown = failure.thrown;
+    return error;
+  }
+  const error = new (BUILTIN_ERRORS[failure.name] ?? Error)(failure.message);
+  if (error.name !== failure.name) {
+    Object.defineProperty(error, 'name', {
+      value: failure.name,
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
+  }
+  if (failure.stack !== undefined) error.stack = failure.stack;
+  if (failure.props !== undefined) Object.assign(error, failure.props);
+  return error;
+}
+
+function taskError(failure: TaskFailure, what: string): Error {
+  const error = rebuildError(failure);
+  switch (failure.kind) {
+    case 'closure':
+      return new TaskSerializationError(
+        `${what} failed on the worker thread with ${failure.name}: ${failure.message}. ` +
+          'A function given to submit() is rebuilt from its source text alone, so it cannot ' +
+          'use variables, imports or helpers from the scope it was written in (closures ' +
+          "can't cross threads): pass what it needs as arguments, or put it in a module and " +
+          'use new ThreadPoolExecutor({module}).call()',
+        { cause: error },
+      );
+    case 'result':
+      return new TaskSerializationError(
+        `${what} returned a value that cannot be sent back from the worker thread: ` +
+          `${failure.message}`,
+        { cause: error },
+      );
+    default:
+      return error;
+  }
+}
+
+const EXIT_MESSAGE = /worker exited with code: (-?\d+)/;
+
+// piscina rejects a task with a plain Error when its worker died under it: an exit (code in
+// the message) or an uncaught exception (the error itself).
+function crashError(error: unknown, what: string): WorkerCrashedError {
+  const message = error instanceof Error ? error.message : String(error);
+  const exit = EXIT_MESSAGE.exec(message);
+  if (exit !== null) {
+    const exitCode = Number(exit[1]);
+    return new WorkerCrashedError(
+      `the worker thread exited with code ${exitCode} while running ${what}`,
+      { exitCode },
+    );
+  }
+  return new WorkerCrashedError(
+    `the worker thread died while running ${what}: uncaught ${
+      error instanceof Error ? `${error.name}: ${message}` : message
+    }`,
+    { cause: error },
+  );
+}
+
+/** A task waiting in the executor's queue, then running. */
+interface Task {
+  message: TaskMessage;
+  transferList: Array<ArrayBuffer | MessagePort> | undefined;
+  future: Future<unknown>;
+  /** What to call it in messages (`function hash`, `export resize`). */
+  what: string;
+  /** The queue holding it; null once it left the queue (dispatched or cancelled). */
+  queue: TaskQueue | null;
+}
+
+/** FIFO of waiting tasks; a head index keeps `shift()` O(1). */
+class TaskQueue {
+  #items: Array<Task | undefined> = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(task: Task): void {
+    task.queue = this;
+    this.#items.push(task);
+  }
+
+  shift(): Task | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const task = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    task.queue = null;
+    return task;
+  }
+
+  remove(task: Task): void {
+    const index = this.#items.indexOf(task, this.#head);
+    if (index !== -1) this.#items.splice(index, 1);
+    task.queue = null;
+  }
+
+  drain(): Task[] {
+    const tasks = this.#items.slice(this.#head) as Task[];
+    this.#items = [];
+    this.#head = 0;
+    for (const task of tasks) task.queue = null;
+    return tasks;
+  }
+}
+
+/**
+ * A pool of worker threads that runs functions and returns Futures for their results. See
+ * the module documentation for what can cross to a worker and how faults are reported.
+ *
+ * @example
+ * ```ts
+ * const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+ * const sum = await pool.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), [1, 2, 3]);
+ * const images = new ThreadPoolExecutor({ module: new URL('./images.ts', import.meta.url) });
+ * const thumb = await images.call('thumbnail', transfer(bytes), 128);
+ * await Promise.all([pool.shutdown(), images.shutdown()]);
+ * ```
+ * Tornado: `concurrent.futures.ThreadPoolExecutor`.
+ */
+export class ThreadPoolExecutor implements Executor {
+  /** Number of worker threads. */
+  readonly maxWorkers: number;
+  /** The `file:` URL of the module `call()` runs exports of, if one was given. */
+  readonly module: string | undefined;
+  #pool: Piscina | null = null;
+  #queue = new TaskQueue();
+  #running = 0;
+  #shutdown = false;
+  #closed: Future<void> | null = null;
+  #destroying = false;
+
+  constructor(options: ThreadPoolExecutorOptions = {}) {
+    const maxWorkers = options.maxWorkers ?? availableParallelism();
+    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) {
+      throw new RangeError(`maxWorkers must be a positive integer, got ${String(maxWorkers)}`);
+    }
+    this.maxWorkers = maxWorkers;
+    this.module = options.module === undefined ? undefined : moduleHref(options.module);
+  }
+
+  /**
+   * Run `fn(...args)` on a worker thread. `fn` must be self-contained (it is sent as source
+   * text); arguments are structured-cloned, or moved when wrapped in {@link transfer}. The
+   * Future fails with `TaskSerializationError` when `fn` or an argument cannot cross,
+   * `ExecutorShutdownError` after {@link ThreadPoolExecutor.shutdown}, `WorkerCrashedError`
+   * when the worker dies, or the task's own error.
+   *
+   * Tornado: `Executor.submit`.
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, ...args: A): Future<R> {
+    let source: string;
+    try {
+      source = taskSource(fn);
+    } catch (error) {
+      return failedFuture(error);
+    }
+    const what = fn.name ? `task function ${fn.name}` : 'the task function';
+    return this.#enqueue({ f: source, a: args }, args, what);
+  }
+
+  /**
+   * Run the export `exportName` of the executor's module with `args` on a worker thread. The
+   * module is imported once per worker, so it may import whatever it needs.
+   *
+   * @example
+   * ```ts
+   * // tasks.ts: export function resize(bytes: Uint8Array, width: number) { … }
+   * const pool = new ThreadPoolExecutor({ module: new URL('./tasks.ts', import.meta.url) });
+   * const small = await pool.call('resize', transfer(bytes), 320);
+   * ```
+   */
+  call<R = unknown>(exportName: string, ...args: unknown[]): Future<R> {
+    if (this.module === undefined) {
+      return failedFuture(
+        new TypeError(
+          'call() needs an executor created with {module}; use submit() for a function',
+        ),
+      );
+    }
+    if (typeof exportName !== 'string') {
+      return failedFuture(new TypeError('call() needs the name of an export'));
+    }
+    return this.#enqueue({ m: this.module, n: exportName, a: args }, args, `export ${exportName}`);
+  }
+
+  #enqueue<R>(message: TaskMessage, args: unknown[], what: string): Future<R> {
+    if (this.#shutdown) {
+      return failedFuture(
+        new ExecutorShutdownError(`cannot run ${what}: the executor has been shut down`),
+      );
+    }
+    const check = checkCloneable(args, (i) => `argument ${i + 1} of ${what}`);
+    if (check.problem !== undefined) return failedFuture(new TaskSerializationError(check.problem));
+    const future = new Future<R>();
+    const task: Task = {
+      message,
+      transferList: check.transferList,
+      future: future as Future<unknown>,
+      what,
+      queue: null,
+    };
+    if (this.#running < this.maxWorkers && this.#queue.size === 0) {
+      this.#start(task);
+    } else {
+      this.#queue.push(task);
+      // Cancelling the Future of a queued task takes it out of the queue (the dispatcher
+      // also skips a done Future, in case it runs before this callback).
+      future.addDoneCallback(() => {
+        if (task.queue !== null) task.queue.remove(task);
+      });
+    }
+    return future;
+  }
+
+  #piscina(): Piscina {
+    if (this.#pool === null) {
+      // All workers start at once and stay: a crashed one is replaced at once (piscina keeps
+      // minThreads alive), and each keeps its cache of compiled task sources.
+      this.#pool = new Piscina({
+        filename: WORKER_FILE,
+        minThreads: this.maxWorkers,
+        maxThreads: this.maxWorkers,
+        concurrentTasksPerWorker: 1,
+        stricterFIFO: true,
+        recordTiming: false,
+        closeTimeout: NO_CLOSE_TIMEOUT,
+      });
+      this.#pool.on('error', (error: unknown) => {
+        appLog.error('A ThreadPoolExecutor worker thread failed between tasks', error);
+      });
+    }
+    return this.#pool;
+  }
+
+  #start(task: Task): void {
+    this.#running++;
+    const pool = this.#piscina();
+    const options =
+      task.transferList === undefined ? undefined : { transferList: task.transferList };
+    pool.run(task.message, options).then(
+      (value: unknown) => this.#settle(task, value, undefined, false),
+      (error: unknown) => this.#settle(task, undefined, error, true),
+    );
+  }
+
+  #settle(task: Task, value: unknown, error: unknown, failed: boolean): void {
+    this.#running--;
+    const future = task.future;
+    if (!future.done()) {
+      if (!failed) future.setResult(value);
+      else if (isTaskFailure(error)) future.setException(taskError(error, task.what));
+      else future.setException(crashError(error, task.what));
+    }
+    this.#next();
+  }
+
+  #next(): void {
+    while (this.#running < this.maxWorkers) {
+      const task = this.#queue.shift();
+      if (task === undefined) break;
+      if (!task.future.done()) this.#start(task);
+    }
+    if (this.#shutdown) this.#maybeClose();
+  }
+
+  /**
+   * Stop accepting work and let the worker threads end. With `wait: true` (the default) the
+   * queued tasks still run; with `wait: false` they are cancelled (their Futures reject with
+   * `CancelledError`). Running tasks always finish. The returned Future resolves once every
+   * worker thread has exited; `submit()` afterwards fails with `ExecutorShutdownError`.
+   * Calling it again returns the same Future (a later `wait: false` still cancels what is
+   * queued).
+   *
+   * Tornado: `Executor.shutdown(wait, cancel_futures)`.
+   */
+  shutdown(options: ShutdownOptions = {}): Future<void> {
+    this.#shutdown = true;
+    this.#closed ??= new Future<void>();
+    if (options.wait === false) {
+      for (const task of this.#queue.drain()) task.future.cancel('the executor was shut down');
+    }
+    this.#maybeClose();
+    return this.#closed;
+  }
+
+  /** True once {@link ThreadPoolExecutor.shutdown} was called. */
+  isShutdown(): boolean {
+    return this.#shutdown;
+  }
+
+  /** Number of tasks waiting for a free worker. */
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  /** Number of tasks running on a worker now. */
+  get runningCount(): number {
+    return this.#running;
+  }
+
+  #maybeClose(): void {
+    if (this.#destroying || this.#running > 0 || this.#queue.size > 0) return;
+    this.#destroying = true;
+    const closed = this.#closed!;
+    const pool = this.#pool;
+    if (pool === null) {
+      closed.setResult();
+      return;
+    }
+    pool.destroy().then(
+      () => closed.setResult(),
+      (error: unknown) => closed.setException(error),
+    );
+  }
+}
+
+/**
+ * Mark a buffer (an `ArrayBuffer`, or a typed array/`DataView` whose whole buffer moves) or a
+ * `MessagePort` to be moved to the worker instead of copied; returns it unchanged, so it wraps
+ * an argument in place. After the call the sender's buffer is detached (length 0). Inside a
+ * function given to `submit()`, `transfer` is in scope as well, to move a result back.
+ * Throws `TaskSerializationError` for a buffer that cannot move (a small `Buffer` carved from
+ * Node's shared pool: copy it first).
+ *
+ * @example
+ * ```ts
+ * const pixels = new Uint8Array(16 * 2 ** 20);
+ * const sum = await pool.submit((p: Uint8Array) => p.reduce((a, b) => a + b, 0), transfer(pixels));
+ * pixels.length; // 0: the memory now belongs to the worker
+ * ```
+ * Tornado: none (Python threads share memory); the web platform's `postMessage` transfer list.
+ */
+export function transfer<T extends TransferableValue>(value: T): T {
+  try {
+    return markTransfer(value);
+  } catch (error) {
+    throw new TaskSerializationError((error as Error).message, { cause: error });
+  }
+}
+
+/** Options of {@link runOnExecutor}. */
+export interface RunOnExecutorOptions {
+  /** The executor: an {@link Executor}, or the name of the property of `this` that holds one
+   * (default `'executor'`, as Tornado's decorator reads `self.executor`). */
+  executor?: string | Executor;
+}
+
+function isExecutor(x: unknown): x is Executor {
+  return typeof x === 'object' && x !== null && typeof (x as Executor).submit === 'function';
+}
+
+/**
+ * Turn a self-contained function into a method that runs it on an executor and returns a
+ * Future: the decorator-free form of Tornado's `@run_on_executor`, for class fields (or
+ * prototype assignments). The executor is `this.executor` by default, or the property named by
+ * `options.executor`, or an executor given directly. `this` itself does not cross to the
+ * worker: the function receives only the call's arguments. Its source is checked here, so a
+ * bound or native function fails when the class is defined.
+ *
+ * @example
+ * ```ts
+ * class PasswordHasher {
+ *   executor = new ThreadPoolExecutor({ maxWorkers: 2 });
+ *   hash = runOnExecutor((password: string, salt: string) =>
+ *     process.getBuiltinModule('node:crypto')
+ *       .pbkdf2Sync(password, salt, 600_000, 32, 'sha256').toString('hex'));
+ * }
+ * const digest = await new PasswordHasher().hash('hunter2', 'pepper');
+ * ```
+ * Tornado: `tornado.concurrent.run_on_executor`.
+ */
+export function runOnExecutor<A extends unknown[], R>(
+  fn: (...args: A) => R | Promise<R>,
+  options: RunOnExecutorOptions = {},
+): (this: unknown, ...args: A) => Future<R> {
+  taskSource(fn);
+  const which = options.executor ?? 'executor';
+  return function runOnExecutorMethod(this: unknown, ...args: A): Future<R> {
+    const executor =
+      typeof which === 'string'
+        ? (this as Record<string, unknown> | null | undefined)?.[which]
+        : which;
+    if (!isExecutor(executor)) {
+      return failedFuture(
+        new TypeError(
+          `runOnExecutor: ${
+            typeof which === 'string' ? `this.${which}` : 'the executor option'
+          } is not an executor (an object with submit())`,
+        ),
+      );
+    }
+    return executor.submit(fn, ...args);
+  };
+}
+
+let shared: ThreadPoolExecutor | null = null;
+
+/**
+ * The shared executor `IOLoop.runInExecutor(null, …)` uses: a {@link ThreadPoolExecutor}
+ * with one worker per core (`os.availableParallelism()`), created on first use. Its idle
+ * workers do not keep the process alive. If it was shut down, the next call makes a new one.
+ *
+ * @example
+ * ```ts
+ * const n = await defaultExecutor().submit((x: number) => x * 2, 21);
+ * ```
+ * Tornado: the default executor of `IOLoop.run_in_executor(None, …)`.
+ */
+export function defaultExecutor(): ThreadPoolExecutor {
+  if (shared === null || shared.isShutdown()) shared = new ThreadPoolExecutor();
+  return shared;
 }
