@@ -115,8 +115,39 @@ export { IOStream, DEFAULT_MAX_BUFFER_SIZE } from './iostream.ts';
 export type { IOStreamOptions, ReadUntilOptions, ReadBytesOptions } from './iostream.ts';
 
 // --- httputil ------------------------------------------------------------------------------
+export {
+  HTTPHeaders,
+  HTTPServerRequest,
+  HTTPFile,
+  parseQs,
+  parseBodyArguments,
+  parseMultipartFormData,
+  parseHeaderValue,
+  parseCookie,
+  urlConcat,
+  formatTimestamp,
+  splitHostAndPort,
+  normalizeHeaderName,
+  DEFAULT_MAX_FIELDS,
+} from './httputil.ts';
+export type {
+  HTTPHeadersInit,
+  ArgumentMap,
+  FileMap,
+  ParseQsOptions,
+  ParseBodyOptions,
+  HTTPServerRequestInit,
+  HTTPConnection,
+  HTTPMessageDelegate,
+  HTTPServerConnectionDelegate,
+  HTTPRequestCallback,
+  RawConnection,
+  WriteCallback,
+} from './httputil.ts';
 
 // --- httpserver ----------------------------------------------------------------------------
+export { HTTPServer } from './httpserver.ts';
+export type { HTTPServerOptions, StopOptions } from './httpserver.ts';
 
 // --- httpclient ----------------------------------------------------------------------------
 export {
@@ -145,6 +176,34 @@ export type {
 
 // --- web -----------------------------------------------------------------------------------
 export {
+  Application,
+  RequestHandler,
+  Finish,
+  URLSpec,
+  url,
+  RedirectHandler,
+  ErrorHandler,
+  FallbackHandler,
+} from './web/index.ts';
+export type {
+  ApplicationSettings,
+  HandlerClass,
+  Rule,
+  RouteMatch,
+  OutputTransform,
+  OutputTransformFactory,
+  HeaderValue,
+  RedirectOptions,
+  ErrorOptions,
+  WriteChunk,
+  PathMatch,
+  RuleSpec,
+  RedirectHandlerArgs,
+  ErrorHandlerArgs,
+  FallbackHandlerArgs,
+  NodeRequestListener,
+} from './web/index.ts';
+export {
   createSignedValue,
   decodeSignedValue,
   getSignatureKeyVersion,
@@ -158,5 +217,5 @@ export type {
 // --- websocket -----------------------------------------------------------------------------
 
 // --- testing -------------------------------------------------------------------------------
-export { expectLog, bindUnusedPort, genTest } from './testing.ts';
-export type { ExpectLogOptions, GenTestOptions } from './testing.ts';
+export { expectLog, bindUnusedPort, genTest, startTestServer } from './testing.ts';
+export type { ExpectLogOptions, GenTestOptions, TestServer, TestServerTarget } from './testing.ts';

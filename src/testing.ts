@@ -6,6 +6,8 @@
  * - {@link bindUnusedPort} gives a listening socket on 127.0.0.1 and its port.
  * - {@link genTest} fails a test whose coroutine outlives its timeout, with the stack of the
  *   pending code.
+ * - {@link startTestServer} serves an application (or a handler class, or a request callback)
+ *   on an unused port of 127.0.0.1 and fetches from it.
  *
  * Tornado: `tornado.testing` (`ExpectLog`, `bind_unused_port`, `gen_test`).
  * @module
@@ -14,6 +16,10 @@
 import * as net from 'node:net';
 import { addLogInterceptor, type LogLevel, type Logger, type LogRecord } from './log.ts';
 import { TimeoutError } from './errors.ts';
+import { HTTPServer, type HTTPServerOptions } from './httpserver.ts';
+import type { HTTPRequestCallback, HTTPServerConnectionDelegate } from './httputil.ts';
+import { Application } from './web/application.ts';
+import { RequestHandler } from './web/request-handler.ts';
 
 /** Options of {@link expectLog}. */
 export interface ExpectLogOptions {
@@ -102,19 +108,14 @@ export interface GenTestOptions {
  * ```
  * Tornado: `tornado.testing.gen_test`.
  */
-export function genTest(
-  fn: () => unknown,
-  options: GenTestOptions = {},
-): () => Promise<void> {
+export function genTest(fn: () => unknown, options: GenTestOptions = {}): () => Promise<void> {
   const timeout = options.timeout ?? (Number(process.env.TYPHOON_TEST_TIMEOUT) || 5000);
   return async () => {
     const started = new Error('test body started here');
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(
-          new TimeoutError(`test timed out after ${timeout} ms\n${started.stack ?? ''}`),
-        );
+        reject(new TimeoutError(`test timed out after ${timeout} ms\n${started.stack ?? ''}`));
       }, timeout);
     });
     try {
@@ -122,5 +123,65 @@ export function genTest(
     } finally {
       clearTimeout(timer);
     }
+  };
+}
+
+/** A server started by {@link startTestServer}. */
+export interface TestServer {
+  /** The bound port on 127.0.0.1. */
+  readonly port: number;
+  /** The running server. */
+  readonly server: HTTPServer;
+  /** `http://127.0.0.1:PORT` + `path` (default `/`). */
+  url(path?: string): string;
+  /** Node's global `fetch` of {@link TestServer.url}`(path)`. */
+  fetch(path?: string, init?: RequestInit): Promise<Response>;
+  /** Stop the server and close every connection; resolves when all are closed. */
+  close(): Promise<void>;
+}
+
+/** What {@link startTestServer} can serve. */
+export type TestServerTarget =
+  HTTPServerConnectionDelegate | HTTPRequestCallback | (new (...args: never[]) => RequestHandler);
+
+/**
+ * Serve an `Application`, a `RequestHandler` subclass (mounted on every path) or a request
+ * callback on an unused port of 127.0.0.1. Close it when the test ends.
+ *
+ * @example
+ * ```ts
+ * const srv = await startTestServer(new Application([['/', MainHandler]]));
+ * try {
+ *   const res = await srv.fetch('/');
+ *   assert.equal(await res.text(), 'Hello, world');
+ * } finally {
+ *   await srv.close();
+ * }
+ * ```
+ * Tornado: `tornado.testing.AsyncHTTPTestCase` (`get_app`, `get_url`, `fetch`).
+ */
+export async function startTestServer(
+  target: TestServerTarget,
+  options: HTTPServerOptions = {},
+): Promise<TestServer> {
+  let delegate: HTTPServerConnectionDelegate | HTTPRequestCallback;
+  if (typeof target === 'function' && target.prototype instanceof RequestHandler) {
+    delegate = new Application([
+      ['.*', target as unknown as new (...args: never[]) => RequestHandler],
+    ] as never);
+  } else {
+    delegate = target as HTTPServerConnectionDelegate | HTTPRequestCallback;
+  }
+  const server = new HTTPServer(delegate, options);
+  const port = await server.listen(0, '127.0.0.1');
+  const scheme = options.sslOptions ? 'https' : 'http';
+  const url = (path = '/') =>
+    `${scheme}://127.0.0.1:${port}${path.startsWith('/') ? path : `/${path}`}`;
+  return {
+    port,
+    server,
+    url,
+    fetch: (path = '/', init?: RequestInit) => fetch(url(path), init),
+    close: () => server.stop(),
   };
 }

@@ -1,0 +1,318 @@
+/**
+ * `Application`: a collection of routing rules and settings that the HTTP server serves.
+ *
+ * It implements the server's {@link HTTPServerConnectionDelegate}: for each request it picks
+ * the rule whose host pattern and path pattern match, buffers the body (unless the handler
+ * streams it), creates the handler, and runs it. Unmatched requests go to
+ * `settings.defaultHandlerClass`, or get a 404.
+ *
+ * @example
+ * ```ts
+ * class MainHandler extends RequestHandler {
+ *   get() { this.write('Hello, world'); }
+ * }
+ * const app = new Application([['/', MainHandler]], { debug: false });
+ * const server = await app.listen(8888);
+ * ```
+ * Tornado: `tornado.web.Application`.
+ * @module
+ */
+
+import { accessLog, appLog } from '../log.ts';
+import { HTTPServer, type HTTPServerOptions } from '../httpserver.ts';
+import type {
+  HTTPConnection,
+  HTTPMessageDelegate,
+  HTTPServerConnectionDelegate,
+  HTTPServerRequest,
+} from '../httputil.ts';
+import {
+  RequestHandler,
+  notifyConnectionClose,
+  runHandler,
+  type OutputTransform,
+  type OutputTransformFactory,
+} from './request-handler.ts';
+import { toURLSpec, type PathMatch, type RuleSpec, type URLSpec } from './routing.ts';
+import { ErrorHandler } from './handlers.ts';
+
+/** A handler class an application can route to. */
+export type HandlerClass = new (
+  application: Application,
+  request: HTTPServerRequest,
+) => RequestHandler;
+
+/** A routing rule for an {@link Application}. */
+export type Rule = RuleSpec<HandlerClass>;
+
+/** Settings of an {@link Application}. Unknown keys are kept for your own handlers. */
+export interface ApplicationSettings {
+  /** Development mode; turns on `serveTraceback`. */
+  debug?: boolean;
+  /** Put the stack of an uncaught error in the 500 page. Default: `debug`. */
+  serveTraceback?: boolean;
+  /** Replace the access log line: called once per finished request. */
+  logFunction?: (handler: RequestHandler) => void;
+  /** Handler for requests no rule matches (default: a 404). */
+  defaultHandlerClass?: HandlerClass;
+  /** `initArgs` for `defaultHandlerClass`. */
+  defaultHandlerArgs?: object;
+  /** Output transforms applied to every response (compression plugs in here). */
+  transforms?: OutputTransformFactory[];
+  /** gzip text-like responses (see the compression transform). */
+  compressResponse?: boolean;
+  /** Secret for signed cookies. */
+  cookieSecret?: string | Record<number, string>;
+  /** Check XSRF tokens on unsafe methods. */
+  xsrfCookies?: boolean;
+  /** Where `authenticated` sends anonymous users. */
+  loginUrl?: string;
+  /** Directory served by the static file handler. */
+  staticPath?: string;
+  /** URL prefix of static files. Default `/static/`. */
+  staticUrlPrefix?: string;
+  /** Anything else your handlers read. */
+  [key: string]: unknown;
+}
+
+interface HostRules {
+  host: RegExp;
+  rules: URLSpec<HandlerClass>[];
+}
+
+/** What routing found for a request. */
+export interface RouteMatch {
+  /** The handler class to run. */
+  handlerClass: HandlerClass;
+  /** Its `initArgs`. */
+  initArgs: object;
+  /** The path groups. */
+  match: PathMatch;
+}
+
+const NO_MATCH: PathMatch = { args: [], kwargs: undefined };
+
+/**
+ * Routes requests to handlers. See the module documentation.
+ * Tornado: `tornado.web.Application`.
+ */
+export class Application implements HTTPServerConnectionDelegate {
+  /** The settings given to the constructor (plus defaults). */
+  readonly settings: ApplicationSettings;
+  /** Factories of output transforms run on every response. */
+  readonly transforms: OutputTransformFactory[];
+  #hosts: HostRules[] = [];
+  #defaultRules: URLSpec<HandlerClass>[] = [];
+  #named = new Map<string, URLSpec<HandlerClass>>();
+
+  constructor(handlers: readonly Rule[] = [], settings: ApplicationSettings = {}) {
+    this.settings = { ...settings };
+    if (this.settings.debug && this.settings.serveTraceback === undefined)
+      this.settings.serveTraceback = true;
+    this.transforms = [...(settings.transforms ?? [])];
+    for (const rule of handlers) this.#defaultRules.push(this.#addNamed(toURLSpec(rule)));
+  }
+
+  #addNamed(spec: URLSpec<HandlerClass>): URLSpec<HandlerClass> {
+    if (spec.name !== undefined) {
+      if (this.#named.has(spec.name))
+        appLog.warning(`Multiple handlers named ${spec.name}; replacing previous value`);
+      this.#named.set(spec.name, spec);
+    }
+    return spec;
+  }
+
+  /**
+   * Add rules for requests whose host name matches `hostPattern` (an anchored regex on the
+   * host without port). Host-specific rules are tried before the ones given to the
+   * constructor, in the order they were added. Tornado: `Application.add_handlers`.
+   */
+  addHandlers(hostPattern: string | RegExp, handlers: readonly Rule[]): void {
+    let source = typeof hostPattern === 'string' ? hostPattern : hostPattern.source;
+    if (source.startsWith('^')) source = source.slice(1);
+    if (source.endsWith('$')) source = source.slice(0, -1);
+    const host = new RegExp(`^(?:${source})$`, 'i');
+    let entry = this.#hosts.find((h) => h.host.source === host.source);
+    if (entry === undefined) {
+      entry = { host, rules: [] };
+      this.#hosts.push(entry);
+    }
+    for (const rule of handlers) entry.rules.push(this.#addNamed(toURLSpec(rule)));
+  }
+
+  /** Add an output transform factory for every later response. Tornado: `add_transform`. */
+  addTransform(factory: OutputTransformFactory): void {
+    this.transforms.push(factory);
+  }
+
+  /**
+   * The path of the rule called `name`, with its groups filled from `args`.
+   * Tornado: `Application.reverse_url`.
+   */
+  reverseUrl(name: string, ...args: unknown[]): string {
+    const spec = this.#named.get(name);
+    if (spec === undefined) throw new Error(`${name} not found in named urls`);
+    return spec.reverse(...args);
+  }
+
+  /** Find the handler for a request (the default handler or a 404 when nothing matches). */
+  findHandler(request: HTTPServerRequest): RouteMatch {
+    const path = request.path;
+    if (this.#hosts.length > 0) {
+      const hostName = request.hostName;
+      for (const entry of this.#hosts) {
+        if (!entry.host.test(hostName)) continue;
+        const found = matchRules(entry.rules, path);
+        if (found !== null) return found;
+      }
+    }
+    const found = matchRules(this.#defaultRules, path);
+    if (found !== null) return found;
+    const fallback = this.settings.defaultHandlerClass;
+    if (fallback !== undefined) {
+      return {
+        handlerClass: fallback,
+        initArgs: this.settings.defaultHandlerArgs ?? {},
+        match: NO_MATCH,
+      };
+    }
+    return {
+      handlerClass: ErrorHandler as HandlerClass,
+      initArgs: { statusCode: 404 },
+      match: NO_MATCH,
+    };
+  }
+
+  /**
+   * Start serving: create an {@link HTTPServer} for this application and listen on `port`
+   * (0 picks a free one). Resolves to the server (its port: `server.address()`).
+   * Tornado: `Application.listen`.
+   */
+  async listen(
+    port = 0,
+    host?: string,
+    serverOptions: HTTPServerOptions = {},
+  ): Promise<HTTPServer> {
+    const server = new HTTPServer(this, serverOptions);
+    await server.listen(port, host);
+    return server;
+  }
+
+  /** The server's entry point: a delegate for one request. */
+  startRequest(connection: HTTPConnection): HTTPMessageDelegate {
+    return new HandlerDispatcher(this, connection);
+  }
+
+  /**
+   * Write the access log line for a finished request: `200 GET /path (127.0.0.1) 1.23ms`,
+   * at info below 400, warning below 500, error from 500; or call `settings.logFunction`.
+   * Tornado: `Application.log_request`.
+   */
+  logRequest(handler: RequestHandler): void {
+    const logFunction = this.settings.logFunction;
+    if (logFunction !== undefined) {
+      logFunction(handler);
+      return;
+    }
+    const status = handler.getStatus();
+    const level = status < 400 ? 'info' : status < 500 ? 'warning' : 'error';
+    if (!accessLog.isEnabledFor(level)) return;
+    const request = handler.request;
+    accessLog.log(
+      level,
+      `${status} ${request.method} ${request.uri} (${request.remoteIp}) ${request.requestTime().toFixed(2)}ms`,
+    );
+  }
+}
+
+function matchRules(rules: readonly URLSpec<HandlerClass>[], path: string): RouteMatch | null {
+  for (let i = 0; i < rules.length; i++) {
+    const spec = rules[i]!;
+    const match = spec.match(path);
+    if (match !== null) return { handlerClass: spec.handlerClass, initArgs: spec.initArgs, match };
+  }
+  return null;
+}
+
+/**
+ * Serves one request for the application: routes on the head, buffers the body, runs the
+ * handler. Tornado: `tornado.web._HandlerDelegate`.
+ */
+class HandlerDispatcher implements HTTPMessageDelegate {
+  readonly application: Application;
+  readonly connection: HTTPConnection;
+  request: HTTPServerRequest | undefined;
+  route: RouteMatch | undefined;
+  chunks: Buffer[] | null = null;
+  handler: RequestHandler | undefined;
+  closed = false;
+
+  constructor(application: Application, connection: HTTPConnection) {
+    this.application = application;
+    this.connection = connection;
+  }
+
+  headersReceived(request: HTTPServerRequest): void {
+    this.request = request;
+    const route = this.application.findHandler(request);
+    this.route = route;
+    // A handler that takes the Node objects over must run before the body is read.
+    if ((route.handlerClass as { takesOverConnection?: boolean }).takesOverConnection === true) {
+      this.execute();
+    }
+  }
+
+  dataReceived(chunk: Buffer): void {
+    if (this.chunks === null) this.chunks = [chunk];
+    else this.chunks.push(chunk);
+  }
+
+  finish(): void {
+    const request = this.request!;
+    const chunks = this.chunks;
+    if (chunks !== null) {
+      request.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.chunks = null;
+    }
+    this.execute();
+  }
+
+  execute(): void {
+    if (this.closed) return;
+    const application = this.application;
+    const route = this.route!;
+    const handler = new route.handlerClass(application, this.request!);
+    this.handler = handler;
+    const factories = application.transforms;
+    let transforms: OutputTransform[] | null = null;
+    if (factories.length > 0) transforms = factories.map((factory) => factory(this.request!));
+    try {
+      const initialized = handler.initialize(route.initArgs);
+      if (
+        initialized !== undefined &&
+        initialized !== null &&
+        typeof initialized.then === 'function'
+      ) {
+        initialized.then(
+          () => runHandler(handler, route.match.args, route.match.kwargs, transforms),
+          (error: unknown) => {
+            appLog.error(`Exception in initialize of ${handler.requestSummary()}`, error);
+            handler.sendError(500, { error });
+          },
+        );
+        return;
+      }
+    } catch (error) {
+      appLog.error(`Exception in initialize of ${handler.requestSummary()}`, error);
+      handler.sendError(500, { error });
+      return;
+    }
+    runHandler(handler, route.match.args, route.match.kwargs, transforms);
+  }
+
+  onConnectionClose(): void {
+    this.closed = true;
+    this.chunks = null;
+    if (this.handler !== undefined) notifyConnectionClose(this.handler);
+  }
+}

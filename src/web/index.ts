@@ -1,0 +1,36 @@
+/**
+ * typhoon's web framework: {@link Application} routes requests to {@link RequestHandler}
+ * subclasses; ready-made handlers cover redirects, fixed errors and mounting plain Node
+ * handlers.
+ *
+ * @example
+ * ```ts
+ * import { Application, RequestHandler } from 'typhoon/web';
+ * class MainHandler extends RequestHandler {
+ *   get() { this.write('Hello, world'); }
+ * }
+ * await new Application([['/', MainHandler]]).listen(8888);
+ * ```
+ * Tornado: `tornado.web`.
+ * @module
+ */
+export { Application } from './application.ts';
+export type { ApplicationSettings, HandlerClass, Rule, RouteMatch } from './application.ts';
+export { RequestHandler, Finish } from './request-handler.ts';
+export type {
+  OutputTransform,
+  OutputTransformFactory,
+  HeaderValue,
+  RedirectOptions,
+  ErrorOptions,
+  WriteChunk,
+} from './request-handler.ts';
+export { URLSpec, url } from './routing.ts';
+export type { PathMatch, RuleSpec, HandlerClassLike } from './routing.ts';
+export { RedirectHandler, ErrorHandler, FallbackHandler } from './handlers.ts';
+export type {
+  RedirectHandlerArgs,
+  ErrorHandlerArgs,
+  FallbackHandlerArgs,
+  NodeRequestListener,
+} from './handlers.ts';

@@ -1,0 +1,997 @@
+/**
+ * `RequestHandler`: subclass it and define `get()`, `post()`, … to serve requests.
+ *
+ * One handler object serves one request. The application creates it, calls
+ * `initialize(initArgs)`, then `prepare()`, then the method named after the HTTP verb with
+ * the path's groups as arguments, then `finish()` unless the method did. The rules of
+ * Tornado's guide hold exactly:
+ *
+ * - a method that returns a Promise or Future (an `async` method, a generator coroutine) is
+ *   finished when that resolves;
+ * - a method that starts asynchronous work without returning it finishes the request at
+ *   once (the work then runs after the response was sent);
+ * - with `this.autoFinish = false` (Tornado's old `@asynchronous`) the request stays open
+ *   until the handler calls `finish()`.
+ *
+ * `throw new HTTPError(status)` or `throw new Finish(chunk)` end a request from anywhere
+ * inside it; any other exception is logged once and answered with a 500.
+ *
+ * @example
+ * ```ts
+ * class MainHandler extends RequestHandler {
+ *   async get(name: string) {
+ *     const user = await db.load(name);
+ *     this.write({ name: user.name });
+ *   }
+ * }
+ * ```
+ * Tornado: `tornado.web.RequestHandler`.
+ * @module
+ */
+
+import { createHash } from 'node:crypto';
+import { appLog, genLog } from '../log.ts';
+import { Future, isThenable } from '../concurrent.ts';
+import { coroutine } from '../gen.ts';
+import {
+  HTTPError,
+  HTTPInputError,
+  HTTPOutputError,
+  MissingArgumentError,
+  statusReason,
+} from '../errors.ts';
+import {
+  HTTPHeaders,
+  decodeUtf8Strict,
+  formatTimestamp,
+  percentDecodeToBuffer,
+  type ArgumentMap,
+  type HTTPConnection,
+  type HTTPFile,
+  type HTTPServerRequest,
+} from '../httputil.ts';
+import type { Application, ApplicationSettings } from './application.ts';
+
+/**
+ * Rewrites a response on its way out (compression is one). Created per request by the
+ * application's transform factories. Tornado: `tornado.web.OutputTransform`.
+ */
+export interface OutputTransform {
+  /** Called with the first chunk, before the headers are written. */
+  transformFirstChunk(
+    statusCode: number,
+    headers: HTTPHeaders,
+    chunk: Buffer,
+    finishing: boolean,
+  ): [number, HTTPHeaders, Buffer];
+  /** Called with every later chunk. */
+  transformChunk(chunk: Buffer, finishing: boolean): Buffer;
+}
+
+/** Makes an {@link OutputTransform} for one request. */
+export type OutputTransformFactory = (request: HTTPServerRequest) => OutputTransform;
+
+/** A header value {@link RequestHandler.setHeader} accepts. */
+export type HeaderValue = string | number | Date;
+
+/** Options of {@link RequestHandler.redirect}. */
+export interface RedirectOptions {
+  /** 301 instead of 302. Default false. */
+  permanent?: boolean;
+  /** An explicit 3xx status (overrides `permanent`). */
+  status?: number;
+}
+
+/** Options of {@link RequestHandler.sendError} and {@link RequestHandler.writeError}. */
+export interface ErrorOptions {
+  /** The error that caused the response, if any. */
+  error?: unknown;
+}
+
+// Control characters other than tab/CR/LF/VT/FF, which Tornado turns into spaces in arguments.
+const ARG_CONTROL_CHARS = /[\x00-\x08\x0e-\x1f]/g;
+const UNSAFE_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REASON_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const FORBIDDEN_JSON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const EMPTY = Buffer.alloc(0);
+const SERVER_HEADER = 'TyphoonServer/0.1.0';
+const DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8';
+const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
+
+// The Date header changes once a second; formatting it per request shows in benchmarks.
+let cachedDateSecond = -1;
+let cachedDate = '';
+function httpDateNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedDateSecond) {
+    cachedDateSecond = second;
+    cachedDate = formatTimestamp(second * 1000);
+  }
+  return cachedDate;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+type Chunk = string | Buffer;
+
+/** What {@link RequestHandler.write} accepts. */
+export type WriteChunk = string | Uint8Array | Record<string, unknown>;
+
+/**
+ * Throw to end a request without an error page: the response is finished (with `chunk`
+ * written first, if given) and nothing is logged beyond the access line.
+ *
+ * @example
+ * ```ts
+ * if (!this.request.headers.get('Authorization')) {
+ *   this.setStatus(401);
+ *   this.setHeader('WWW-Authenticate', 'Basic realm="x"');
+ *   throw new Finish();
+ * }
+ * ```
+ * Tornado: `tornado.web.Finish`.
+ */
+export class Finish extends Error {
+  /** Written before finishing, when given. */
+  readonly chunk: WriteChunk | undefined;
+  constructor(chunk?: WriteChunk) {
+    super('Finish');
+    this.name = 'Finish';
+    this.chunk = chunk;
+  }
+}
+type AnyMethod = (this: RequestHandler, ...args: unknown[]) => unknown;
+
+let executeHandler: (
+  handler: RequestHandler,
+  args: Array<string | undefined>,
+  kwargs: Record<string, string | undefined> | undefined,
+  transforms: OutputTransform[] | null,
+) => void;
+let connectionClosed: (handler: RequestHandler) => void;
+let detached: (handler: RequestHandler) => void;
+
+/**
+ * Base class for HTTP request handlers. See the module documentation for the lifecycle.
+ *
+ * Tornado: `tornado.web.RequestHandler`.
+ */
+export class RequestHandler {
+  /** The methods this handler class accepts; others get 405 before anything runs. */
+  static SUPPORTED_METHODS: readonly string[] = [
+    'GET',
+    'HEAD',
+    'POST',
+    'DELETE',
+    'PATCH',
+    'PUT',
+    'OPTIONS',
+  ];
+
+  /**
+   * When true, the body is handed to `dataReceived(chunk)` as it arrives instead of being
+   * buffered. Tornado: `@stream_request_body`.
+   */
+  static streamRequestBody = false;
+
+  /** The application serving this request. */
+  readonly application: Application;
+  /** The request being served. */
+  readonly request: HTTPServerRequest;
+  /** Positional groups of the matched path, percent-decoded once. */
+  pathArgs: Array<string | undefined> = [];
+  /** Named groups of the matched path, percent-decoded once. */
+  pathKwargs: Record<string, string | undefined> = Object.create(null) as Record<
+    string,
+    string | undefined
+  >;
+  /**
+   * Finish the request when the method returns (or its Promise resolves). Set to false to keep
+   * it open until `finish()` is called. Tornado: `@asynchronous` / `_auto_finish`.
+   */
+  autoFinish = true;
+
+  #status = 200;
+  #reason = 'OK';
+  #headers!: HTTPHeaders;
+  #writeBuffer: Chunk[] = [];
+  #headersWritten = false;
+  #finished = false;
+  #transforms: OutputTransform[] | null = null;
+  #jsonBody: unknown;
+  #hasJsonBody = false;
+
+  constructor(application: Application, request: HTTPServerRequest) {
+    this.application = application;
+    this.request = request;
+    this.clear();
+  }
+
+  static {
+    executeHandler = (handler, args, kwargs, transforms) =>
+      handler.#execute(args, kwargs, transforms);
+    detached = (handler) => {
+      handler.#finished = true;
+      handler.#headersWritten = true;
+    };
+    connectionClosed = (handler) => {
+      if (handler.#finished) return;
+      try {
+        handler.onConnectionClose();
+      } catch (error) {
+        appLog.error(`Exception in onConnectionClose of ${handler.#summary()}`, error);
+      }
+    };
+  }
+
+  /** The application's settings. */
+  get settings(): ApplicationSettings {
+    return this.application.settings;
+  }
+
+  /** True once `finish()` ran. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** True once the status line and headers were sent. */
+  get headersWritten(): boolean {
+    return this.#headersWritten;
+  }
+
+  // --- hooks ---------------------------------------------------------------------------------
+
+  /**
+   * Receives the rule's `initArgs`. Override to keep what the handler needs.
+   * Tornado: `RequestHandler.initialize`.
+   */
+  initialize(_initArgs: object): void | PromiseLike<void> {}
+
+  /**
+   * Runs before the method; may be async (the method waits). Finishing here skips the method.
+   * Tornado: `RequestHandler.prepare`.
+   */
+  prepare(): unknown {
+    return undefined;
+  }
+
+  /** Runs after the response is finished; for cleanup and logging. Tornado: `on_finish`. */
+  onFinish(): void {}
+
+  /**
+   * Runs once if the client goes away before the response is finished (a long poll whose
+   * browser closed). Tornado: `on_connection_close`.
+   */
+  onConnectionClose(): void {}
+
+  /**
+   * Set the headers every response of this handler starts with. Called for each response
+   * (and again by `clear()`, e.g. before an error page). Tornado: `set_default_headers`.
+   */
+  setDefaultHeaders(): void {}
+
+  /**
+   * For `streamRequestBody` handlers: one chunk of the body. May return a Promise to slow
+   * the client down. Tornado: `data_received`.
+   */
+  dataReceived(_chunk: Buffer): unknown {
+    throw new HTTPError(500, 'dataReceived() not implemented');
+  }
+
+  // Every verb answers 405 until a subclass defines it. Tornado: `_unimplemented_method`.
+  /** Answer GET. */
+  get(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer HEAD; without it a HEAD request gets 405, as in Tornado. */
+  head(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer POST. */
+  post(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer PUT. */
+  put(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer PATCH. */
+  patch(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer DELETE. */
+  delete(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+  /** Answer OPTIONS. */
+  options(..._args: never[]): unknown {
+    throw new HTTPError(405);
+  }
+
+  // --- status and headers --------------------------------------------------------------------
+
+  /** Reset headers, status and buffered output to the defaults. Tornado: `clear`. */
+  clear(): void {
+    const headers = new HTTPHeaders();
+    headers.set('Server', SERVER_HEADER);
+    headers.set('Content-Type', DEFAULT_CONTENT_TYPE);
+    headers.set('Date', httpDateNow());
+    this.#headers = headers;
+    this.setDefaultHeaders();
+    this.#writeBuffer = [];
+    this.#status = 200;
+    this.#reason = 'OK';
+  }
+
+  /**
+   * Set the response status. Without `reason`, the standard phrase (`Unknown` for codes
+   * without one); a reason with control characters also becomes `Unknown`.
+   * Tornado: `set_status`.
+   */
+  setStatus(statusCode: number, reason?: string): void {
+    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
+      throw new RangeError(`invalid HTTP status code ${String(statusCode)}`);
+    }
+    this.#status = statusCode;
+    if (reason === undefined || reason === null) this.#reason = statusReason(statusCode);
+    else this.#reason = REASON_CONTROL.test(reason) ? 'Unknown' : String(reason);
+  }
+
+  /** The response status. Tornado: `get_status`. */
+  getStatus(): number {
+    return this.#status;
+  }
+
+  /** The reason phrase that goes with the status. */
+  getReason(): string {
+    return this.#reason;
+  }
+
+  /**
+   * Set a response header, replacing previous values. Numbers and Dates are formatted; a
+   * CR, LF or other control character in the name or value throws {@link HTTPOutputError}
+   * (nothing is sent). Tornado: `set_header`.
+   */
+  setHeader(name: string, value: HeaderValue): void {
+    this.#headers.set(checkHeaderName(name), convertHeaderValue(value));
+  }
+
+  /** Add a response header value, keeping earlier ones. Tornado: `add_header`. */
+  addHeader(name: string, value: HeaderValue): void {
+    this.#headers.add(checkHeaderName(name), convertHeaderValue(value));
+  }
+
+  /** Remove a response header. Tornado: `clear_header`. */
+  clearHeader(name: string): void {
+    this.#headers.delete(name);
+  }
+
+  /** The response headers so far (live object). */
+  get responseHeaders(): HTTPHeaders {
+    return this.#headers;
+  }
+
+  // --- output --------------------------------------------------------------------------------
+
+  /**
+   * Buffer output: a string (UTF-8), bytes, or a plain object sent as JSON with
+   * `Content-Type: application/json; charset=UTF-8`. An array is refused with a TypeError,
+   * as in Tornado (wrap it in an object). Tornado: `write`.
+   */
+  write(chunk: WriteChunk): void {
+    if (this.#finished) throw new HTTPOutputError('Cannot write() after finish()');
+    if (typeof chunk === 'string') {
+      this.#writeBuffer.push(chunk);
+    } else if (chunk instanceof Uint8Array) {
+      this.#writeBuffer.push(
+        Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
+    } else if (Array.isArray(chunk)) {
+      throw new TypeError(
+        'write() refuses arrays (a JSON array response is a known XSS risk); wrap it in an object',
+      );
+    } else if (chunk !== null && typeof chunk === 'object') {
+      // `</` escaped so JSON can never close a <script> it is embedded in.
+      this.#writeBuffer.push(JSON.stringify(chunk).replace(/<\//g, '<\\/'));
+      this.setHeader('Content-Type', JSON_CONTENT_TYPE);
+    } else {
+      throw new TypeError(
+        `write() only accepts string, bytes or a plain object, got ${typeof chunk}`,
+      );
+    }
+  }
+
+  #takeBuffer(): Buffer {
+    const buffer = this.#writeBuffer;
+    if (buffer.length === 0) return EMPTY;
+    this.#writeBuffer = [];
+    if (buffer.length === 1) {
+      const only = buffer[0]!;
+      return typeof only === 'string' ? Buffer.from(only, 'utf8') : only;
+    }
+    return Buffer.concat(buffer.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+  }
+
+  #bufferLength(): number {
+    let n = 0;
+    for (const c of this.#writeBuffer) n += typeof c === 'string' ? Buffer.byteLength(c) : c.length;
+    return n;
+  }
+
+  #connection(): HTTPConnection {
+    const connection = this.request.connection;
+    if (connection === undefined)
+      throw new HTTPOutputError('request has no connection to write to');
+    return connection;
+  }
+
+  /**
+   * Send the buffered output (and the headers, the first time). The Future resolves when the
+   * bytes were handed to the OS. Tornado: `flush`.
+   */
+  flush(): Future<void> {
+    const future = new Future<void>();
+    this.#flush(false, (error) => {
+      if (error) future.setException(error);
+      else future.setResult(undefined);
+    });
+    return future;
+  }
+
+  #flush(finishing: boolean, callback?: (error?: Error | null) => void): void {
+    const connection = this.#connection();
+    let chunk = this.#takeBuffer();
+    const transforms = this.#transforms;
+    if (!this.#headersWritten) {
+      this.#headersWritten = true;
+      let status = this.#status;
+      let headers = this.#headers;
+      if (transforms !== null) {
+        for (const t of transforms)
+          [status, headers, chunk] = t.transformFirstChunk(status, headers, chunk, finishing);
+        this.#headers = headers;
+        if (status !== this.#status) this.setStatus(status);
+      }
+      // A HEAD response keeps its headers (Content-Length included) but never a body.
+      if (this.request.method === 'HEAD') chunk = EMPTY;
+      connection.writeHeaders(this.#status, this.#reason, headers, chunk, callback);
+    } else {
+      if (transforms !== null)
+        for (const t of transforms) chunk = t.transformChunk(chunk, finishing);
+      if (this.request.method !== 'HEAD' && chunk.length > 0) connection.write(chunk, callback);
+      else callback?.();
+    }
+  }
+
+  /**
+   * End the response, writing `chunk` first if given. Adds `Content-Length`, an automatic
+   * `Etag` for a 200 GET/HEAD (answering 304 when `If-None-Match` matches), writes the access
+   * log line and calls `onFinish()`. Calling it twice throws. Tornado: `finish`.
+   */
+  finish(chunk?: WriteChunk): Future<void> {
+    const future = new Future<void>();
+    this.#finish(chunk, (error) => {
+      if (error) future.setException(error);
+      else future.setResult(undefined);
+    });
+    return future;
+  }
+
+  #finish(chunk: WriteChunk | undefined | null, callback?: (error?: Error | null) => void): void {
+    if (this.#finished) throw new HTTPOutputError('finish() called twice');
+    if (chunk !== undefined && chunk !== null) this.write(chunk);
+    if (!this.#headersWritten) {
+      const status = this.#status;
+      const method = this.request.method;
+      if (status === 200 && (method === 'GET' || method === 'HEAD') && !this.#headers.has('Etag')) {
+        this.setEtagHeader();
+        if (this.checkEtagHeader()) {
+          this.#writeBuffer = [];
+          this.setStatus(304);
+        }
+      }
+      const final = this.#status;
+      if (final === 204 || final === 304 || (final >= 100 && final < 200)) {
+        if (this.#bufferLength() > 0) {
+          throw new HTTPOutputError(`Cannot send body with ${final}`);
+        }
+        if (final === 304) {
+          for (const name of ['Content-Encoding', 'Content-Language', 'Content-Type'])
+            this.#headers.delete(name);
+        }
+        this.#headers.delete('Content-Length');
+      } else if (!this.#headers.has('Content-Length') && this.#transforms === null) {
+        this.#headers.set('Content-Length', String(this.#bufferLength()));
+      }
+    }
+    this.#flush(true, callback);
+    this.#finished = true;
+    this.#connection().finish();
+    this.application.logRequest(this);
+    try {
+      this.onFinish();
+    } catch (error) {
+      appLog.error(`Exception in onFinish of ${this.#summary()}`, error);
+    }
+  }
+
+  /**
+   * The Etag of the buffered body: a quoted SHA-1 hex digest, or null for none. Override to
+   * compute it another way. Tornado: `compute_etag`.
+   */
+  computeEtag(): string | null {
+    const hash = createHash('sha1');
+    for (const c of this.#writeBuffer) hash.update(c);
+    return `"${hash.digest('hex')}"`;
+  }
+
+  /** Set the `Etag` header from {@link RequestHandler.computeEtag}. Tornado: `set_etag_header`. */
+  setEtagHeader(): void {
+    const etag = this.computeEtag();
+    if (etag !== null) this.setHeader('Etag', etag);
+  }
+
+  /**
+   * True when the request's `If-None-Match` matches the response's `Etag` (weak comparison,
+   * `*` matches anything). Tornado: `check_etag_header`.
+   */
+  checkEtagHeader(): boolean {
+    const etag = this.#headers.get('Etag');
+    const header = this.request.rawHeader('If-None-Match');
+    if (etag === undefined || header === undefined) return false;
+    if (header.trim() === '*') return true;
+    const strip = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+    const mine = strip(etag);
+    for (const candidate of header.split(',')) {
+      if (strip(candidate.trim()) === mine) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Send a redirect (302, or 301 with `permanent`, or `status`) to `url` and finish.
+   * Tornado: `redirect`.
+   */
+  redirect(url: string, options: RedirectOptions = {}): void {
+    if (this.#headersWritten)
+      throw new HTTPOutputError('Cannot redirect after headers have been written');
+    const status = options.status ?? (options.permanent ? 301 : 302);
+    if (!(status >= 300 && status <= 399))
+      throw new RangeError(`redirect status must be 3xx, got ${status}`);
+    this.setStatus(status);
+    this.setHeader('Location', url);
+    this.#finish(undefined);
+  }
+
+  /**
+   * Answer with an error page for `status` (via {@link RequestHandler.writeError}),
+   * discarding output buffered so far. Tornado: `send_error`.
+   */
+  sendError(status = 500, options: ErrorOptions = {}): void {
+    if (this.#headersWritten) {
+      // Too late for an error page; end what was started so the connection is not left open.
+      if (!this.#finished) {
+        try {
+          this.#finish(undefined);
+        } catch (error) {
+          appLog.error('Failed to flush partial response', error);
+        }
+      }
+      return;
+    }
+    this.clear();
+    const error = options.error;
+    const reason = error instanceof HTTPError ? error.reason : undefined;
+    this.setStatus(status, reason);
+    try {
+      this.writeError(status, options);
+    } catch (writeFailure) {
+      appLog.error('Uncaught exception in writeError', writeFailure);
+    }
+    if (!this.#finished) this.#finish(undefined);
+  }
+
+  /**
+   * Write the error page. The default is Tornado's
+   * `<html><title>404: Not Found</title><body>404: Not Found</body></html>`; with the
+   * `serveTraceback` setting and an error, the stack as text/plain instead. Override for your
+   * own pages. Tornado: `write_error`.
+   */
+  writeError(status: number, options: ErrorOptions = {}): void {
+    const error = options.error;
+    if (this.settings.serveTraceback && error instanceof Error) {
+      this.setHeader('Content-Type', 'text/plain; charset=UTF-8');
+      this.#finish(error.stack ?? String(error));
+      return;
+    }
+    const reason = escapeHtml(this.#reason);
+    this.#finish(
+      `<html><title>${status}: ${reason}</title><body>${status}: ${reason}</body></html>`,
+    );
+  }
+
+  // --- arguments -----------------------------------------------------------------------------
+
+  #arguments(kind: 'arguments' | 'queryArguments' | 'bodyArguments'): ArgumentMap {
+    try {
+      return this.request[kind];
+    } catch (error) {
+      if (error instanceof HTTPInputError)
+        throw new HTTPError(400, error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  #getOne(
+    map: ArgumentMap,
+    name: string,
+    hasDefault: boolean,
+    fallback: string | null | undefined,
+    strip: boolean,
+  ): string | null | undefined {
+    const values = map[name];
+    if (values === undefined || values.length === 0) {
+      if (!hasDefault) throw new MissingArgumentError(name);
+      return fallback;
+    }
+    return this.#clean(name, values[values.length - 1]!, strip);
+  }
+
+  #clean(name: string, value: Buffer, strip: boolean): string {
+    let text = this.decodeArgument(value, name).replace(ARG_CONTROL_CHARS, ' ');
+    if (strip) text = text.trim();
+    return text;
+  }
+
+  /**
+   * Decode an argument's bytes. UTF-8, with a 400 on invalid bytes; override for other
+   * encodings. Tornado: `decode_argument`.
+   */
+  decodeArgument(value: Buffer, name?: string): string {
+    try {
+      return decodeUtf8Strict(value);
+    } catch {
+      throw new HTTPError(
+        400,
+        `Invalid unicode in ${name ?? 'url'}: ${JSON.stringify(value.subarray(0, 40).toString('latin1'))}`,
+      );
+    }
+  }
+
+  /**
+   * The last value of query or body argument `name`, decoded, control characters replaced and
+   * (with `strip`) trimmed. Missing without a default → {@link MissingArgumentError} (400).
+   * Tornado: `get_argument`.
+   */
+  getArgument(name: string): string;
+  getArgument<D extends string | null | undefined>(
+    name: string,
+    defaultValue: D,
+    strip?: boolean,
+  ): string | D;
+  getArgument(
+    name: string,
+    ...rest: [(string | null | undefined)?, boolean?]
+  ): string | null | undefined {
+    return this.#getOne(
+      this.#arguments('arguments'),
+      name,
+      rest.length > 0,
+      rest[0],
+      rest[1] ?? true,
+    );
+  }
+
+  /** Every value of argument `name` (empty when absent). Tornado: `get_arguments`. */
+  getArguments(name: string, strip = true): string[] {
+    return (this.#arguments('arguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+  }
+
+  /** {@link RequestHandler.getArgument} for the query string only. Tornado: `get_query_argument`. */
+  getQueryArgument(name: string): string;
+  getQueryArgument<D extends string | null | undefined>(
+    name: string,
+    defaultValue: D,
+    strip?: boolean,
+  ): string | D;
+  getQueryArgument(
+    name: string,
+    ...rest: [(string | null | undefined)?, boolean?]
+  ): string | null | undefined {
+    return this.#getOne(
+      this.#arguments('queryArguments'),
+      name,
+      rest.length > 0,
+      rest[0],
+      rest[1] ?? true,
+    );
+  }
+
+  /** Every query value of `name`. Tornado: `get_query_arguments`. */
+  getQueryArguments(name: string, strip = true): string[] {
+    return (this.#arguments('queryArguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+  }
+
+  /** {@link RequestHandler.getArgument} for the body only. Tornado: `get_body_argument`. */
+  getBodyArgument(name: string): string;
+  getBodyArgument<D extends string | null | undefined>(
+    name: string,
+    defaultValue: D,
+    strip?: boolean,
+  ): string | D;
+  getBodyArgument(
+    name: string,
+    ...rest: [(string | null | undefined)?, boolean?]
+  ): string | null | undefined {
+    return this.#getOne(
+      this.#arguments('bodyArguments'),
+      name,
+      rest.length > 0,
+      rest[0],
+      rest[1] ?? true,
+    );
+  }
+
+  /** Every body value of `name`. Tornado: `get_body_arguments`. */
+  getBodyArguments(name: string, strip = true): string[] {
+    return (this.#arguments('bodyArguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+  }
+
+  /** Uploaded files of a multipart body, name → files. */
+  get files(): Record<string, HTTPFile[]> {
+    try {
+      return this.request.files;
+    } catch (error) {
+      if (error instanceof HTTPInputError)
+        throw new HTTPError(400, error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  /**
+   * The request body parsed as JSON. 415 unless the `Content-Type` is `application/json` (or
+   * `…+json`); 400 on malformed JSON, invalid UTF-8, or a `__proto__`, `constructor` or
+   * `prototype` key anywhere (so the result can be merged into objects safely).
+   */
+  getJsonBody<T = unknown>(): T {
+    if (this.#hasJsonBody) return this.#jsonBody as T;
+    const type = (this.request.rawHeader('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (
+      type !== 'application/json' &&
+      !(type.startsWith('application/') && type.endsWith('+json'))
+    ) {
+      throw new HTTPError(415, `expected application/json, got ${JSON.stringify(type)}`);
+    }
+    let text: string;
+    try {
+      text = decodeUtf8Strict(this.request.body, 'JSON body');
+    } catch (error) {
+      throw new HTTPError(400, 'invalid UTF-8 in JSON body', { cause: error });
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text, (key, v: unknown) => {
+        if (FORBIDDEN_JSON_KEYS.has(key))
+          throw new HTTPError(400, `forbidden key ${key} in JSON body`);
+        return v;
+      });
+    } catch (error) {
+      if (error instanceof HTTPError) throw error;
+      throw new HTTPError(400, `malformed JSON body: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    this.#jsonBody = value;
+    this.#hasJsonBody = true;
+    return value as T;
+  }
+
+  /**
+   * Cookie `name` from the request, or `defaultValue`. Setting and signing cookies live in
+   * their own module. Tornado: `get_cookie`.
+   */
+  getCookie(name: string, defaultValue?: string): string | undefined {
+    const value = this.request.cookies[name];
+    return value === undefined ? defaultValue : value;
+  }
+
+  /** The URL for the named rule, from the application. Tornado: `reverse_url`. */
+  reverseUrl(name: string, ...args: unknown[]): string {
+    return this.application.reverseUrl(name, ...args);
+  }
+
+  // --- execution -----------------------------------------------------------------------------
+
+  #summary(): string {
+    return `${this.request.method} ${this.request.uri} (${this.request.remoteIp})`;
+  }
+
+  /** `GET /path (127.0.0.1)`, as in the access log. Tornado: `_request_summary`. */
+  requestSummary(): string {
+    return this.#summary();
+  }
+
+  #execute(
+    args: Array<string | undefined>,
+    kwargs: Record<string, string | undefined> | undefined,
+    transforms: OutputTransform[] | null,
+  ): void {
+    this.#transforms = transforms;
+    try {
+      const method = this.request.method;
+      const supported = (this.constructor as typeof RequestHandler).SUPPORTED_METHODS;
+      if (!supported.includes(method)) throw new HTTPError(405);
+      if (kwargs !== undefined) {
+        const decoded = Object.create(null) as Record<string, string | undefined>;
+        for (const key in kwargs) decoded[key] = this.#decodePathArg(kwargs[key]);
+        this.pathKwargs = decoded;
+      } else {
+        const decoded: Array<string | undefined> = new Array<string | undefined>(args.length);
+        for (let i = 0; i < args.length; i++) decoded[i] = this.#decodePathArg(args[i]);
+        this.pathArgs = decoded;
+      }
+      this.checkXsrf();
+      const prepared = this.prepare();
+      if (isThenable(prepared)) {
+        prepared.then(
+          () => this.#runMethod(kwargs !== undefined),
+          (error: unknown) => this.#handleRequestException(error),
+        );
+        return;
+      }
+      this.#runMethod(kwargs !== undefined);
+    } catch (error) {
+      this.#handleRequestException(error);
+    }
+  }
+
+  /**
+   * Called before `prepare()` for every request; the XSRF check hooks in here (it runs after
+   * the 405 check and before `prepare()`, as Tornado orders it).
+   */
+  protected checkXsrf(): void {}
+
+  #decodePathArg(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    if (value.indexOf('%') < 0 && /^[\x00-\x7f]*$/.test(value)) return value;
+    let bytes: Buffer;
+    try {
+      bytes = percentDecodeToBuffer(value);
+    } catch (error) {
+      throw new HTTPError(400, 'invalid percent-encoding in path', { cause: error });
+    }
+    return this.decodeArgument(bytes);
+  }
+
+  #runMethod(named: boolean): void {
+    try {
+      if (this.#finished) return;
+      const name = this.request.method.toLowerCase();
+      const fn = (this as unknown as Record<string, unknown>)[name];
+      if (typeof fn !== 'function') throw new HTTPError(405);
+      let result: unknown = named
+        ? (fn as AnyMethod).call(this, this.pathKwargs)
+        : (fn as AnyMethod).apply(this, this.pathArgs);
+      if (isGeneratorObject(result)) {
+        const generator = result;
+        result = coroutine(() => generator)();
+      }
+      if (isThenable(result)) {
+        result.then(
+          () => this.#autoFinishNow(),
+          (error: unknown) => this.#handleRequestException(error),
+        );
+        return;
+      }
+      this.#autoFinishNow();
+    } catch (error) {
+      this.#handleRequestException(error);
+    }
+  }
+
+  #autoFinishNow(): void {
+    if (!this.autoFinish || this.#finished) return;
+    try {
+      if (this.finish !== RequestHandler.prototype.finish) void this.finish();
+      else this.#finish(undefined);
+    } catch (error) {
+      this.#handleRequestException(error);
+    }
+  }
+
+  #handleRequestException(error: unknown): void {
+    if (error instanceof Finish) {
+      if (!this.#finished) {
+        try {
+          this.#finish(error.chunk);
+        } catch (finishError) {
+          appLog.error(`Exception finishing ${this.#summary()}`, finishError);
+        }
+      }
+      return;
+    }
+    if (error instanceof HTTPInputError)
+      error = new HTTPError(400, error.message, { cause: error });
+    try {
+      this.logException(error);
+    } catch (logError) {
+      appLog.error('Exception in logException', logError);
+    }
+    if (this.#finished) return;
+    try {
+      if (error instanceof HTTPError) this.sendError(error.statusCode, { error });
+      else this.sendError(500, { error });
+    } catch (sendFailure) {
+      appLog.error(`Exception sending the error response for ${this.#summary()}`, sendFailure);
+    }
+  }
+
+  /**
+   * Log an exception that ended the request: an {@link HTTPError} with a log message as a
+   * warning on `genLog`, any other error with its stack on `appLog`. Tornado: `log_exception`.
+   */
+  logException(error: unknown): void {
+    if (error instanceof HTTPError) {
+      if (error.logMessage !== undefined) {
+        genLog.warning(`${error.statusCode} ${this.#summary()}: ${error.logMessage}`);
+      }
+      return;
+    }
+    appLog.error(`Uncaught exception ${this.#summary()}\n${this.request.toString()}`, error);
+  }
+}
+
+function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as Generator).next === 'function' &&
+    typeof (x as Generator).throw === 'function' &&
+    typeof (x as Generator)[Symbol.iterator] === 'function'
+  );
+}
+
+function checkHeaderName(name: string): string {
+  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+    throw new HTTPOutputError(`Unsafe header name ${JSON.stringify(String(name))}`);
+  }
+  return name;
+}
+
+function convertHeaderValue(value: HeaderValue): string {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number') text = String(value);
+  else if (value instanceof Date) text = formatTimestamp(value);
+  else throw new TypeError(`Unsupported header value ${String(value)}`);
+  if (UNSAFE_HEADER_VALUE.test(text))
+    throw new HTTPOutputError(`Unsafe header value ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** Run a handler for a matched request (used by the application). @internal */
+export function runHandler(
+  handler: RequestHandler,
+  args: Array<string | undefined>,
+  kwargs: Record<string, string | undefined> | undefined,
+  transforms: OutputTransform[] | null,
+): void {
+  executeHandler(handler, args, kwargs, transforms);
+}
+
+/** Tell a handler its client went away (used by the application). @internal */
+export function notifyConnectionClose(handler: RequestHandler): void {
+  connectionClosed(handler);
+}
+
+/** Mark a handler whose connection was handed to other code as finished. @internal */
+export function markDetached(handler: RequestHandler): void {
+  detached(handler);
+}
