@@ -60,6 +60,9 @@ export interface LoopLag {
 
 type Callback = (...args: never[]) => unknown;
 
+/** Sampling period of {@link IOLoop.loopLag}'s event-loop delay histogram. */
+const LAG_RESOLUTION_MS = 10;
+
 let current: IOLoop | null = null;
 
 function describeCallback(fn: unknown): string {
@@ -316,15 +319,29 @@ export class IOLoop {
 
   /**
    * Event-loop delay percentiles (ms) since the first call, from Node's
-   * `monitorEventLoopDelay`. Pass `{reset: true}` to start a new window after reading.
+   * `monitorEventLoopDelay`: how late the loop was, beyond the 10 ms sampling timer itself, so
+   * an idle loop reads close to 0 and a loop blocked for 150 ms shows a `max` near 150. The
+   * first call starts the measurement and returns zeros. Pass `{reset: true}` to start a new
+   * window after reading.
+   *
+   * @example
+   * ```ts
+   * const loop = IOLoop.current();
+   * loop.loopLag(); // start measuring
+   * setInterval(() => console.log(loop.loopLag({ reset: true }).p99), 10_000);
+   * ```
+   * Tornado: none (asyncio's debug mode only logs slow callbacks).
    */
   loopLag(options: { reset?: boolean } = {}): LoopLag {
     if (this.#lagHistogram === null) {
-      this.#lagHistogram = monitorEventLoopDelay({ resolution: 10 });
+      this.#lagHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
       this.#lagHistogram.enable();
     }
     const h = this.#lagHistogram;
-    const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    // Each sample is the time between two ticks of Node's sampling timer, so it includes the
+    // timer's own period: subtract it to get the delay.
+    const ms = (ns: number) =>
+      h.count > 0 && Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS) : 0;
     const lag = {
       p50: ms(h.percentile(50)),
       p90: ms(h.percentile(90)),
