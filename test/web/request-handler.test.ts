@@ -1,0 +1,500 @@
+// RequestHandler's output and input API over real sockets: status, headers, write(), JSON,
+// Etag/304, HEAD, redirects, error pages, arguments, getJsonBody, Finish and HTTPError.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Application, Finish, RequestHandler } from '../../src/web/index.ts';
+import { HTTPError, HTTPOutputError } from '../../src/errors.ts';
+import { startTestServer, expectLog, type TestServer } from '../../src/testing.ts';
+import { accessLog, appLog, genLog } from '../../src/log.ts';
+import { get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+
+async function serve(
+  rules: ConstructorParameters<typeof Application>[0],
+  settings: ConstructorParameters<typeof Application>[1] = {},
+): Promise<TestServer> {
+  return startTestServer(new Application(rules, settings));
+}
+
+test('setStatus: standard reason, custom reason, unknown code and control characters', async () => {
+  class S extends RequestHandler {
+    override get() {
+      const mode = this.getArgument('m');
+      if (mode === 'custom') this.setStatus(299, 'Fine Thanks');
+      else if (mode === 'unknown') this.setStatus(299);
+      else if (mode === 'ctl') this.setStatus(201, 'Bad\r\nX-Evil: 1');
+      else this.setStatus(201);
+      this.write(String(this.getStatus()));
+    }
+  }
+  const srv = await serve([['/', S]]);
+  try {
+    const reason = async (m: string) =>
+      parseResponses((await sendRaw(srv.port, get(`/?m=${m}`))).text)[0]!;
+    assert.equal((await reason('std')).reason, 'Created');
+    assert.equal((await reason('custom')).reason, 'Fine Thanks');
+    assert.equal((await reason('unknown')).reason, 'Unknown');
+    const ctl = await reason('ctl');
+    assert.equal(ctl.reason, 'Unknown');
+    assert.equal(ctl.headers['x-evil'], undefined);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send anything', async () => {
+  class H extends RequestHandler {
+    override get() {
+      this.setHeader('X-One', 'a');
+      this.addHeader('X-Multi', '1');
+      this.addHeader('X-Multi', '2');
+      this.setHeader('X-Num', 42);
+      this.setHeader('X-Gone', 'x');
+      this.clearHeader('X-Gone');
+      if (this.getArgument('evil', '') === '1') this.setHeader('X-Bad', 'a\r\nSet-Cookie: pwn=1');
+      if (this.getArgument('evil', '') === '2') this.setHeader('X-Bad\r\nY', 'a');
+      this.write('ok');
+    }
+  }
+  const srv = await serve([['/', H]]);
+  try {
+    const res = await srv.fetch('/');
+    assert.equal(res.headers.get('x-one'), 'a');
+    assert.equal(res.headers.get('x-multi'), '1, 2');
+    assert.equal(res.headers.get('x-num'), '42');
+    assert.equal(res.headers.get('x-gone'), null);
+    assert.equal(res.headers.get('server'), 'TyphoonServer/0.1.0');
+    await expectLog(accessLog, /^500/, async () => {
+      for (const evil of ['1', '2']) {
+        await expectLog(appLog, /Uncaught exception GET/, async () => {
+          const bad = await srv.fetch(`/?evil=${evil}`);
+          assert.equal(bad.status, 500);
+          assert.equal(bad.headers.get('set-cookie'), null);
+          assert.equal(bad.headers.get('x-bad'), null);
+          await bad.text();
+        });
+      }
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('write(): strings and bytes concatenate; objects become JSON; arrays are a TypeError', async () => {
+  class W extends RequestHandler {
+    override get() {
+      const kind = this.getArgument('k');
+      if (kind === 'mixed') {
+        this.write('a');
+        this.write(Buffer.from('b'));
+        this.write(new Uint8Array([0x63]));
+      } else if (kind === 'json') {
+        this.write({ x: 1, s: '</script>' });
+      } else {
+        try {
+          this.write([1, 2] as unknown as Record<string, unknown>);
+        } catch (e) {
+          this.write(e instanceof TypeError ? 'TypeError' : 'other');
+        }
+      }
+    }
+  }
+  const srv = await serve([['/', W]]);
+  try {
+    const mixed = await srv.fetch('/?k=mixed');
+    assert.equal(await mixed.text(), 'abc');
+    assert.equal(mixed.headers.get('content-length'), '3');
+    const json = await srv.fetch('/?k=json');
+    assert.equal(json.headers.get('content-type'), 'application/json; charset=UTF-8');
+    const text = await json.text();
+    assert.equal(text, '{"x":1,"s":"<\\/script>"}');
+    assert.deepEqual(JSON.parse(text), { x: 1, s: '</script>' });
+    assert.equal(await (await srv.fetch('/?k=array')).text(), 'TypeError');
+  } finally {
+    await srv.close();
+  }
+});
+
+test('Etag on 200 GET; matching If-None-Match gives 304 without body; HEAD keeps Content-Length', async () => {
+  class E extends RequestHandler {
+    override get() {
+      this.write('same body');
+    }
+    override head() {
+      this.write('same body');
+    }
+  }
+  const srv = await serve([['/', E]]);
+  try {
+    const first = await srv.fetch('/');
+    const etag = first.headers.get('etag');
+    assert.match(etag ?? '', /^"[0-9a-f]{40}"$/);
+    await first.text();
+    const again = await srv.fetch('/', { headers: { 'If-None-Match': etag! } });
+    assert.equal(again.status, 304);
+    assert.equal(await again.text(), '');
+    const weak = await srv.fetch('/', { headers: { 'If-None-Match': `"x", W/${etag!}` } });
+    assert.equal(weak.status, 304);
+    await weak.text();
+    const other = await srv.fetch('/', { headers: { 'If-None-Match': '"nope"' } });
+    assert.equal(other.status, 200);
+    await other.text();
+    const raw = await sendRaw(srv.port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const [head] = parseResponses(raw.text, 1);
+    assert.equal(head!.status, 200);
+    assert.equal(head!.headers['content-length'], '9');
+    assert.ok(raw.text.endsWith('\r\n\r\n'), 'no body after a HEAD response');
+  } finally {
+    await srv.close();
+  }
+});
+
+test('HEAD without head() answers 405, unknown methods 405, unsupported verbs 405', async () => {
+  class G extends RequestHandler {
+    override get() {
+      this.write('x');
+    }
+  }
+  const srv = await serve([['/', G]]);
+  try {
+    await expectLog(accessLog, /^405/, async () => {
+      const raw = await sendRaw(
+        srv.port,
+        'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      assert.equal(parseResponses(raw.text, 1)[0]!.status, 405);
+      assert.equal((await srv.fetch('/', { method: 'POST', body: 'a' })).status, 405);
+      const weird = await sendRaw(
+        srv.port,
+        'PROPFIND / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
+      assert.equal(parseResponses(weird.text)[0]!.status, 405);
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('redirect(): 302 by default, 301 permanent, explicit status; refuses after flush', async () => {
+  class R extends RequestHandler {
+    override async get() {
+      const m = this.getArgument('m');
+      if (m === 'perm') this.redirect('/there', { permanent: true });
+      else if (m === 'status') this.redirect('/there', { status: 307 });
+      else if (m === 'late') {
+        this.write('x');
+        await this.flush();
+        try {
+          this.redirect('/there');
+        } catch (e) {
+          this.write(e instanceof HTTPOutputError ? 'refused' : 'other');
+        }
+      } else this.redirect('/there');
+    }
+  }
+  const srv = await serve([['/', R]]);
+  try {
+    const plain = await srv.fetch('/?m=x', { redirect: 'manual' });
+    assert.equal(plain.status, 302);
+    assert.equal(plain.headers.get('location'), '/there');
+    assert.equal((await srv.fetch('/?m=perm', { redirect: 'manual' })).status, 301);
+    assert.equal((await srv.fetch('/?m=status', { redirect: 'manual' })).status, 307);
+    assert.equal(await (await srv.fetch('/?m=late')).text(), 'xrefused');
+  } finally {
+    await srv.close();
+  }
+});
+
+test('HTTPError: status and reason; log message goes to the log, never to the client', async () => {
+  class X extends RequestHandler {
+    override get() {
+      if (this.getArgument('r', '') === '1')
+        throw new HTTPError(409, undefined, { reason: 'Already There' });
+      throw new HTTPError(403, 'secret detail %s', 'abc');
+    }
+  }
+  const srv = await serve([['/', X]]);
+  try {
+    await expectLog(accessLog, /^40[39]/, async () => {
+      await expectLog(genLog, /^403 GET \/ \(127\.0\.0\.1\): secret detail abc$/, async () => {
+        const res = await srv.fetch('/');
+        assert.equal(res.status, 403);
+        const body = await res.text();
+        assert.equal(body, '<html><title>403: Forbidden</title><body>403: Forbidden</body></html>');
+      });
+      const raw = await sendRaw(srv.port, get('/?r=1'));
+      const [res] = parseResponses(raw.text);
+      assert.equal(res!.status, 409);
+      assert.equal(res!.reason, 'Already There');
+      assert.match(res!.body, /409: Already There/);
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('500 page: traceback only with serveTraceback', async () => {
+  class Boom extends RequestHandler {
+    override get() {
+      throw new Error('kaboom-secret');
+    }
+  }
+  for (const serveTraceback of [false, true]) {
+    const srv = await serve([['/', Boom]], { serveTraceback });
+    try {
+      await expectLog(accessLog, /^500/, async () => {
+        await expectLog(appLog, /Uncaught exception GET \/ /, async () => {
+          const res = await srv.fetch('/');
+          assert.equal(res.status, 500);
+          const body = await res.text();
+          if (serveTraceback) {
+            assert.match(body, /kaboom-secret/);
+            assert.match(body, /request-handler\.test\.ts/);
+          } else {
+            assert.equal(
+              body,
+              '<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>',
+            );
+          }
+        });
+      });
+    } finally {
+      await srv.close();
+    }
+  }
+});
+
+test('sendError discards buffered output; writeError can be overridden', async () => {
+  class Custom extends RequestHandler {
+    override get() {
+      this.write('partial');
+      this.sendError(418);
+    }
+    override writeError(status: number) {
+      this.write({ error: status });
+    }
+  }
+  const srv = await serve([['/', Custom]]);
+  try {
+    await expectLog(accessLog, /^418/, async () => {
+      const res = await srv.fetch('/');
+      assert.equal(res.status, 418);
+      assert.deepEqual(await res.json(), { error: 418 });
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('throw new Finish(chunk) ends the request normally from prepare() or the method', async () => {
+  class F extends RequestHandler {
+    override prepare() {
+      if (this.getArgument('early', '') === '1') {
+        this.setStatus(401);
+        throw new Finish('stopped early');
+      }
+    }
+    override get() {
+      throw new Finish({ done: true });
+    }
+  }
+  const srv = await serve([['/', F]]);
+  try {
+    const res = await srv.fetch('/');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { done: true });
+    await expectLog(accessLog, /^401/, async () => {
+      const early = await srv.fetch('/?early=1');
+      assert.equal(early.status, 401);
+      assert.equal(await early.text(), 'stopped early');
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('getArgument: query and body, default, strip, control characters, missing → 400', async () => {
+  class A extends RequestHandler {
+    override post() {
+      this.write({
+        a: this.getArgument('a'),
+        nostrip: this.getArgument('a', null, false),
+        ctl: this.getArgument('c', null),
+        def: this.getArgument('missing', 'dflt'),
+        all: this.getArguments('m'),
+        q: this.getQueryArguments('m'),
+        b: this.getBodyArguments('m'),
+        qa: this.getQueryArgument('a', null),
+        ba: this.getBodyArgument('b'),
+        proto: this.getArgument('__proto__', null),
+      });
+    }
+    override get() {
+      this.write(this.getArgument('needed'));
+    }
+  }
+  const srv = await serve([['/', A]]);
+  try {
+    const res = await srv.fetch('/?a=+%20x%20+&m=1&c=a%01b&__proto__=p', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'm=2&b=%C3%A9t%C3%A9',
+    });
+    assert.deepEqual(await res.json(), {
+      a: 'x',
+      nostrip: '  x  ',
+      ctl: 'a b',
+      def: 'dflt',
+      all: ['1', '2'],
+      q: ['1'],
+      b: ['2'],
+      qa: 'x',
+      ba: 'été',
+      proto: 'p',
+    });
+    await expectLog(accessLog, /^400/, async () => {
+      await expectLog(genLog, /400 GET .*Missing argument needed/, async () => {
+        const missing = await srv.fetch('/');
+        assert.equal(missing.status, 400);
+        await missing.text();
+      });
+      await expectLog(genLog, /400 GET .*Invalid unicode/, async () => {
+        const bad = await srv.fetch('/?needed=%FF');
+        assert.equal(bad.status, 400);
+        await bad.text();
+      });
+      await expectLog(genLog, /400 GET .*percent-encoding/, async () => {
+        const bad = await srv.fetch('/?needed=%zz');
+        assert.equal(bad.status, 400);
+        await bad.text();
+      });
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('multipart bodies: fields and files', async () => {
+  class U extends RequestHandler {
+    override post() {
+      const file = this.files.upload?.[0];
+      this.write({
+        field: this.getBodyArgument('field'),
+        filename: file?.filename ?? null,
+        type: file?.contentType ?? null,
+        content: file?.body.toString() ?? null,
+      });
+    }
+  }
+  const srv = await serve([['/', U]]);
+  try {
+    const form = new FormData();
+    form.append('field', 'value');
+    form.append('upload', new Blob(['file-bytes'], { type: 'text/plain' }), 'a.txt');
+    const res = await srv.fetch('/', { method: 'POST', body: form });
+    assert.deepEqual(await res.json(), {
+      field: 'value',
+      filename: 'a.txt',
+      type: 'text/plain',
+      content: 'file-bytes',
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('getJsonBody: parses JSON; 415 on other types; 400 on malformed JSON or forbidden keys', async () => {
+  class J extends RequestHandler {
+    override post() {
+      this.write({ got: this.getJsonBody() as Record<string, unknown> });
+    }
+  }
+  const srv = await serve([['/', J]]);
+  const post = (body: string, type = 'application/json') =>
+    srv.fetch('/', { method: 'POST', headers: { 'Content-Type': type }, body });
+  try {
+    assert.deepEqual(await (await post('{"a":[1,2]}')).json(), { got: { a: [1, 2] } });
+    assert.deepEqual(await (await post('{"a":1}', 'application/vnd.x+json')).json(), {
+      got: { a: 1 },
+    });
+    await expectLog(accessLog, /^41[05]|^400/, async () => {
+      await expectLog(genLog, /^415/, async () => {
+        assert.equal((await post('{}', 'text/plain')).status, 415);
+      });
+      await expectLog(genLog, /^400 .*malformed JSON/, async () => {
+        assert.equal((await post('{"a":')).status, 400);
+      });
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        await expectLog(genLog, new RegExp(`^400 .*forbidden key ${key}`), async () => {
+          assert.equal((await post(`{"x":{"${key}":{"polluted":1}}}`)).status, 400);
+        });
+      }
+    });
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('getCookie reads request cookies', async () => {
+  class C extends RequestHandler {
+    override get() {
+      this.write({ a: this.getCookie('a') ?? null, d: this.getCookie('zz', 'dflt') ?? null });
+    }
+  }
+  const srv = await serve([['/', C]]);
+  try {
+    const res = await srv.fetch('/', { headers: { Cookie: 'a=1; b="2"' } });
+    assert.deepEqual(await res.json(), { a: '1', d: 'dflt' });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('setDefaultHeaders runs for every response, including error pages', async () => {
+  class D extends RequestHandler {
+    override setDefaultHeaders() {
+      this.setHeader('X-Frame-Options', 'DENY');
+    }
+    override get() {
+      throw new HTTPError(404);
+    }
+  }
+  const srv = await serve([['/', D]]);
+  try {
+    await expectLog(accessLog, /^404/, async () => {
+      const res = await srv.fetch('/');
+      assert.equal(res.status, 404);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY');
+      await res.text();
+    });
+  } finally {
+    await srv.close();
+  }
+});
+
+test('flush() sends headers and data before finish; write after finish throws', async () => {
+  let afterFinish: unknown;
+  class Stream extends RequestHandler {
+    override async get() {
+      this.write('one,');
+      await this.flush();
+      await new Promise((r) => setTimeout(r, 20));
+      this.write('two');
+      await this.finish();
+      try {
+        this.write('three');
+      } catch (e) {
+        afterFinish = e;
+      }
+    }
+  }
+  const srv = await serve([['/', Stream]]);
+  try {
+    const res = await srv.fetch('/');
+    assert.equal(res.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(await res.text(), 'one,two');
+    assert.ok(afterFinish instanceof HTTPOutputError);
+  } finally {
+    await srv.close();
+  }
+});
