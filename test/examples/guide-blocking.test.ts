@@ -1,0 +1,71 @@
+// Runs the guide's blocking-function examples: the password hash yielded from a coroutine
+// (generator and async) on a ThreadPoolExecutor, and the responsive-loop demo.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ThreadPoolExecutor } from '../../src/executor.ts';
+import * as blocking from '../../examples/guide/blocking-hash.ts';
+import { measure } from '../../examples/guide/responsive-loop.ts';
+
+function runScript(name: string): string {
+  const file = fileURLToPath(new URL(`../../examples/guide/${name}`, import.meta.url));
+  const child = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  return child.stdout;
+}
+
+describe('blocking-hash', () => {
+  after(() => blocking.threadPool.shutdown());
+
+  test('the generator and the async coroutine get the hash from the thread pool', async () => {
+    const expected = pbkdf2Sync('pw', 'salt', 20_000, 32, 'sha256').toString('hex');
+    assert.equal(
+      await blocking.callBlocking('pw', 'salt', 20_000),
+      `pbkdf2-sha256$20000$salt$${expected}`,
+    );
+    assert.equal(
+      await blocking.callBlockingAsync('pw', 'salt', 20_000),
+      `pbkdf2-sha256$20000$salt$${expected}`,
+    );
+  });
+
+  test('the hash really runs on a worker thread (the loop keeps running meanwhile)', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await blocking.callBlockingAsync('pw', 'salt', blocking.ITERATIONS);
+    clearInterval(timer);
+    assert.ok(ticks > 0, 'the loop ran timers while the hash was computed');
+  });
+
+  test('runs as a script', () => {
+    const out = runScript('blocking-hash.ts');
+    assert.match(out, /generator coroutine: pbkdf2-sha256\$1000000\$NaCl\$[0-9a-f]{64}/);
+    assert.match(out, /same digest: true/);
+  });
+});
+
+describe('responsive-loop', () => {
+  test('ticks keep coming with the executor and stall with hashes on the loop', async () => {
+    const executor = new ThreadPoolExecutor({ maxWorkers: 2 });
+    try {
+      await executor.submit(() => 'warm');
+      const onLoop = await measure('loop', executor, { jobs: 3, iterations: 300_000 });
+      const onExecutor = await measure('executor', executor, { jobs: 3, iterations: 300_000 });
+      assert.equal(onLoop.where, 'loop');
+      // On the loop the gap spans all the hashing; no tick gets through in between.
+      assert.ok(onLoop.maxGapMs >= onLoop.elapsedMs - 60, JSON.stringify(onLoop));
+      assert.ok(onExecutor.maxGapMs < onLoop.maxGapMs, JSON.stringify({ onLoop, onExecutor }));
+      assert.ok(onExecutor.ticks > onLoop.ticks, JSON.stringify({ onLoop, onExecutor }));
+    } finally {
+      await executor.shutdown();
+    }
+  });
+
+  test('runs as a script', () => {
+    const out = runScript('responsive-loop.ts');
+    assert.match(out, /hashes on the loop\s*:\s+\d+ ticks/);
+    assert.match(out, /hashes on the executor:\s+\d+ ticks/);
+  });
+});
