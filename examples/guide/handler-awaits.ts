@@ -16,8 +16,8 @@ import { coroutine } from '../../src/gen.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import type { GuideHandlerArgs } from './handler-forgets-to-wait.ts';
 
-/** `post()` yields the work, so the response waits for it. */
-export class AwaitsHandler extends RequestHandler {
+/** What both versions share: the upstream fetch of the guide's `test()`. */
+class UpstreamHandler extends RequestHandler {
   upstream = '';
   events: string[] = [];
 
@@ -25,13 +25,7 @@ export class AwaitsHandler extends RequestHandler {
     ({ upstream: this.upstream, events: this.events } = initArgs as GuideHandlerArgs);
   }
 
-  override *post(): Generator<unknown, void, unknown> {
-    const response = (yield this.test('test')) as HTTPResponse;
-    this.events.push('done');
-    this.write(`upstream said ${response.code}`);
-  }
-
-  test = coroutine(function* (this: AwaitsHandler, msg: string) {
+  test = coroutine(function* (this: UpstreamHandler, msg: string) {
     this.events.push(msg);
     const response = (yield new AsyncHTTPClient().fetch(this.upstream)) as HTTPResponse;
     this.events.push(`response ${response.code}`);
@@ -43,8 +37,17 @@ export class AwaitsHandler extends RequestHandler {
   }
 }
 
+/** `post()` yields the work, so the response waits for it. */
+export class AwaitsHandler extends UpstreamHandler {
+  override *post(): Generator<unknown, void, unknown> {
+    const response = (yield this.test('test')) as HTTPResponse;
+    this.events.push('done');
+    this.write(`upstream said ${response.code}`);
+  }
+}
+
 /** The same with `async`/`await`. */
-export class AsyncAwaitsHandler extends AwaitsHandler {
+export class AsyncAwaitsHandler extends UpstreamHandler {
   override async post(): Promise<void> {
     const response = await this.test('test');
     this.events.push('done');
