@@ -32,6 +32,9 @@ import { appLog, genLog } from './log.ts';
 /** A function called with the Future once it is done. */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
+// Typed loosely so Future<T> stays covariant in T (a Future<number> is a Future<unknown>).
+type AnyCallback = (future: Future<any>) => void;
+
 /** Anything with a Promise-style `then`. */
 export type Thenable<T> = PromiseLike<T>;
 
@@ -76,8 +79,8 @@ export class Future<T = unknown> extends Promise<T> {
   #tracked = false;
   #resolve: (value: unknown) => void;
   #reject: (reason: unknown) => void;
-  // Typed loosely so Future<T> stays covariant in T (a Future<number> is a Future<unknown>).
-  #callbacks: Array<(future: Future<any>) => void> | null = null;
+  // One callback is kept bare (the common case: a coroutine or multi waiting), more in a list.
+  #callbacks: AnyCallback | AnyCallback[] | null = null;
 
   /**
    * Create a pending Future. The optional executor exists so Promise statics called on
@@ -169,12 +172,15 @@ export class Future<T = unknown> extends Promise<T> {
    */
   addDoneCallback(fn: DoneCallback<T>): void {
     if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
+    const callbacks = this.#callbacks;
     if (this.#state !== PENDING) {
-      queueMicrotask(() => runCallback(fn, this));
-    } else if (this.#callbacks === null) {
-      this.#callbacks = [fn];
+      scheduleDue(this, fn as AnyCallback);
+    } else if (callbacks === null) {
+      this.#callbacks = fn as AnyCallback;
+    } else if (typeof callbacks === 'function') {
+      this.#callbacks = [callbacks, fn as AnyCallback];
     } else {
-      this.#callbacks.push(fn);
+      callbacks.push(fn as AnyCallback);
     }
   }
 
@@ -182,6 +188,11 @@ export class Future<T = unknown> extends Promise<T> {
   removeDoneCallback(fn: DoneCallback<T>): number {
     const callbacks = this.#callbacks;
     if (callbacks === null) return 0;
+    if (typeof callbacks === 'function') {
+      if (callbacks !== fn) return 0;
+      this.#callbacks = null;
+      return 1;
+    }
     const kept = callbacks.filter((cb) => cb !== fn);
     this.#callbacks = kept;
     return callbacks.length - kept.length;
@@ -256,9 +267,7 @@ export class Future<T = unknown> extends Promise<T> {
     const callbacks = this.#callbacks;
     if (callbacks === null) return;
     this.#callbacks = null;
-    queueMicrotask(() => {
-      for (let i = 0; i < callbacks.length; i++) runCallback(callbacks[i]!, this);
-    });
+    scheduleDue(this, callbacks);
   }
 
   /**
@@ -270,7 +279,46 @@ export class Future<T = unknown> extends Promise<T> {
   }
 }
 
-function runCallback(fn: (future: Future<any>) => void, future: Future<unknown>): void {
+// Done-callbacks that are due, run by a single microtask. Completing many Futures at once (a
+// fan-out of a thousand) then costs one microtask instead of a closure and a microtask per
+// Future (measured in bench/multi.bench.ts: `multi` of 1000 pending Futures went from 1.75x
+// to about 1.0-1.2x Promise.all). Callbacks that become due while draining (a callback completing another
+// Future) run in the same pass, in order, still never inside the setResult that caused them.
+const settled = Promise.resolve();
+const dueFutures: Array<Future<unknown> | undefined> = [];
+const dueCallbacks: Array<AnyCallback | AnyCallback[] | undefined> = [];
+let drainScheduled = false;
+
+function scheduleDue(future: Future<unknown>, callbacks: AnyCallback | AnyCallback[]): void {
+  dueFutures.push(future);
+  dueCallbacks.push(callbacks);
+  if (!drainScheduled) {
+    drainScheduled = true;
+    // A reaction on a settled native promise is a bare V8 microtask, where Node's
+    // queueMicrotask also wraps the callback for async hooks. drainDue never throws
+    // (runCallback catches), so this promise never rejects.
+    void nativeThen.call(settled, drainDue);
+  }
+}
+
+function drainDue(): void {
+  try {
+    for (let i = 0; i < dueFutures.length; i++) {
+      const future = dueFutures[i]!;
+      const callbacks = dueCallbacks[i]!;
+      dueFutures[i] = undefined;
+      dueCallbacks[i] = undefined;
+      if (typeof callbacks === 'function') runCallback(callbacks, future);
+      else for (let j = 0; j < callbacks.length; j++) runCallback(callbacks[j]!, future);
+    }
+  } finally {
+    dueFutures.length = 0;
+    dueCallbacks.length = 0;
+    drainScheduled = false;
+  }
+}
+
+function runCallback(fn: AnyCallback, future: Future<unknown>): void {
   try {
     fn(future);
   } catch (error) {
