@@ -369,7 +369,9 @@ export class AsyncHTTPClient {
     // decide when the fetch fails. Headers/body timeouts are typhoon's requestTimeout.
     const timeout = positiveMin(connectTimeout, requestTimeout);
     return {
+      // The server's Keep-Alive hint may shorten, never lengthen, the idle time.
       keepAliveTimeout: this.#keepAliveTimeout,
+      keepAliveMaxTimeout: this.#keepAliveTimeout,
       headersTimeout: 0,
       bodyTimeout: 0,
       maxHeaderSize: this.#maxHeaderSize,

@@ -84,8 +84,8 @@ export async function httpsPeer(handler: http.RequestListener): Promise<Peer> {
 }
 
 /**
- * A raw TCP peer: `onRequest(socket, head)` is called once the request head (up to the blank
- * line) has arrived on a connection, with what arrived so far.
+ * A raw TCP peer: `onRequest(socket, head)` is called for each request head (up to the blank
+ * line) that arrives on a connection.
  */
 export async function rawPeer(
   onRequest: (socket: net.Socket, head: string) => void,
@@ -93,14 +93,17 @@ export async function rawPeer(
 ): Promise<Peer & { received: string[] }> {
   const received: string[] = [];
   const server = net.createServer((socket) => {
+    // Each request head (bodies are not expected) is handed over as it completes, so a
+    // kept-alive connection gets an answer per request.
     let buffered = '';
-    let answered = false;
     socket.on('data', (data) => {
       buffered += data.toString('latin1');
-      if (!answered && buffered.includes('\r\n\r\n')) {
-        answered = true;
-        received.push(buffered);
-        onRequest(socket, buffered);
+      let end: number;
+      while ((end = buffered.indexOf('\r\n\r\n')) !== -1) {
+        const head = buffered.slice(0, end + 4);
+        buffered = buffered.slice(end + 4);
+        received.push(head);
+        onRequest(socket, head);
       }
     });
   });
