@@ -100,12 +100,13 @@ export interface StopOptions {
 const MiB = 1024 * 1024;
 const kContext = Symbol('typhoon.httpserver.context');
 const kConnection = Symbol('typhoon.httpserver.connection');
+const kRejected = Symbol('typhoon.httpserver.rejected');
 
 interface ConnectionState {
   active: Set<RequestContext>;
 }
 
-type TaggedSocket = net.Socket & { [kConnection]?: ConnectionState };
+type TaggedSocket = net.Socket & { [kConnection]?: ConnectionState; [kRejected]?: boolean };
 type TaggedRequest = http.IncomingMessage & { [kContext]?: RequestContext };
 
 /** Settings resolved once per server, read by every request. */
@@ -426,6 +427,8 @@ function rejectRequest(
   message: string,
 ): void {
   genLog.info(`Malformed HTTP message from ${remoteAddressOf(req.socket)}: ${message}`);
+  // llhttp may trip over the rest of a refused request; that is the same failure, logged once.
+  (req.socket as TaggedSocket)[kRejected] = true;
   respondAndClose(req, res, status);
 }
 
@@ -580,7 +583,13 @@ export class HTTPServer {
 
   #onClientError = (error: Error & { code?: string }, socket: net.Socket): void => {
     const code = error.code;
-    if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable || socket.destroyed) {
+    if (
+      code === 'ECONNRESET' ||
+      code === 'EPIPE' ||
+      !socket.writable ||
+      socket.destroyed ||
+      (socket as TaggedSocket)[kRejected] === true
+    ) {
       socket.destroy();
       return;
     }
