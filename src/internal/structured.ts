@@ -64,6 +64,8 @@ export interface CloneCheck {
   transferList: Array<ArrayBuffer | MessagePort> | undefined;
 }
 
+const NO_PROBLEM: CloneCheck = Object.freeze({ problem: undefined, transferList: undefined });
+
 interface ScanState {
   seen: Set<object> | undefined;
   transferList: Array<ArrayBuffer | MessagePort> | undefined;
@@ -81,6 +83,15 @@ export function checkCloneable(
   values: readonly unknown[],
   label: (i: number) => string,
 ): CloneCheck {
+  // Fast path: primitives (the common case for small tasks) always clone.
+  let i = 0;
+  while (i < values.length) {
+    const type = typeof values[i];
+    if ((type === 'object' && values[i] !== null) || type === 'function' || type === 'symbol')
+      break;
+    i++;
+  }
+  if (i === values.length) return NO_PROBLEM;
   const state: ScanState = { seen: undefined, transferList: undefined };
   for (let i = 0; i < values.length; i++) {
     const problem = scan(values[i], state);
