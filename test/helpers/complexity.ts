@@ -22,6 +22,21 @@ function bestOf(runs: number, fn: () => void): number {
 export function growthRatio<T>(
   make: (n: number) => T,
   work: (input: T) => unknown,
+  options: { startN?: number; minMs?: number; maxN?: number; runs?: number } = {},
+): { ratio: number; n: number; small: number; large: number } {
+  // A busy machine can spoil one measurement; it cannot make quadratic work look linear, so
+  // the best of up to three measurements is kept (stopping as soon as one looks linear).
+  let best = measureGrowth(make, work, options);
+  for (let attempt = 1; attempt < 3 && best.ratio >= 12; attempt++) {
+    const again = measureGrowth(make, work, options);
+    if (again.ratio < best.ratio) best = again;
+  }
+  return best;
+}
+
+function measureGrowth<T>(
+  make: (n: number) => T,
+  work: (input: T) => unknown,
   { startN = 1000, minMs = 4, maxN = 2_000_000, runs = 5 } = {},
 ): { ratio: number; n: number; small: number; large: number } {
   let n = startN;
