@@ -1,0 +1,131 @@
+/**
+ * HTTP server throughput: hello-world, a JSON response and a 1 KB POST echo, typhoon vs raw
+ * node:http vs fastify vs Python Tornado 6 (one process). Each server runs in its own child
+ * process; the load generator (wrk when installed, else autocannon) runs in another, so
+ * neither shares the server's thread. Contenders alternate round by round (see harness.ts),
+ * and every server's answers are checked once before any load, so all serve the same bytes.
+ *
+ * Targets (issue 5): hello-world typhoon ≥ 0.9× node:http, ≥ fastify, ≥ 5× Tornado.
+ */
+import type { Bench, BenchFactory } from './harness.ts';
+import { loadTool, runLoad, type LoadOptions } from './load.ts';
+import { startPeers, tornadoPython, type Peer, type PeerKind } from './peers/spawn.ts';
+import { JSON_DOC } from './peers/child.ts';
+
+const ECHO_BODY = Buffer.from('x'.repeat(1024));
+
+interface Endpoint {
+  name: string;
+  path: string;
+  method: 'GET' | 'POST';
+  body?: Buffer;
+  target?: string;
+  check: (text: string) => boolean;
+}
+
+const endpoints: Endpoint[] = [
+  {
+    name: 'HTTP hello-world',
+    path: '/hello',
+    method: 'GET',
+    target: 'typhoon ≥ 0.9x node:http, ≥ fastify, ≥ 5x tornado',
+    check: (text) => text === 'Hello, world',
+  },
+  {
+    name: 'HTTP JSON response',
+    path: '/json',
+    method: 'GET',
+    check: (text) => JSON.stringify(JSON.parse(text)) === JSON.stringify(JSON_DOC),
+  },
+  {
+    name: 'HTTP 1 KB POST echo',
+    path: '/echo',
+    method: 'POST',
+    body: ECHO_BODY,
+    check: (text) => text === ECHO_BODY.toString(),
+  },
+];
+
+const factory: BenchFactory = ({ smoke }) => {
+  let kinds: PeerKind[] = ['typhoon', 'node:http', 'fastify'];
+  if (tornadoPython() !== null) kinds.push('tornado');
+  else console.log('> Python Tornado 6 not found (python3-tornado): tornado column skipped.\n');
+  // BENCH_PEERS=node:http,tornado narrows the field (for debugging one server).
+  const only = process.env.BENCH_PEERS?.split(',');
+  if (only) kinds = kinds.filter((kind) => only.includes(kind));
+  const durationMs = 1000;
+  console.log(
+    `> load: ${loadTool()}, 1 thread, 64 keep-alive connections, ${durationMs} ms per sample; ` +
+      `each server in its own process. The machine is shared: compare ratios, not absolutes.\n`,
+  );
+
+  // The servers are shared by the three benches: started by the first setup, stopped by the
+  // last teardown (and by spawn.ts's exit hooks on any other way out).
+  let peers: Promise<Map<PeerKind, Peer>> | undefined;
+  const start = async () => {
+    peers ??= startPeers(kinds).then(async (map) => {
+      for (const peer of map.values()) await verify(peer);
+      return map;
+    });
+    return peers;
+  };
+  const stop = async () => {
+    if (peers === undefined) return;
+    const map = await peers;
+    peers = undefined;
+    await Promise.all([...map.values()].map((p) => p.stop()));
+  };
+
+  return endpoints.map((endpoint, index): Bench => {
+    let map: Map<PeerKind, Peer>;
+    const load = (peer: Peer): LoadOptions => {
+      const options: LoadOptions = {
+        url: peer.url(endpoint.path),
+        durationMs,
+        method: endpoint.method,
+      };
+      if (endpoint.body) options.body = endpoint.body;
+      return options;
+    };
+    const bench: Bench = {
+      name: endpoint.name,
+      unit: 'req/s',
+      higherIsBetter: true,
+      baseline: 'node:http',
+      contenders: kinds.map((kind) => ({
+        name: kind,
+        measure: async () => (await runLoad(load(map.get(kind)!))).requestsPerSec,
+      })),
+      async setup() {
+        map = await start();
+        // One unmeasured run per server lets the JITs warm up (skipped in smoke mode).
+        if (!smoke) for (const kind of kinds) await runLoad(load(map.get(kind)!));
+      },
+      async teardown() {
+        if (index === endpoints.length - 1) await stop();
+      },
+    };
+    if (endpoint.target !== undefined) bench.target = endpoint.target;
+    return bench;
+  });
+};
+
+/** Check every endpoint of a server once, so the benchmark compares servers doing the same job. */
+async function verify(peer: Peer): Promise<void> {
+  for (const endpoint of endpoints) {
+    const init: RequestInit = { method: endpoint.method };
+    if (endpoint.body) {
+      init.body = endpoint.body;
+      init.headers = { 'Content-Type': 'application/octet-stream' };
+    }
+    const response = await fetch(peer.url(endpoint.path), init);
+    const text = await response.text();
+    if (response.status !== 200 || !endpoint.check(text)) {
+      throw new Error(
+        `${peer.kind} ${endpoint.path}: unexpected answer ${response.status} ${text.slice(0, 200)}`,
+      );
+    }
+  }
+}
+
+export default factory;

@@ -1,0 +1,85 @@
+// The chat demo in a real headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core): two pages, a message typed in one appears in the other, as text.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { startChat, until } from './start-chat.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not found (install Debian's chromium package; .ci/run does)`;
+if (skip) console.log(`# skipping the chat browser test: ${skip}`);
+
+test(
+  'two pages: a message typed in one appears in the other, as text',
+  { skip, timeout: 60_000 },
+  async () => {
+    const chat = await startChat();
+    // A fresh profile per run, removed afterwards.
+    const profile = mkdtempSync(join(tmpdir(), 'typhoon-chromium-'));
+    let context: BrowserContext | undefined;
+    try {
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+      });
+      const alice = await context.newPage();
+      const bob = await context.newPage();
+      const errors: string[] = [];
+      for (const page of [alice, bob]) {
+        page.on('pageerror', (error) => errors.push(String(error)));
+        await page.goto(chat.url('/'));
+      }
+      // Both pages are now holding a long poll.
+      await until(() => chat.messages.waiting === 2, 'both pages to poll', 15_000);
+
+      await alice.fill('#message', 'Hello from Alice');
+      await alice.press('#message', 'Enter');
+      await bob.waitForSelector('#inbox li.message >> text=Hello from Alice', { timeout: 15_000 });
+      assert.equal(await alice.inputValue('#message'), '');
+      // Alice sees her own message exactly once (from her post and her poll, deduplicated).
+      await alice.waitForSelector('#inbox li.message >> text=Hello from Alice');
+      assert.equal(await alice.locator('#inbox li.message').count(), 1);
+
+      // Markup in a message is shown as text, never run or rendered.
+      const attack = '<img src=x onerror="window.pwned=1"><b>bold</b>';
+      await bob.fill('#message', attack);
+      await bob.click('#send');
+      const item = alice.locator('#inbox li.message').nth(1);
+      await item.waitFor({ timeout: 15_000 });
+      assert.equal(await item.locator('.body').textContent(), attack);
+      assert.equal(await alice.locator('#inbox img, #inbox b').count(), 0);
+      assert.equal(await alice.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
+
+      // Closing a page cancels its poll on the server.
+      await until(() => chat.messages.waiting === 2, 'both pages to poll again', 15_000);
+      await bob.close();
+      await until(
+        () => chat.messages.waiting === 1,
+        'the closed page’s poll to be dropped',
+        15_000,
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await context?.close();
+      rmSync(profile, { recursive: true, force: true });
+      await chat.close();
+    }
+  },
+);
