@@ -20,6 +20,9 @@ const {
 };
 const flag = new Int32Array(shared);
 const client = new AsyncHTTPClient({ ...options, forceInstance: true, maxClients: 1 });
+// Loaded: tell the waiting caller (see HTTPClient's start-up wait).
+Atomics.store(flag, 1, 1);
+Atomics.notify(flag, 1);
 
 function reply(message: SyncFetchReply): void {
   port.postMessage(message);

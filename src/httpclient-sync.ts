@@ -71,6 +71,7 @@ const FUNCTION_OPTIONS = [
   'callback',
 ] as const;
 const SLICE_MS = 1000;
+const WORKER_START_MS = 10_000;
 
 function workerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -212,19 +213,40 @@ export class HTTPClient {
 
   #ensureWorker(): void {
     if (this.#worker !== null) return;
-    const shared = new SharedArrayBuffer(4);
+    // Slot 0: "a reply is waiting"; slot 1: "the worker has loaded".
+    const shared = new SharedArrayBuffer(8);
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(workerUrl(), {
       workerData: { flag: shared, port: port2, options: this.#options },
       transferList: [port2],
+      // Workers inherit the process's flags, and `--input-type` (from `node --input-type=module
+      // -e …`) makes a worker loaded from a file fail; start clean in that one case.
+      ...(process.execArgv.some((arg) => arg.startsWith('--input-type')) ? { execArgv: [] } : {}),
     });
     worker.unref();
+    port1.unref();
     // An error in the worker surfaces as a timeout of the blocked fetch; keep it from
     // becoming an uncaught exception of the main thread.
     worker.on('error', () => undefined);
     this.#worker = worker;
     this.#port = port1;
-    this.#flag = new Int32Array(shared);
+    const flag = new Int32Array(shared);
+    this.#flag = flag;
+    // A worker that cannot load reports it only through an event this blocked thread would
+    // never see; waiting for its "loaded" flag turns that into an error instead of a hang.
+    const deadline = performance.now() + WORKER_START_MS;
+    while (Atomics.load(flag, 1) === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        this.close();
+        this.#closed = false; // a later fetch may try a fresh worker
+        throw new HTTPClientError(
+          599,
+          `HTTPClient worker failed to start within ${WORKER_START_MS} ms`,
+        );
+      }
+      Atomics.wait(flag, 1, 0, left);
+    }
   }
 
   /** How long to wait before declaring the worker lost: every timeout that applies, plus slack. */
