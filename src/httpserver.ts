@@ -104,6 +104,8 @@ const kRejected = Symbol('typhoon.httpserver.rejected');
 
 interface ConnectionState {
   active: Set<RequestContext>;
+  /** The server's set of live connection states (for stop() to wait on). */
+  live: Set<ConnectionState>;
 }
 
 type TaggedSocket = net.Socket & { [kConnection]?: ConnectionState; [kRejected]?: boolean };
@@ -439,9 +441,13 @@ function closeAfterDrain(this: http.ServerResponse): void {
 
 function onSocketClose(this: TaggedSocket): void {
   const state = this[kConnection];
-  if (state === undefined || state.active.size === 0) return;
+  if (state === undefined) return;
   for (const ctx of [...state.active]) ctx.notifyClose();
+  state.live.delete(state);
+  if (state.live.size === 0) (state.live as LiveSet).onEmpty?.();
 }
+
+type LiveSet = Set<ConnectionState> & { onEmpty?: () => void };
 
 function remoteAddressOf(socket: net.Socket): string {
   return socket.remoteAddress ?? '0.0.0.0';
@@ -464,6 +470,7 @@ export class HTTPServer {
   #delegate: HTTPServerConnectionDelegate;
   #settings: ServerSettings;
   #stopPromise: Promise<void> | undefined;
+  #live: LiveSet = new Set();
 
   constructor(
     target: HTTPServerConnectionDelegate | HTTPRequestCallback,
@@ -555,7 +562,11 @@ export class HTTPServer {
       let timer: ReturnType<typeof setTimeout> | undefined;
       server.close(() => {
         if (timer !== undefined) clearTimeout(timer);
-        resolve();
+        // A socket's 'close' (and so its handlers' onConnectionClose) can come after the
+        // server's own close callback; resolve once every connection we served is gone.
+        const live = this.#live;
+        if (live.size === 0) resolve();
+        else live.onEmpty = resolve;
       });
       server.closeIdleConnections();
       const drain = options.drainTimeout ?? 0;
@@ -659,7 +670,8 @@ export class HTTPServer {
     const socket = req.socket as TaggedSocket;
     let state = socket[kConnection];
     if (state === undefined) {
-      state = { active: new Set() };
+      state = { active: new Set(), live: this.#live };
+      this.#live.add(state);
       socket[kConnection] = state;
       socket.on('close', onSocketClose);
     }
