@@ -59,7 +59,7 @@ test('parseQs: raw byte values, blanks kept, plus as space, prototype-free', () 
   assert.equal(args.c![0]!.toString(), 'x y z');
   assert.equal(args.e![0]!.toString('utf8'), 'é');
   assert.equal(args.__proto__![0]!.toString(), 'p');
-  assert.equal(args.constructor![0]!.toString(), 'c');
+  assert.equal(args['constructor' as string]![0]!.toString(), 'c');
   assert.deepEqual(Object.keys(parseQs('')), []);
   assert.deepEqual(Object.keys(parseQs('&&a=1&&')), ['a']);
 });
