@@ -213,6 +213,13 @@ export type {
   CreateSignedValueOptions,
   DecodeSignedValueOptions,
 } from './web/signed-value.ts';
+export { authenticated } from './web/auth.ts';
+export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './web/cookies.ts';
+export { StaticFileHandler } from './web/static-file-handler.ts';
+export type { StaticFileHandlerArgs } from './web/static-file-handler.ts';
+export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './web/transforms.ts';
+export { MultipartStreamHandler } from './web/multipart-stream.ts';
+export type { StreamedPart, MultipartStreamLimits } from './web/multipart-stream.ts';
 
 // --- websocket -----------------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ import {
 } from './request-handler.ts';
 import { toURLSpec, type PathMatch, type RuleSpec, type URLSpec } from './routing.ts';
 import { ErrorHandler } from './handlers.ts';
+// issue 6: static files, compression, streamed bodies
+import { staticRules } from './static-file-handler.ts';
+import { GZipContentEncoding } from './transforms.ts';
+import { StreamedBody } from './stream-body.ts';
+import type { CookieOptions } from './cookies.ts';
 
 /** A handler class an application can route to. */
 export type HandlerClass = new (
@@ -71,6 +76,18 @@ export interface ApplicationSettings {
   staticPath?: string;
   /** URL prefix of static files. Default `/static/`. */
   staticUrlPrefix?: string;
+  /** Handler class of the static routes (default `StaticFileHandler`). */
+  staticHandlerClass?: HandlerClass;
+  /** Extra `initArgs` of the static routes (e.g. `{ defaultFilename: 'index.html' }`). */
+  staticHandlerArgs?: Record<string, unknown>;
+  /** With a map of `cookieSecret`s: the key version new signatures use. */
+  keyVersion?: number;
+  /** Name of the XSRF cookie. Default `_xsrf`. */
+  xsrfCookieName?: string;
+  /** Format of new XSRF tokens: 2 (masked, default) or 1. */
+  xsrfCookieVersion?: 1 | 2;
+  /** Attributes of the XSRF cookie (`secure`, `sameSite`, `expiresDays`, …). */
+  xsrfCookieKwargs?: CookieOptions;
   /** Anything else your handlers read. */
   [key: string]: unknown;
 }
@@ -110,6 +127,10 @@ export class Application implements HTTPServerConnectionDelegate {
     if (this.settings.debug && this.settings.serveTraceback === undefined)
       this.settings.serveTraceback = true;
     this.transforms = [...(settings.transforms ?? [])];
+    // issue 6: compression runs first (as Tornado's), static routes come before the app's own.
+    if (this.settings.compressResponse) this.transforms.unshift(GZipContentEncoding.factory);
+    for (const rule of staticRules(this.settings))
+      this.#defaultRules.push(this.#addNamed(toURLSpec(rule)));
     for (const rule of handlers) this.#defaultRules.push(this.#addNamed(toURLSpec(rule)));
   }
 
@@ -246,28 +267,42 @@ class HandlerDispatcher implements HTTPMessageDelegate {
   chunks: Buffer[] | null = null;
   handler: RequestHandler | undefined;
   closed = false;
+  /** The body being streamed to a `streamRequestBody` handler (issue 6). */
+  body: StreamedBody | null = null;
 
   constructor(application: Application, connection: HTTPConnection) {
     this.application = application;
     this.connection = connection;
   }
 
-  headersReceived(request: HTTPServerRequest): void {
+  headersReceived(request: HTTPServerRequest): void | Promise<void> {
     this.request = request;
     const route = this.application.findHandler(request);
     this.route = route;
+    // issue 6: a per-handler body limit, and streamed bodies (run prepare() before reading).
+    const cls = route.handlerClass as { maxBodySize?: number; streamRequestBody?: boolean };
+    if (cls.maxBodySize !== undefined) this.connection.setMaxBodySize(cls.maxBodySize);
+    if (cls.streamRequestBody === true) {
+      this.execute();
+      return this.body === null ? undefined : this.body.prepared;
+    }
     // A handler that takes the Node objects over must run before the body is read.
     if ((route.handlerClass as { takesOverConnection?: boolean }).takesOverConnection === true) {
       this.execute();
     }
   }
 
-  dataReceived(chunk: Buffer): void {
+  dataReceived(chunk: Buffer): void | Promise<void> {
+    if (this.body !== null) return this.body.deliver(chunk);
     if (this.chunks === null) this.chunks = [chunk];
     else this.chunks.push(chunk);
   }
 
   finish(): void {
+    if (this.body !== null) {
+      this.body.end();
+      return;
+    }
     const request = this.request!;
     const chunks = this.chunks;
     if (chunks !== null) {
@@ -283,6 +318,8 @@ class HandlerDispatcher implements HTTPMessageDelegate {
     const route = this.route!;
     const handler = new route.handlerClass(application, this.request!);
     this.handler = handler;
+    if ((route.handlerClass as { streamRequestBody?: boolean }).streamRequestBody === true)
+      this.body = new StreamedBody(handler);
     const factories = application.transforms;
     let transforms: OutputTransform[] | null = null;
     if (factories.length > 0) transforms = factories.map((factory) => factory(this.request!));
@@ -313,6 +350,7 @@ class HandlerDispatcher implements HTTPMessageDelegate {
   onConnectionClose(): void {
     this.closed = true;
     this.chunks = null;
+    this.body?.abort();
     if (this.handler !== undefined) notifyConnectionClose(this.handler);
   }
 }

@@ -51,6 +51,10 @@ import {
   type HTTPServerRequest,
 } from '../httputil.ts';
 import type { Application, ApplicationSettings } from './application.ts';
+// issue 6: cookies, signed cookies, XSRF, authentication, streamed bodies
+import * as cookies from './cookies.ts';
+import * as auth from './auth.ts';
+import { prepareWithBody } from './stream-body.ts';
 
 /**
  * Rewrites a response on its way out (compression is one). Created per request by the
@@ -802,6 +806,141 @@ export class RequestHandler {
     return value === undefined ? defaultValue : value;
   }
 
+  // --- cookies, signed cookies, XSRF, authentication (issue 6) ---------------------------------
+  // Thin wrappers: the logic lives in cookies.ts and auth.ts.
+
+  /**
+   * The largest request body this handler accepts, in bytes, replacing the server's
+   * `maxBodySize` for its requests (413 past it); e.g. raise it on an upload handler with
+   * `streamRequestBody`. Default: the server's limit. Tornado: `set_max_body_size` in `prepare`.
+   */
+  static maxBodySize: number | undefined = undefined;
+
+  /**
+   * Set cookie `name` for this response (replacing one set earlier for the same name).
+   * Options: `domain`, `path` (default `/`), `expires` (Date), `expiresDays`, `maxAge` (ms),
+   * `secure`, `httpOnly`, `sameSite`. A name, value or attribute that could inject another
+   * attribute or header throws {@link HTTPOutputError}. Tornado: `set_cookie`.
+   */
+  setCookie(name: string, value: string, options?: cookies.CookieOptions): void {
+    cookies.setCookie(this, name, value, options);
+  }
+
+  /**
+   * Tell the browser to delete cookie `name` (give the `path`/`domain` it was set with).
+   * Tornado: `clear_cookie`.
+   */
+  clearCookie(name: string, options?: Parameters<typeof cookies.clearCookie>[2]): void {
+    cookies.clearCookie(this, name, options);
+  }
+
+  /** Delete every cookie the request carried. Tornado: `clear_all_cookies`. */
+  clearAllCookies(options?: Parameters<typeof cookies.clearAllCookies>[1]): void {
+    cookies.clearAllCookies(this, options);
+  }
+
+  /**
+   * Sign `value` for cookie `name` with the `cookieSecret` setting (Tornado's format v2).
+   * Tornado: `create_signed_value`.
+   */
+  createSignedValue(name: string, value: string | Buffer, version?: 1 | 2): string {
+    return cookies.createSignedCookieValue(this, name, value, version);
+  }
+
+  /**
+   * Set a signed, timestamped cookie (30 days unless told otherwise) that only
+   * {@link RequestHandler.getSignedCookie} reads back, unchanged. Tornado: `set_signed_cookie`.
+   */
+  setSignedCookie(
+    name: string,
+    value: string | Buffer,
+    options?: cookies.SignedCookieOptions,
+  ): void {
+    cookies.setSignedCookie(this, name, value, options);
+  }
+
+  /**
+   * The verified value of signed cookie `name` (or of `value`), or `null` when missing,
+   * forged, expired (`maxAgeDays`, default 31) or otherwise invalid. Tornado: `get_signed_cookie`.
+   */
+  getSignedCookie(
+    name: string,
+    value?: string | null,
+    options?: cookies.GetSignedCookieOptions,
+  ): string | null {
+    return cookies.getSignedCookie(this, name, value, options);
+  }
+
+  /**
+   * This response's masked XSRF token (sets the `_xsrf` cookie when the request had none).
+   * Tornado: `xsrf_token`.
+   */
+  get xsrfToken(): string {
+    return cookies.xsrfToken(this, auth.knownSignedIn(this));
+  }
+
+  /**
+   * Throw `HTTPError(403)` unless the request's `_xsrf` argument or `X-XSRFToken` /
+   * `X-CSRFToken` header matches the `_xsrf` cookie. Runs before `prepare()` for every
+   * non-GET/HEAD/OPTIONS request when the `xsrfCookies` setting is on; override to exempt a
+   * handler (e.g. an API authenticated otherwise). Tornado: `check_xsrf_cookie`.
+   */
+  checkXsrfCookie(): void {
+    cookies.checkXsrfCookie(this);
+  }
+
+  /** The hidden `<input>` carrying {@link RequestHandler.xsrfToken}. Tornado: `xsrf_form_html`. */
+  xsrfFormHtml(): string {
+    return cookies.xsrfFormHtml(this, auth.knownSignedIn(this));
+  }
+
+  /**
+   * Who is signed in; override it (it may be `async`), e.g. to read a signed cookie. The
+   * default says nobody (`null`). Read the answer through `currentUser`.
+   * Tornado: `get_current_user`.
+   */
+  getCurrentUser(): unknown {
+    return null;
+  }
+
+  /**
+   * The signed-in user: `getCurrentUser()`'s answer, asked once per request. When that is
+   * async, `await this.resolveCurrentUser()` first (`authenticated` does), or assign
+   * `this.currentUser` in `prepare()`. Tornado: `current_user`.
+   */
+  get currentUser(): unknown {
+    return auth.currentUserOf(this);
+  }
+
+  set currentUser(user: unknown) {
+    auth.setCurrentUser(this, user);
+  }
+
+  /** The current user, awaiting an async `getCurrentUser()` once per request. */
+  resolveCurrentUser(): Promise<unknown> {
+    return auth.resolveCurrentUser(this);
+  }
+
+  /** Where `authenticated` sends anonymous visitors: the `loginUrl` setting. Tornado: `get_login_url`. */
+  getLoginUrl(): string {
+    return auth.loginUrlSetting(this);
+  }
+
+  /**
+   * The URL of static file `path` (relative to the `staticPath` setting), with `?v=<hash of its
+   * content>` so it can be cached for a year and still change when the file does.
+   * Tornado: `static_url`.
+   */
+  staticUrl(path: string, includeVersion = true): string {
+    const maker = this.settings.staticHandlerClass as
+      { makeStaticUrl?: (s: ApplicationSettings, p: string, v: boolean) => string } | undefined;
+    if (maker === undefined || typeof maker.makeStaticUrl !== 'function') {
+      throw new Error("You must define the 'staticPath' setting to use staticUrl()");
+    }
+    return maker.makeStaticUrl(this.settings, path, includeVersion);
+  }
+  // --- end issue 6 ---------------------------------------------------------------------------
+
   /** The URL for the named rule, from the application. Tornado: `reverse_url`. */
   reverseUrl(name: string, ...args: unknown[]): string {
     return this.application.reverseUrl(name, ...args);
@@ -838,7 +977,10 @@ export class RequestHandler {
         this.pathArgs = decoded;
       }
       this.checkXsrf();
-      const prepared = this.prepare();
+      // A streaming handler reads its body between prepare() and the method (issue 6).
+      const prepared = (this.constructor as typeof RequestHandler).streamRequestBody
+        ? prepareWithBody(this)
+        : this.prepare();
       if (isThenable(prepared)) {
         prepared.then(
           () => this.#runMethod(kwargs !== undefined),
@@ -856,7 +998,9 @@ export class RequestHandler {
    * Called before `prepare()` for every request; the XSRF check hooks in here (it runs after
    * the 405 check and before `prepare()`, as Tornado orders it).
    */
-  protected checkXsrf(): void {}
+  protected checkXsrf(): void {
+    if (cookies.needsXsrfCheck(this)) this.checkXsrfCookie();
+  }
 
   #decodePathArg(value: string | undefined): string | undefined {
     if (value === undefined) return undefined;
