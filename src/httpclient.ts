@@ -471,6 +471,8 @@ function describeNetworkError(err: Error, maxHeaderSize: number): string {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+/** Reason given to a hop that is abandoned because its fetch already finished. */
+const FINISHED = new Error('the fetch already finished');
 
 /**
  * One fetch, from `fetch()` to its settled Future, across queueing and redirect hops.
@@ -499,8 +501,7 @@ class FetchState {
   bodyProducer: BodyProducer | undefined = undefined;
   attempt: Attempt | null = null;
   #queueTimer: ReturnType<typeof setTimeout> | null = null;
-  #connectTimer: ReturnType<typeof setTimeout> | null = null;
-  #requestTimer: ReturnType<typeof setTimeout> | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
   #queuedAt = 0;
   #inQueue = false;
 
@@ -563,23 +564,10 @@ class FetchState {
     this.firstByteAt = undefined;
     const attempt = new Attempt(this, r);
     this.attempt = attempt;
-    const connectTimeout = positiveMin(r.connectTimeout, r.requestTimeout);
-    if (connectTimeout > 0) {
-      this.#connectTimer = setTimeout(() => {
-        this.#connectTimer = null;
-        this.fail(
-          clientError('Timeout while connecting', new TimeoutError('Timeout while connecting')),
-        );
-      }, connectTimeout);
-    }
-    if (r.requestTimeout > 0) {
-      this.#requestTimer = setTimeout(() => {
-        this.#requestTimer = null;
-        this.fail(
-          clientError('Timeout during request', new TimeoutError('Timeout during request')),
-        );
-      }, r.requestTimeout);
-    }
+    // One timer per hop: it first guards the connect phase, then (re-armed for what is left)
+    // the whole request. With Tornado's defaults (both 20 s) it fires at most once.
+    const first = positiveMin(r.connectTimeout, r.requestTimeout);
+    if (first > 0) this.#timer = setTimeout(this.#onTimer, first);
     let dispatcher: Dispatcher;
     try {
       dispatcher = this.client.dispatcherFor(r);
@@ -609,11 +597,26 @@ class FetchState {
 
   connected(): void {
     this.connectAt = performance.now();
-    if (this.#connectTimer !== null) {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = null;
-    }
   }
+
+  #onTimer = (): void => {
+    this.#timer = null;
+    const r = this.resolved!;
+    const elapsed = performance.now() - this.hopStart;
+    if (this.connectAt === undefined && r.connectTimeout > 0 && elapsed >= r.connectTimeout - 1) {
+      const message = 'Timeout while connecting';
+      this.fail(clientError(message, new TimeoutError(message)));
+      return;
+    }
+    const left = r.requestTimeout - elapsed;
+    if (r.requestTimeout > 0 && left <= 1) {
+      const message =
+        this.connectAt === undefined ? 'Timeout while connecting' : 'Timeout during request';
+      this.fail(clientError(message, new TimeoutError(message)));
+      return;
+    }
+    if (r.requestTimeout > 0) this.#timer = setTimeout(this.#onTimer, left);
+  };
 
   /** Follow a redirect from the current hop to `location` (already resolved and checked). */
   redirect(code: number, target: URL): void {
@@ -646,18 +649,14 @@ class FetchState {
   }
 
   #clearHopTimers(): void {
-    if (this.#connectTimer !== null) {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = null;
-    }
-    if (this.#requestTimer !== null) {
-      clearTimeout(this.#requestTimer);
-      this.#requestTimer = null;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
     }
   }
 
   #timeInfo(): TimeInfo {
-    const base = this.hopStart === 0 ? this.started : this.started;
+    const base = this.started;
     const info: TimeInfo = {
       queue: this.queueTime,
       total: performance.now() - this.started,
@@ -732,7 +731,8 @@ class FetchState {
       this.#queueTimer = null;
     }
     if (this.attempt !== null) {
-      this.attempt.abandon(error ?? clientError('request finished'));
+      // A shared reason: building an Error (and its stack) per successful request is costly.
+      this.attempt.abandon(error ?? FINISHED);
       this.attempt = null;
     }
     this.client.release(this);
