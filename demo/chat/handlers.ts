@@ -1,7 +1,7 @@
 /**
  * The chat's request handlers, in the spirit of Tornado's chat demo:
  *
- * - `GET /` and `GET /static/(chat.js|chat.css)` serve the page and its assets;
+ * - `GET /` and `GET /static/(chat.js|chat.css|favicon.svg)` serve the page and its assets;
  * - `POST /a/message/new` adds a message (form field or JSON `body`) and answers it as JSON;
  * - `GET /a/message/updates?cursor=ID` long-polls: it answers at once with the messages newer
  *   than `cursor`, or holds the request until one arrives (or `pollTimeout` passes, answering
@@ -27,9 +27,11 @@ export interface ChatContext {
 }
 
 /**
- * Base class of the chat's handlers: the shared context, security headers, and JSON error
- * bodies for the API. Sign-in (issue 6) belongs here too: `getCurrentUser()` reading a signed
- * cookie, used by the handlers below to stamp `author` and to refuse anonymous posts.
+ * Base class of the chat's handlers: the shared context and security headers. Sign-in
+ * (issue 6) belongs here: `getCurrentUser()` reading a signed cookie, which the handlers
+ * below then use to stamp `author` and to refuse anonymous posts.
+ *
+ * Tornado's chat demo has no base class; its handlers reach a module-global buffer.
  */
 export class ChatHandler extends RequestHandler {
   protected chat!: ChatContext;
@@ -46,8 +48,11 @@ export class ChatHandler extends RequestHandler {
   }
 }
 
-/** Answers API errors as `{"error": "..."}` so the page can show why a post was refused. */
-class ChatApiHandler extends ChatHandler {
+/**
+ * Base class of the `/a/...` API handlers: never cached, and errors answered as
+ * `{"error": "..."}` so the page can show why a post was refused.
+ */
+export class ChatApiHandler extends ChatHandler {
   override setDefaultHeaders(): void {
     super.setDefaultHeaders();
     this.setHeader('Cache-Control', 'no-store');
@@ -99,7 +104,10 @@ export class PageHandler extends ChatHandler {
   }
 }
 
-/** `POST /a/message/new`: add a message. */
+/**
+ * `POST /a/message/new`: add a message (form field `body`, or a JSON `{"body": ...}`), at most
+ * `maxMessageLength` characters, and answer it as JSON. Tornado demo: `MessageNewHandler`.
+ */
 export class MessageNewHandler extends ChatApiHandler {
   override post(): void {
     const body = this.#messageBody();
@@ -128,7 +136,10 @@ export class MessageNewHandler extends ChatApiHandler {
   }
 }
 
-/** `GET /a/message/updates?cursor=ID`: the long poll. */
+/**
+ * `GET /a/message/updates?cursor=ID`: the long poll, answering `{"messages": [...]}`.
+ * Tornado demo: `MessageUpdatesHandler` (which takes the cursor in a POST body).
+ */
 export class MessageUpdatesHandler extends ChatApiHandler {
   #wait: Future<boolean> | null = null;
 

@@ -28,7 +28,18 @@ export interface MessageBufferOptions {
   maxHistory?: number;
 }
 
-/** Bounded message history plus the waiters of the long-poll requests. */
+/**
+ * Bounded message history plus the waiters of the long-poll requests.
+ *
+ * @example
+ * ```ts
+ * const buffer = new MessageBuffer({ maxHistory: 200 });
+ * const arrived = buffer.waitForMessage(30_000); // Future<boolean>
+ * buffer.add('hello');                            // arrived resolves true
+ * buffer.since(0);                                // [{ id: 1, body: 'hello', … }]
+ * ```
+ * Tornado demo: `MessageBuffer` of `demos/chat/chatdemo.py`.
+ */
 export class MessageBuffer {
   readonly maxHistory: number;
   readonly #messages: ChatMessage[] = [];
