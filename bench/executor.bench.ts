@@ -185,7 +185,7 @@ const factory: BenchFactory = ({ smoke, sampleMs }) => {
         measure: async () => {
           loop.setBlockingLogThreshold(100);
           // Exclude the one-time start of the watchdog thread (and its inspector warm-up).
-          await new Promise((resolve) => setTimeout(resolve, 400));
+          await new Promise((resolve) => setTimeout(resolve, smoke ? 200 : 1000));
           try {
             return await busyLoopRate(sampleMs);
           } finally {
@@ -208,7 +208,7 @@ const factory: BenchFactory = ({ smoke, sampleMs }) => {
         measure: async () => {
           loop.setBlockingLogThreshold(100);
           // Exclude the one-time start of the watchdog thread (and its inspector warm-up).
-          await new Promise((resolve) => setTimeout(resolve, 400));
+          await new Promise((resolve) => setTimeout(resolve, smoke ? 200 : 1000));
           try {
             return await idleCpu(sampleMs);
           } finally {

@@ -7,9 +7,12 @@
 
 import { Session } from 'node:inspector';
 import { workerData } from 'node:worker_threads';
-import { BEAT, READY, STOP, type StallSample, type WatchdogWorkerData } from './watchdog.ts';
+import { BEAT_OFFSET, READY, STOP, type StallSample, type WatchdogWorkerData } from './watchdog.ts';
 
-const { shared, thresholdMs, port, heartbeatName } = workerData as WatchdogWorkerData;
+const data = workerData as WatchdogWorkerData;
+const { thresholdMs, intervalMs, port, heartbeatName } = data;
+const shared = new Int32Array(data.shared, 0, 2);
+const beats = new BigInt64Array(data.shared, BEAT_OFFSET, 1);
 
 interface CallFrame {
   functionName: string;
@@ -19,10 +22,6 @@ interface CallFrame {
 
 // Debugger.enable announces every script (scriptParsed); frames name their script by id only.
 const scriptUrls = new Map<string, string>();
-
-// Waiting on Atomics.waitAsync alone does not keep a worker's loop alive; this does. The
-// worker itself is unref'd by the main thread, so the process can still exit.
-const keepAlive = setInterval(() => {}, 2 ** 30);
 
 let session: Session | null = null;
 let noInspector: string | undefined;
@@ -60,7 +59,7 @@ const NATIVE =
   'returned to the event loop before a JavaScript stack could be taken';
 
 /** Pause the main thread, read its stack for the stall at `beat`, post it, resume. */
-async function sample(beat: number): Promise<void> {
+async function sample(beat: bigint): Promise<void> {
   if (session === null) {
     port.postMessage({ beat, reason: noInspector } satisfies StallSample);
     return;
@@ -78,7 +77,7 @@ async function sample(beat: number): Promise<void> {
   try {
     await enabled;
     const frames = await paused;
-    const stale = Atomics.load(shared, BEAT) !== beat || frames[0]?.functionName === heartbeatName;
+    const stale = Atomics.load(beats, 0) !== beat || frames[0]?.functionName === heartbeatName;
     const report: StallSample = stale
       ? { beat, reason: NATIVE }
       : { beat, stack: formatFrames(frames) };
@@ -97,39 +96,30 @@ async function sample(beat: number): Promise<void> {
   }
 }
 
-async function waitForChange(value: number, timeoutMs?: number): Promise<void> {
-  const result = Atomics.waitAsync(shared, BEAT, value, timeoutMs);
-  if (result.async) await result.value;
-}
+let sampling = false;
+let sampledBeat = -1n;
 
-async function watch(): Promise<void> {
-  if (session !== null) {
-    // Warm up while the loop is idle: the first Debugger.enable initialises the main thread's
-    // debugger agent and announces every script, which is slow enough to make the first real
-    // sample miss a short stall.
-    await post('Debugger.enable')
-      .then(() => post('Debugger.disable'))
-      .catch(() => {});
-    scriptUrls.clear();
+// The watchdog thread's own timer keeps its loop alive (the thread itself is unref'd by the
+// main thread, so the process can still exit) and is all that ever wakes it.
+const timer = setInterval(() => {
+  if (Atomics.load(shared, STOP) !== 0) {
+    clearInterval(timer);
+    session?.disconnect();
+    port.close();
+    return;
   }
-  Atomics.store(shared, READY, 1);
-  let seen = Atomics.load(shared, BEAT);
-  while (Atomics.load(shared, STOP) === 0) {
-    await waitForChange(seen, thresholdMs);
-    const now = Atomics.load(shared, BEAT);
-    if (now !== seen) {
-      seen = now;
-      continue;
-    }
-    if (Atomics.load(shared, STOP) !== 0) break;
-    await sample(seen);
-    // One sample per stall: wait for the loop to beat again before watching anew.
-    await waitForChange(seen);
-    seen = Atomics.load(shared, BEAT);
-  }
-  clearInterval(keepAlive);
-  session?.disconnect();
-  port.close();
-}
+  if (sampling) return;
+  const beat = Atomics.load(beats, 0);
+  // One sample per stall: the same last beat means the same stall.
+  if (beat === sampledBeat) return;
+  if (Number(process.hrtime.bigint() - beat) / 1e6 < thresholdMs) return;
+  sampling = true;
+  sampledBeat = beat;
+  void sample(beat).finally(() => {
+    sampling = false;
+  });
+}, intervalMs);
 
-void watch();
+// No warm-up Debugger.enable here: on the main thread it announces every script, which on a big
+// program is itself a stall. The first sample pays for it instead, inside a stall anyway.
+Atomics.store(shared, READY, 1);

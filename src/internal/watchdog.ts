@@ -7,9 +7,9 @@
  * ```
  *  main thread                              watchdog thread (worker_threads)
  *  ───────────                              ────────────────────────────────
- *  unref'd timer every `interval` ms:       Atomics.waitAsync(beat, seen, threshold)
- *    beat++ ; Atomics.notify ───────────►     woken by each beat: fine, wait again
- *                                             no beat for `threshold` ms: the loop is stuck
+ *  unref'd timer every `interval` ms:       its own timer every `interval` ms:
+ *    beat = hrtime() (shared memory) ────►    last beat younger than `threshold`: fine
+ *                                             older: the loop is stuck
  *    (stuck in someone's code)                inspector session (connectToMainThread):
  *                                  ◄──────      Debugger.enable + Debugger.pause
  *    V8 interrupt: paused ─────────────────►   Debugger.paused: read the call frames,
@@ -20,8 +20,9 @@
  *    onStall({durationMs, stack | reason})
  * ```
  *
- * The main thread only runs a timer (a few µs per beat, no polling, and unref'd so it never
- * keeps the process alive); the debugger is enabled only for the instant of a pause. The
+ * The main thread only runs a timer that writes a timestamp into shared memory (a few µs per
+ * beat, no system call, no polling, and unref'd so it never keeps the process alive); nothing
+ * wakes the watchdog thread but its own timer; the debugger is enabled only for the instant of a pause. The
  * duration comes from the main thread's own clock (how late the beat was); the stack comes
  * from the watchdog thread, which posts it before resuming the main thread, so it is already
  * waiting on the port when the late beat runs.
@@ -57,26 +58,29 @@ export interface BlockingWatchdog {
 
 /** What the watchdog thread posts for a stall it sampled. */
 export interface StallSample {
-  /** The beat counter value the main thread was stuck at. */
-  beat: number;
+  /** The timestamp of the last beat before the stall (identifies the stall). */
+  beat: bigint;
   stack?: string;
   reason?: string;
 }
 
 /** Data the watchdog thread starts with. */
 export interface WatchdogWorkerData {
-  /** [BEAT, STOP, READY] */
-  shared: Int32Array;
+  /** Int32 slots STOP and READY, then (at byte {@link BEAT_OFFSET}) the BigInt64 beat. */
+  shared: SharedArrayBuffer;
+  /** How often the watchdog thread looks at the beat, in ms. */
+  intervalMs: number;
   thresholdMs: number;
   port: import('node:worker_threads').MessagePort;
   /** Name of the heartbeat function, so a pause that lands in it is recognised as late. */
   heartbeatName: string;
 }
 
-/** Slots of the shared Int32Array. */
-export const BEAT = 0;
-export const STOP = 1;
-export const READY = 2;
+/** Int32 slots of the shared buffer. */
+export const STOP = 0;
+export const READY = 1;
+/** Byte offset of the BigInt64 beat: `process.hrtime.bigint()` of the last heartbeat. */
+export const BEAT_OFFSET = 8;
 
 const HEARTBEAT_NAME = 'typhoonWatchdogHeartbeat';
 const WORKER_FILE = new URL(
@@ -92,13 +96,20 @@ export function startBlockingWatchdog(
   thresholdMs: number,
   onStall: (report: StallReport) => void,
 ): BlockingWatchdog {
-  const shared = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  const buffer = new SharedArrayBuffer(BEAT_OFFSET + BigInt64Array.BYTES_PER_ELEMENT);
+  const shared = new Int32Array(buffer, 0, 2);
+  const beats = new BigInt64Array(buffer, BEAT_OFFSET, 1);
+  Atomics.store(beats, 0, process.hrtime.bigint());
+  // Beats often enough that a stall is measured to within a quarter of the threshold, but at
+  // most ten times a second: with the watchdog thread's checks, the only cost on an idle loop.
+  const interval = Math.min(100, Math.max(1, Math.floor(thresholdMs / 4)));
   const { port1, port2 } = new MessageChannel();
   let workerProblem: string | undefined;
   let worker: Worker | null = null;
   try {
     const workerData: WatchdogWorkerData = {
-      shared,
+      shared: buffer,
+      intervalMs: interval,
       thresholdMs,
       port: port2,
       heartbeatName: HEARTBEAT_NAME,
@@ -112,15 +123,12 @@ export function startBlockingWatchdog(
     workerProblem = `the watchdog thread could not start: ${(error as Error).message}`;
   }
 
-  // Beats often enough that a stall is measured to within a quarter of the threshold, but at
-  // most ten times a second: the only cost of the watchdog on an idle loop.
-  const interval = Math.min(100, Math.max(1, Math.floor(thresholdMs / 4)));
   let expected = performance.now() + interval;
 
   function typhoonWatchdogHeartbeat(): void {
     const now = performance.now();
     const late = now - expected;
-    const beat = Atomics.load(shared, BEAT);
+    const beat = Atomics.load(beats, 0);
     if (late > interval) {
       let sample: StallSample | undefined;
       for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
@@ -141,8 +149,7 @@ export function startBlockingWatchdog(
         onStall(report);
       }
     }
-    Atomics.store(shared, BEAT, beat + 1);
-    Atomics.notify(shared, BEAT);
+    Atomics.store(beats, 0, process.hrtime.bigint());
     expected = performance.now() + interval;
   }
 
@@ -155,7 +162,6 @@ export function startBlockingWatchdog(
       stopped = true;
       clearInterval(timer);
       Atomics.store(shared, STOP, 1);
-      Atomics.notify(shared, BEAT);
       port1.close();
       void worker?.terminate();
     },
