@@ -76,6 +76,9 @@ export class Future<T = unknown> extends Promise<T> {
   #value: T | undefined = undefined;
   #error: unknown = undefined;
   #hasError = false;
+  // `#retrieved`: someone awaited, chained or inspected the outcome (possibly while pending).
+  // `#tracked`: registered for the never-retrieved report.
+  #retrieved = false;
   #tracked = false;
   #resolve: (value: unknown) => void;
   #reject: (reason: unknown) => void;
@@ -220,8 +223,12 @@ export class Future<T = unknown> extends Promise<T> {
     this.#error = error;
     this.#hasError = true;
     this.#rejectQuietly(error);
-    this.#tracked = true;
-    neverRetrieved.register(this, error, this);
+    // A Future awaited (or chained) while pending has its failure delivered; only one nobody
+    // is waiting for is watched for the never-retrieved report.
+    if (!this.#retrieved) {
+      this.#tracked = true;
+      neverRetrieved.register(this, error, this);
+    }
     this.#scheduleCallbacks();
   }
 
@@ -257,6 +264,7 @@ export class Future<T = unknown> extends Promise<T> {
   }
 
   #markRetrieved(): void {
+    this.#retrieved = true;
     if (this.#tracked) {
       this.#tracked = false;
       neverRetrieved.unregister(this);

@@ -236,6 +236,9 @@ describe('never-retrieved exceptions', () => {
         try { await a; } catch {}
         const b = new Future(); b.setException(new Error('inspected')); b.exception();
         const c = new Future(); c.setException(new Error('then-handled')); c.then(undefined, () => {});
+        // Awaited while still pending, failed later: the await retrieves it.
+        const d = new Future(); setTimeout(() => d.setException(new Error('awaited-pending')), 5);
+        try { await d; } catch {}
       })();
       for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
       console.log('END');
