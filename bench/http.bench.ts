@@ -7,7 +7,7 @@
  *
  * Targets (issue 5): hello-world typhoon ≥ 0.9× node:http, ≥ fastify, ≥ 5× Tornado.
  */
-import type { Bench, BenchFactory } from './harness.ts';
+import { median, type Bench, type BenchFactory } from './harness.ts';
 import { loadTool, runLoad, type LoadOptions } from './load.ts';
 import { startPeers, tornadoPython, type Peer, type PeerKind } from './peers/spawn.ts';
 import { JSON_DOC } from './peers/child.ts';
@@ -78,6 +78,7 @@ const factory: BenchFactory = ({ smoke }) => {
 
   return endpoints.map((endpoint, index): Bench => {
     let map: Map<PeerKind, Peer>;
+    const samples = new Map<PeerKind, number[]>(kinds.map((kind) => [kind, []]));
     const load = (peer: Peer): LoadOptions => {
       const options: LoadOptions = {
         url: peer.url(endpoint.path),
@@ -94,7 +95,11 @@ const factory: BenchFactory = ({ smoke }) => {
       baseline: 'node:http',
       contenders: kinds.map((kind) => ({
         name: kind,
-        measure: async () => (await runLoad(load(map.get(kind)!))).requestsPerSec,
+        measure: async () => {
+          const rps = (await runLoad(load(map.get(kind)!))).requestsPerSec;
+          samples.get(kind)!.push(rps);
+          return rps;
+        },
       })),
       async setup() {
         map = await start();
@@ -102,6 +107,7 @@ const factory: BenchFactory = ({ smoke }) => {
         if (!smoke) for (const kind of kinds) await runLoad(load(map.get(kind)!));
       },
       async teardown() {
+        if (endpoint.path === '/hello' && !smoke) console.log(verdict(samples));
         if (index === endpoints.length - 1) await stop();
       },
     };
@@ -109,6 +115,30 @@ const factory: BenchFactory = ({ smoke }) => {
     return bench;
   });
 };
+
+/** The hello-world targets of issue 5, checked against this run's medians. */
+function verdict(samples: Map<PeerKind, number[]>): string {
+  const of = (kind: PeerKind) => {
+    const values = samples.get(kind);
+    return values && values.length > 0 ? median(values) : undefined;
+  };
+  const typhoon = of('typhoon');
+  if (typhoon === undefined) return '> targets: typhoon not measured';
+  const checks: Array<[PeerKind, number]> = [
+    ['node:http', 0.9],
+    ['fastify', 1],
+    ['tornado', 5],
+  ];
+  const parts = checks.flatMap(([kind, wanted]) => {
+    const other = of(kind);
+    if (other === undefined) return [];
+    const ratio = typhoon / other;
+    return [
+      `typhoon/${kind} ${ratio.toFixed(2)}x (want ≥ ${wanted}x: ${ratio >= wanted ? 'met' : 'NOT met'})`,
+    ];
+  });
+  return `> hello-world targets: ${parts.join('; ')}\n`;
+}
 
 /** Check every endpoint of a server once, so the benchmark compares servers doing the same job. */
 async function verify(peer: Peer): Promise<void> {

@@ -14,7 +14,7 @@
  *
  * RSS is read from /proc/PID/status, the same way for every server.
  */
-import type { Bench, BenchFactory } from './harness.ts';
+import { median, type Bench, type BenchFactory } from './harness.ts';
 import { LongPollCrowd, waitFor, type CrowdOutcome } from './longpoll-clients.ts';
 import { startPeer, tornadoPython, type Peer, type PeerKind } from './peers/spawn.ts';
 
@@ -99,6 +99,7 @@ const factory: BenchFactory = ({ smoke }) => {
       'in a fresh process; memory = RSS delta after a full GC. The machine is shared.\n',
   );
 
+  const samples = new Map<PeerKind, number[]>(kinds.map((kind) => [kind, []]));
   const bench: Bench = {
     name: `Long polling: server memory per held connection (N = ${count.toLocaleString('en-US')})`,
     unit: 'bytes/conn',
@@ -106,6 +107,17 @@ const factory: BenchFactory = ({ smoke }) => {
     baseline: 'node:http',
     target: 'typhoon ≤ 1.3x node:http',
     rounds: 3,
+    teardown() {
+      const typhoon = samples.get('typhoon') ?? [];
+      const node = samples.get('node:http') ?? [];
+      if (smoke || typhoon.length === 0 || node.length === 0) return;
+      const ratio = median(typhoon) / median(node);
+      console.log(
+        `> memory target: typhoon/node:http ${ratio.toFixed(2)}x per held connection ` +
+          `(want ≤ 1.3x: ${ratio <= 1.3 ? 'met' : 'NOT met'}); no request lost or left hanging ` +
+          `in any sample (a miss fails the benchmark).\n`,
+      );
+    },
     contenders: kinds.map((kind) => ({
       name: kind,
       async measure() {
@@ -123,7 +135,9 @@ const factory: BenchFactory = ({ smoke }) => {
               `${outcome.answered} of ${outcome.stayed} answered, ${outcome.failed} failed, ` +
               `${outcome.hanging} hanging, 0 waiters left — ${Date.now() - started} ms`,
           );
-          return (held - base) / count;
+          const perConnection = (held - base) / count;
+          samples.get(kind)!.push(perConnection);
+          return perConnection;
         } finally {
           await peer.stop();
         }
