@@ -6,6 +6,7 @@
  * @module
  */
 import { HTTPClientError, statusReason } from './errors.ts';
+import { HTTPHeaders } from './httputil.ts';
 
 /** Header input accepted by {@link HTTPRequest}: a plain object, a `Map`, WHATWG `Headers`,
  * or any iterable of `[name, value]` pairs. */
@@ -245,7 +246,7 @@ export interface TimeInfo {
 /** Fields of an {@link HTTPResponse} besides the request and code. */
 export interface HTTPResponseInit {
   reason?: string;
-  headers?: HeaderMap;
+  headers?: HTTPHeaders;
   body?: Buffer;
   effectiveUrl?: string;
   error?: HTTPClientError<HTTPResponse>;
@@ -257,9 +258,8 @@ export interface HTTPResponseInit {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The result of a fetch: status `code` and `reason`, `headers` (prototype-free, lower-case
- * names; repeated headers joined with `, `, except `set-cookie` which stays a list), the
- * `body` as a Buffer (empty when a `streamingCallback` consumed it), the `effectiveUrl` after
+ * The result of a fetch: status `code` and `reason`, `headers` (an `HTTPHeaders`:
+ * case-insensitive, multi-valued), the `body` as a Buffer (empty when a `streamingCallback` consumed it), the `effectiveUrl` after
  * redirects, and timings. A failed fetch reported through `callback` or `raiseError: false`
  * carries its {@link HTTPClientError} in `error`; {@link HTTPResponse.rethrow} throws it.
  * Network failures have code 599.
@@ -268,7 +268,7 @@ const EMPTY = Buffer.alloc(0);
  * ```ts
  * const response = await new AsyncHTTPClient().fetch(url, { raiseError: false });
  * if (response.error) console.log('failed:', response.code, response.error.message);
- * else console.log(response.headers['content-type'], response.json());
+ * else console.log(response.headers.get('Content-Type'), response.json());
  * ```
  * Tornado: `tornado.httpclient.HTTPResponse`.
  */
@@ -279,8 +279,8 @@ export class HTTPResponse {
   readonly code: number;
   /** Reason phrase sent by the server, or the standard one for `code`. */
   readonly reason: string;
-  /** Response headers, lower-case names. */
-  readonly headers: HeaderMap;
+  /** Response headers (case-insensitive `get`, `getList` for repeated ones). */
+  readonly headers: HTTPHeaders;
   /** Response body (decoded when `decompressResponse`). */
   readonly body: Buffer;
   /** The final URL, after redirects. */
@@ -298,7 +298,7 @@ export class HTTPResponse {
     this.request = request;
     this.code = code;
     this.reason = init.reason || statusReason(code);
-    this.headers = init.headers ?? (Object.create(null) as HeaderMap);
+    this.headers = init.headers ?? new HTTPHeaders();
     this.body = init.body ?? EMPTY;
     this.effectiveUrl = init.effectiveUrl ?? request.url;
     this.error = init.error;

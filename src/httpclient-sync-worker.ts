@@ -34,7 +34,7 @@ function fromResponse(response: HTTPResponse, statusError: boolean): SyncFetchRe
   const out: SyncFetchReply = {
     code: response.code,
     reason: response.reason,
-    headers: { ...response.headers },
+    headers: response.headers.toFlatArray(),
     body: response.body,
     effectiveUrl: response.effectiveUrl,
     requestTime: response.requestTime,
@@ -80,7 +80,7 @@ port.on('message', (message: SyncFetchMessage) => {
       reply({
         code: 599,
         reason: 'Unknown',
-        headers: {},
+        headers: [],
         body: new Uint8Array(0),
         effectiveUrl: message.url,
         requestTime: 0,

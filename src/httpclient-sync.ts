@@ -19,13 +19,13 @@ import {
   type MessagePort,
 } from 'node:worker_threads';
 import { HTTPClientError } from './errors.ts';
+import { HTTPHeaders } from './httputil.ts';
 import {
   HTTPRequest,
   HTTPResponse,
   REQUEST_DEFAULTS,
   type FetchOptions,
   type HTTPRequestOptions,
-  type HeaderMap,
   type TimeInfo,
 } from './httpclient-request.ts';
 
@@ -50,7 +50,8 @@ export interface SyncFetchMessage {
 export interface SyncFetchReply {
   code: number;
   reason: string;
-  headers: HeaderMap;
+  /** Header names and values, flattened: `[name, value, name, value, …]`. */
+  headers: string[];
   body: Uint8Array;
   effectiveUrl: string;
   requestTime: number;
@@ -185,7 +186,7 @@ export class HTTPClient {
     }
     const response = new HTTPResponse(request, reply.code, {
       reason: reply.reason,
-      headers: Object.assign(Object.create(null) as HeaderMap, reply.headers),
+      headers: HTTPHeaders.fromRaw(reply.headers),
       body: Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength),
       effectiveUrl: reply.effectiveUrl,
       error,

@@ -24,6 +24,7 @@ import { HTTPClientError, TimeoutError } from './errors.ts';
 import { appLog } from './log.ts';
 import { Future } from './concurrent.ts';
 import { IOLoop } from './ioloop.ts';
+import { HTTPHeaders } from './httputil.ts';
 import { BodyDecoder, DecodeError, parseContentEncoding } from './internal/http-client-decode.ts';
 import {
   HTTPRequest,
@@ -671,7 +672,7 @@ class FetchState {
   succeed(
     code: number,
     reason: string,
-    headers: HeaderMap,
+    headers: HTTPHeaders,
     body: Buffer,
     extraError?: string,
   ): void {
@@ -701,7 +702,7 @@ class FetchState {
    */
   fail(
     error: HTTPClientError<HTTPResponse>,
-    partial?: { code: number; reason: string; headers: HeaderMap },
+    partial?: { code: number; reason: string; headers: HTTPHeaders },
   ): void {
     if (this.done) return;
     const timeInfo = this.#timeInfo();
@@ -762,7 +763,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   #redirect: URL | null = null;
   #code = 0;
   #reason = '';
-  #headers: HeaderMap | null = null;
+  #headers: HTTPHeaders | null = null;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #decoder: BodyDecoder | null = null;
@@ -807,25 +808,21 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#code = statusCode;
     this.#reason = statusMessage ?? '';
     const raw = (controller.rawHeaders ?? []) as Array<Buffer | string>;
-    const headers: HeaderMap = Object.create(null) as HeaderMap;
+    const headers = new HTTPHeaders();
     for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i]!.toString().toLowerCase();
-      const value = raw[i + 1]!.toString('latin1');
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-      else if (typeof prev === 'string') headers[name] = `${prev}, ${value}`;
-      else prev.push(value);
+      headers.add(raw[i]!.toString(), raw[i + 1]!.toString('latin1'));
     }
     this.#headers = headers;
 
-    if (r.followRedirects && REDIRECT_CODES.has(statusCode) && headers.location !== undefined) {
+    const location = headers.get('location');
+    if (r.followRedirects && REDIRECT_CODES.has(statusCode) && location !== undefined) {
       if (state.redirects < r.maxRedirects) {
         let target: URL;
         try {
-          target = new URL(headers.location as string, state.url!);
+          target = new URL(location, state.url!);
         } catch (err) {
           this.#failHop(
-            clientError(`Invalid redirect Location ${JSON.stringify(headers.location)}`, err),
+            clientError(`Invalid redirect Location ${JSON.stringify(location)}`, err),
             true,
           );
           return;
@@ -855,17 +852,19 @@ class Attempt implements Dispatcher.DispatchHandler {
       }
     }
 
-    if (r.decompressResponse && headers['content-encoding'] !== undefined) {
+    const contentEncoding = headers.get('content-encoding');
+    if (r.decompressResponse && contentEncoding !== undefined) {
       let codings: string[] | null;
       try {
-        codings = parseContentEncoding(String(headers['content-encoding']));
+        codings = parseContentEncoding(contentEncoding);
       } catch (err) {
         this.#failHop(clientError((err as Error).message, err), true);
         return;
       }
       if (codings !== null) {
-        headers['x-consumed-content-encoding'] = headers['content-encoding']!;
-        delete headers['content-encoding'];
+        // As Tornado: the coding is consumed, and says so.
+        headers.set('X-Consumed-Content-Encoding', contentEncoding);
+        headers.delete('content-encoding');
         this.#decoder = new BodyDecoder(codings, r.maxBodySize, {
           data: (chunk) => this.#deliver(chunk),
           end: () => this.#complete(),
@@ -874,8 +873,8 @@ class Attempt implements Dispatcher.DispatchHandler {
         return;
       }
     }
-    const length = headers['content-length'];
-    if (typeof length === 'string' && Number(length) > r.maxBodySize) {
+    const length = headers.get('content-length');
+    if (length !== undefined && Number(length) > r.maxBodySize) {
       this.#failHop(
         clientError(
           `Response Content-Length ${length} exceeds maxBodySize (${r.maxBodySize} bytes)`,

@@ -60,7 +60,7 @@ describe('HTTPClient', () => {
       clearTimeout(timer);
       assert.equal(response.code, 200);
       assert.equal(response.text, 'GET /hello ');
-      assert.equal(response.headers['x-child'], String(child.pid));
+      assert.equal(response.headers.get('X-Child'), String(child.pid));
       assert.equal(response.effectiveUrl, `${base}/hello`);
       assert.ok(response.requestTime >= 0);
       // Again, on the same worker.

@@ -16,6 +16,7 @@ import {
 } from '../src/httpclient.ts';
 import { HTTPClientError, TimeoutError } from '../src/errors.ts';
 import { IOLoop } from '../src/ioloop.ts';
+import { HTTPHeaders } from '../src/httputil.ts';
 import { appLog } from '../src/log.ts';
 import { expectLog } from '../src/testing.ts';
 import {
@@ -150,9 +151,10 @@ describe('fetch', () => {
         assert.ok(response instanceof HTTPResponse);
         assert.equal(response.code, 200);
         assert.equal(response.reason, 'OK');
-        assert.equal(response.headers['x-thing'], 'a');
-        assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
-        assert.equal(Object.getPrototypeOf(response.headers), null);
+        assert.ok(response.headers instanceof HTTPHeaders);
+        assert.equal(response.headers.get('X-Thing'), 'a');
+        assert.equal(response.headers.get('x-thing'), 'a');
+        assert.deepEqual(response.headers.getList('Set-Cookie'), ['a=1', 'b=2']);
         assert.deepEqual(response.json(), { path: '/p?q=1' });
         assert.equal(response.text, '{"path":"/p?q=1"}');
         assert.ok(Buffer.isBuffer(response.body));
@@ -559,7 +561,7 @@ describe('redirects', () => {
     withPeer(redirector, async (peer, client) => {
       const err = await rejects(client.fetch(peer.url('/r/302/1'), { followRedirects: false }));
       assert.equal(err.code, 302);
-      assert.equal(err.response?.headers.location, '/echo');
+      assert.equal(err.response?.headers.get('Location'), '/echo');
       const response = await client.fetch(peer.url('/r/302/1'), {
         followRedirects: false,
         raiseError: false,
@@ -598,12 +600,12 @@ describe('response bodies', () => {
       withPeer(compressed, async (peer, client) => {
         const response = await client.fetch(peer.url(`/${encodeURIComponent(coding)}`));
         assert.deepEqual(response.body, payload);
-        assert.equal(response.headers['content-encoding'], undefined);
+        assert.equal(response.headers.get('content-encoding'), undefined);
         assert.equal(
-          response.headers['x-consumed-content-encoding'],
+          response.headers.get('x-consumed-content-encoding'),
           coding === 'deflate-raw' ? 'deflate' : coding,
         );
-        assert.equal(response.headers['x-accept-encoding'], 'gzip, deflate, br');
+        assert.equal(response.headers.get('x-accept-encoding'), 'gzip, deflate, br');
       }));
   }
 
@@ -611,8 +613,8 @@ describe('response bodies', () => {
     withPeer(compressed, async (peer, client) => {
       const response = await client.fetch(peer.url('/gzip'), { decompressResponse: false });
       assert.deepEqual(response.body, encoded.gzip);
-      assert.equal(response.headers['content-encoding'], 'gzip');
-      assert.equal(response.headers['x-accept-encoding'], '');
+      assert.equal(response.headers.get('content-encoding'), 'gzip');
+      assert.equal(response.headers.get('x-accept-encoding'), '');
     }));
 
   test('an unknown coding is passed through untouched', () =>
@@ -624,7 +626,7 @@ describe('response bodies', () => {
       async (peer, client) => {
         const response = await client.fetch(peer.url('/'));
         assert.equal(response.text, 'raw');
-        assert.equal(response.headers['content-encoding'], 'x-custom');
+        assert.equal(response.headers.get('content-encoding'), 'x-custom');
       },
     ));
 
