@@ -188,12 +188,14 @@ function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown
  * }
  * ```
  */
-export function authenticated<T extends AuthHandler, A extends unknown[], R>(
-  method: (this: T, ...args: A) => R,
+export function authenticated<F extends (...args: never[]) => unknown>(
+  method: F,
   _context?: ClassMethodDecoratorContext,
-): (this: T, ...args: A) => Promise<void> {
+): F {
   if (typeof method !== 'function') throw new TypeError('authenticated() wraps a method');
-  return async function (this: T, ...args: A): Promise<void> {
+  // Typed as the method it wraps so it can replace it in place (the handler's lifecycle awaits
+  // whatever a method returns, so returning a Promise instead changes nothing for it).
+  const guarded = async function (this: AuthHandler, ...args: unknown[]): Promise<void> {
     const user = await resolveCurrentUser(this);
     if (!user) {
       const verb = this.request.method;
@@ -203,11 +205,12 @@ export function authenticated<T extends AuthHandler, A extends unknown[], R>(
       }
       throw new HTTPError(403);
     }
-    let result: unknown = method.apply(this, args);
+    let result: unknown = (method as unknown as (...a: unknown[]) => unknown).apply(this, args);
     if (isGeneratorObject(result)) {
       const generator = result;
       result = coroutine(() => generator)();
     }
     if (isThenable(result)) await result;
   };
+  return guarded as unknown as F;
 }
