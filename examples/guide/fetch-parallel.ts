@@ -14,7 +14,7 @@ import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
 export const parallelFetch = coroutine(function* (url1: string, url2: string) {
   const httpClient = new AsyncHTTPClient();
   const [resp1, resp2] = (yield [httpClient.fetch(url1), httpClient.fetch(url2)]) as HTTPResponse[];
-  return [resp1!, resp2!];
+  return [resp1!, resp2!] as [HTTPResponse, HTTPResponse];
 });
 
 /** A list of URLs: the responses come back as a list in the same order. */
