@@ -216,6 +216,7 @@ class RequestContext implements HTTPConnection {
     res: http.ServerResponse,
     settings: ServerSettings,
     state: ConnectionState,
+    head?: Buffer,
   ) {
     this.req = req;
     this.res = res;
@@ -223,7 +224,9 @@ class RequestContext implements HTTPConnection {
     this.state = state;
     this.maxBodySize = settings.maxBodySize;
     this.bodyTimeout = settings.bodyTimeout;
-    this.raw = { req, res, socket: req.socket };
+    // An upgrade request's `res` only answers refusals; whoever detaches gets the socket.
+    this.raw =
+      head === undefined ? { req, res, socket: req.socket } : { req, socket: req.socket, head };
   }
 
   get closed(): boolean {
@@ -281,6 +284,7 @@ class RequestContext implements HTTPConnection {
     this.done = true;
     this.clearTimer();
     this.state.active.delete(this);
+    if (this.raw.res === undefined) this.res.detachSocket(this.req.socket);
     return this.raw;
   }
 
@@ -439,6 +443,10 @@ function closeAfterDrain(this: http.ServerResponse): void {
   if (socket !== null && !socket.destroyed) socket.end();
 }
 
+function onUpgradedSocketError(this: net.Socket): void {
+  this.destroy();
+}
+
 function onSocketClose(this: TaggedSocket): void {
   const state = this[kConnection];
   if (state === undefined) return;
@@ -471,6 +479,8 @@ export class HTTPServer {
   #settings: ServerSettings;
   #stopPromise: Promise<void> | undefined;
   #live: LiveSet = new Set();
+  /** Sockets handed over by an upgrade: node:http no longer tracks them, so stop() must. */
+  #upgraded = new Set<net.Socket>();
 
   constructor(
     target: HTTPServerConnectionDelegate | HTTPRequestCallback,
@@ -516,6 +526,7 @@ export class HTTPServer {
     server.on('request', this.#onRequest);
     server.on('checkContinue', this.#onCheckContinue);
     server.on('clientError', this.#onClientError);
+    server.on('upgrade', this.#onUpgrade);
     this.#server = server;
   }
 
@@ -570,9 +581,9 @@ export class HTTPServer {
       });
       server.closeIdleConnections();
       const drain = options.drainTimeout ?? 0;
-      if (drain <= 0) server.closeAllConnections();
+      if (drain <= 0) this.closeAllConnections();
       else {
-        timer = setTimeout(() => server.closeAllConnections(), drain);
+        timer = setTimeout(() => this.closeAllConnections(), drain);
         timer.unref();
       }
     });
@@ -582,6 +593,7 @@ export class HTTPServer {
   /** Close every open connection now, in flight or idle. Tornado: `close_all_connections`. */
   closeAllConnections(): void {
     this.#server.closeAllConnections();
+    for (const socket of this.#upgraded) socket.destroy();
   }
 
   #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -590,6 +602,36 @@ export class HTTPServer {
 
   #onCheckContinue = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     this.#handle(req, res, true);
+  };
+
+  /**
+   * An `Upgrade` request (a WebSocket handshake): node:http has let go of the socket, so it
+   * is served through the same delegate path with a `RawConnection` of `socket` + `head` (no
+   * `res`). A handler that detaches takes the socket (a `WebSocketHandler` hands it to `ws`);
+   * any other answer goes out through a `ServerResponse` bound to the socket, which is then
+   * closed, so a plain handler answers an upgrade request normally.
+   */
+  #onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer): void => {
+    // node removed its own listeners: without one an ECONNRESET here would crash the process.
+    socket.on('error', onUpgradedSocketError);
+    const upgraded = this.#upgraded;
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      res.detachSocket(socket);
+      socket.destroySoon();
+    });
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    if (te !== undefined || (cl !== undefined && cl !== '0')) {
+      // The body would be in `head`, unframed: nothing here can read it safely.
+      rejectRequest(req, res, 400, 'body on an upgrade request');
+      return;
+    }
+    this.#handle(req, res, false, head);
   };
 
   #onClientError = (error: Error & { code?: string }, socket: net.Socket): void => {
@@ -625,7 +667,12 @@ export class HTTPServer {
     socket.end(BARE_RESPONSES[status] ?? BARE_RESPONSES[400]!, () => socket.destroy());
   };
 
-  #handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
+  #handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    expectContinue: boolean,
+    head?: Buffer,
+  ): void {
     const settings = this.#settings;
     const raw = req.rawHeaders;
     if (raw.length > settings.maxHeaderCount * 2) {
@@ -675,7 +722,7 @@ export class HTTPServer {
       socket[kConnection] = state;
       socket.on('close', onSocketClose);
     }
-    const ctx = new RequestContext(req, res, settings, state);
+    const ctx = new RequestContext(req, res, settings, state, head);
     state.active.add(ctx);
 
     let remoteIp = remoteAddressOf(socket);

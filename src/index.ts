@@ -222,6 +222,19 @@ export { MultipartStreamHandler } from './web/multipart-stream.ts';
 export type { StreamedPart, MultipartStreamLimits } from './web/multipart-stream.ts';
 
 // --- websocket -----------------------------------------------------------------------------
+export {
+  WebSocketHandler,
+  WebSocketClientConnection,
+  websocketConnect,
+  DEFAULT_MAX_MESSAGE_SIZE,
+} from './websocket.ts';
+export type {
+  WebSocketMessage,
+  WebSocketWritable,
+  WriteMessageOptions,
+  CompressionOptions,
+  WebSocketConnectOptions,
+} from './websocket.ts';
 
 // --- testing -------------------------------------------------------------------------------
 export { expectLog, bindUnusedPort, genTest, startTestServer } from './testing.ts';

@@ -157,10 +157,12 @@ export class FallbackHandler extends RequestHandler {
     const connection = this.request.connection;
     if (connection === undefined)
       throw new HTTPError(500, 'FallbackHandler needs a server connection');
+    // Refuse an upgrade before detaching, so the 500 still goes out and the socket is closed.
+    if (connection.raw.res === undefined)
+      throw new HTTPError(500, 'FallbackHandler cannot serve an upgrade');
     const raw = connection.detach();
     markDetached(this);
-    if (raw.res === undefined) throw new HTTPError(500, 'FallbackHandler cannot serve an upgrade');
-    this.#fallback!(raw.req, raw.res);
+    this.#fallback!(raw.req, raw.res!);
     return undefined;
   }
 }

@@ -1,0 +1,896 @@
+/**
+ * WebSockets: {@link WebSocketHandler} serves them inside an `Application`, and
+ * {@link websocketConnect} opens one as a client.
+ *
+ * The framing is `ws`'s (its `handleUpgrade` on the server, its client on the other side); this
+ * module gives it Tornado's shape: a handler class with `open`, `onMessage` and `onClose`
+ * hooks that may be async (messages wait, one at a time, until the previous hook's Promise
+ * settled), `writeMessage` returning a Future, Tornado's handshake answers and limits, and a
+ * client whose `readMessage()` resolves to `null` once the connection is closed.
+ *
+ * Every `ws` socket gets an `error` listener: `ws` reports an oversized or malformed frame by
+ * emitting `error`, which without a listener would take the whole process down.
+ *
+ * @example
+ * ```ts
+ * class EchoWebSocket extends WebSocketHandler {
+ *   override open() { console.log('WebSocket opened'); }
+ *   override onMessage(message: string | Buffer) { void this.writeMessage(`You said: ${message}`); }
+ *   override onClose() { console.log('WebSocket closed'); }
+ * }
+ * await new Application([['/websocket', EchoWebSocket]]).listen(8888);
+ *
+ * const conn = await websocketConnect('ws://127.0.0.1:8888/websocket');
+ * await conn.writeMessage('hello');
+ * await conn.readMessage(); // 'You said: hello'
+ * ```
+ * Tornado: `tornado.websocket`.
+ * @module
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
+import { Future, isThenable, resolvedFuture } from './concurrent.ts';
+import { HTTPClientError, WebSocketClosedError } from './errors.ts';
+import { coroutine } from './gen.ts';
+import { HTTPHeaders, type HTTPHeadersInit } from './httputil.ts';
+import { appLog, genLog } from './log.ts';
+import { RequestHandler, markDetached } from './web/request-handler.ts';
+
+/** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
+
+/** How long `close()` waits for the peer's close frame before dropping the connection. */
+const CLOSE_TIMEOUT = 5_000;
+/** Tornado's floor for the default ping timeout (three intervals, at least 30 s). */
+const MIN_DEFAULT_PING_TIMEOUT = 30_000;
+const DEFAULT_CONNECT_TIMEOUT = 20_000;
+const DEFAULT_MAX_QUEUED_MESSAGES = 16;
+const EMPTY = Buffer.alloc(0);
+const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
+const ORIGIN_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+
+/** A received message: a string for a text frame, a Buffer for a binary one. */
+export type WebSocketMessage = string | Buffer;
+
+/**
+ * What `writeMessage` sends: a string, bytes, or a plain object (sent as JSON text, as
+ * Tornado does for a dict). Arrays are refused with a TypeError; wrap them in an object.
+ */
+export type WebSocketWritable = string | Uint8Array | Readonly<Record<string, unknown>>;
+
+/** Options of `writeMessage`. */
+export interface WriteMessageOptions {
+  /** Send a binary frame instead of a text frame. Default false. */
+  binary?: boolean;
+}
+
+/**
+ * permessage-deflate settings, from {@link WebSocketHandler.getCompressionOptions} or the
+ * client's `compressionOptions`. An empty object turns compression on with the defaults.
+ */
+export interface CompressionOptions {
+  /** zlib level 0–9 (Tornado's `compression_level`). Default 6. */
+  compressionLevel?: number;
+  /** zlib memLevel 1–9 (Tornado's `mem_level`). Default 8. */
+  memLevel?: number;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by both ends
+// ---------------------------------------------------------------------------------------------
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== 'object') return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Turn what the user passed into what `ws.send` takes. */
+function encodeMessage(message: WebSocketWritable): string | Uint8Array {
+  if (typeof message === 'string' || message instanceof Uint8Array) return message;
+  if (Array.isArray(message)) {
+    throw new TypeError('writeMessage() refuses arrays (as Tornado does); wrap it in an object');
+  }
+  if (isPlainObject(message)) return JSON.stringify(message);
+  throw new TypeError(`writeMessage() cannot send ${Object.prototype.toString.call(message)}`);
+}
+
+function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessage {
+  // binaryType is 'nodebuffer', so ws hands over one Buffer (or, for fragments, a list).
+  const buffer = Array.isArray(data)
+    ? Buffer.concat(data)
+    : Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data);
+  return isBinary ? buffer : buffer.toString('utf8');
+}
+
+/** Send one message; the Future resolves when `ws` handed it to the socket. */
+function sendMessage(ws: WebSocket, message: WebSocketWritable, binary: boolean): Future<void> {
+  const data = encodeMessage(message);
+  const future = new Future<void>();
+  ws.send(data, { binary }, (error) => {
+    if (error === undefined || error === null) future.setResult(undefined);
+    else future.setException(new WebSocketClosedError(error.message, { cause: error }));
+  });
+  return future;
+}
+
+function compressionToDeflate(
+  options: CompressionOptions | null | undefined,
+): PerMessageDeflateOptions | false {
+  if (options === null || options === undefined) return false;
+  const zlib: { level?: number; memLevel?: number } = {};
+  if (options.compressionLevel !== undefined) zlib.level = options.compressionLevel;
+  if (options.memLevel !== undefined) zlib.memLevel = options.memLevel;
+  return {
+    zlibDeflateOptions: zlib,
+    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+  };
+}
+
+function closeInfo(code: number, reason: Buffer): [number | null, string | null] {
+  // 1005 (no status) and 1006 (no close frame) are never sent on the wire: Tornado leaves
+  // close_code unset then, and so do we.
+  const closeCode = code === 1005 || code === 1006 ? null : code;
+  return [closeCode, reason.length > 0 ? reason.toString('utf8') : null];
+}
+
+/**
+ * Send a ping every `interval` ms; drop the connection when no pong came for `timeout` ms (a
+ * peer that stopped answering pings will not answer a close frame either).
+ */
+function startKeepalive(
+  ws: WebSocket,
+  interval: number,
+  timeout: number,
+  describe: () => string,
+): { stop(): void } {
+  let lastPong = performance.now();
+  const onPong = () => {
+    lastPong = performance.now();
+  };
+  ws.on('pong', onPong);
+  const timer = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (performance.now() - lastPong > timeout) {
+      genLog.info(`WebSocket ping timeout after ${timeout}ms: ${describe()}`);
+      ws.terminate();
+      return;
+    }
+    ws.ping();
+  }, interval);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      ws.off('pong', onPong);
+    },
+  };
+}
+
+function defaultPingTimeout(interval: number): number {
+  return Math.max(3 * interval, MIN_DEFAULT_PING_TIMEOUT);
+}
+
+function positiveNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new TypeError(`${name} must be a non-negative number of milliseconds`);
+  }
+  return value;
+}
+
+function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as Generator).next === 'function' &&
+    typeof (x as Generator).throw === 'function'
+  );
+}
+
+/** Call a hook; a generator result runs as a coroutine, like a RequestHandler method. */
+function callHook(fn: () => unknown): unknown {
+  const result = fn();
+  if (isGeneratorObject(result)) return coroutine(() => result)();
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+/** What the shared `ws` servers need to know about one handshake in progress. */
+interface PendingHandshake {
+  protocol: string | null;
+  headers: Array<[string, string]>;
+}
+
+const pendingHandshakes = new WeakMap<IncomingMessage, PendingHandshake>();
+
+// One `ws` server per distinct (maxPayload, compression) pair, shared by every handler that
+// uses it: per-handshake choices (subprotocol, extra headers) travel in pendingHandshakes.
+const servers = new Map<string, WebSocketServer>();
+const MAX_SERVERS = 64;
+
+function handleProtocols(_protocols: Set<string>, req: IncomingMessage): string | false {
+  return pendingHandshakes.get(req)?.protocol ?? false;
+}
+
+function onHandshakeHeaders(headers: string[], req: IncomingMessage): void {
+  const pending = pendingHandshakes.get(req);
+  if (pending === undefined) return;
+  for (const [name, value] of pending.headers) headers.push(`${name}: ${value}`);
+}
+
+function serverFor(maxPayload: number, compression: CompressionOptions | null): WebSocketServer {
+  const key = `${maxPayload}|${compression === null ? '-' : JSON.stringify(compression)}`;
+  let server = servers.get(key);
+  if (server === undefined) {
+    if (servers.size >= MAX_SERVERS) servers.clear();
+    server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload,
+      perMessageDeflate: compressionToDeflate(compression),
+      handleProtocols,
+      // ws 8.23 takes closeTimeout; @types/ws does not list it yet.
+      ...{ closeTimeout: CLOSE_TIMEOUT },
+    });
+    server.on('headers', onHandshakeHeaders);
+    servers.set(key, server);
+  }
+  return server;
+}
+
+// Headers of the handler that make no sense on a 101 (or are the handshake's own).
+const NOT_FORWARDED = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'transfer-encoding',
+  'etag',
+  'connection',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+]);
+
+/**
+ * Subclass to serve WebSockets. Override `open` (called with the path's groups once the
+ * handshake is done), `onMessage` and `onClose`; send with `writeMessage`. `open` and
+ * `onMessage` may be async (or generator coroutines): messages that arrive meanwhile wait,
+ * and are handed over one at a time once the previous hook's Promise settled — the socket is
+ * paused meanwhile, so a slow handler slows its client down instead of buffering without end.
+ *
+ * The handshake runs in `get()` with Tornado's answers: 400 `Can "Upgrade" only to
+ * "WebSocket".` for a request without `Upgrade: websocket`, 400 for a missing `Connection:
+ * Upgrade` or a bad `Sec-WebSocket-Key`, 403 when {@link WebSocketHandler.checkOrigin}
+ * refuses the `Origin`, 426 for an unsupported version. `prepare()` runs before it, so
+ * authentication works as for any handler; headers set before the handshake (cookies) go out
+ * with the 101.
+ *
+ * An exception (or rejection) from `open` or `onMessage` is logged once on `appLog` and the
+ * connection is closed with 1011; `onClose` still runs, once. A message larger than
+ * {@link WebSocketHandler.maxMessageSize} closes the connection with 1009. Application
+ * settings `websocketPingInterval` / `websocketPingTimeout` (ms) turn on keep-alive pings;
+ * `websocketMaxMessageSize` changes the size limit.
+ *
+ * @example
+ * ```ts
+ * class ChatSocket extends WebSocketHandler {
+ *   static clients = new Set<ChatSocket>();
+ *   override async open(room: string) {
+ *     this.room = await rooms.load(room);
+ *     ChatSocket.clients.add(this);
+ *   }
+ *   override onMessage(message: string | Buffer) {
+ *     for (const c of ChatSocket.clients) void c.writeMessage({ text: String(message) });
+ *   }
+ *   override onClose() { ChatSocket.clients.delete(this); }
+ * }
+ * new Application([['/chat/(\\w+)', ChatSocket]], { websocketPingInterval: 20_000 });
+ * ```
+ * Tornado: `tornado.websocket.WebSocketHandler`.
+ */
+export class WebSocketHandler extends RequestHandler {
+  /**
+   * The close code the peer sent, once closed (`null` when it sent none or the connection
+   * dropped). Tornado: `close_code`.
+   */
+  closeCode: number | null = null;
+  /** The close reason the peer sent, once closed (`null` when none). Tornado: `close_reason`. */
+  closeReason: string | null = null;
+  /** The subprotocol chosen by {@link WebSocketHandler.selectSubprotocol}, if any. */
+  selectedSubprotocol: string | null = null;
+
+  #ws: WebSocket | undefined;
+  #closing = false;
+  #closed = false;
+  #closeNotified = false;
+  #failed = false;
+  #busy = false;
+  #queue: WebSocketMessage[] = [];
+  #keepalive: { stop(): void } | undefined;
+
+  // --- hooks ---------------------------------------------------------------------------------
+
+  /**
+   * Called once the connection is open, with the path's groups (like `get()`). May be async:
+   * messages wait until it resolves. Tornado: `WebSocketHandler.open`.
+   */
+  open(..._args: never[]): unknown {
+    return undefined;
+  }
+
+  /**
+   * Called for each message: a string for text, a Buffer for binary. May be async: the next
+   * message waits until it resolves. Must be overridden. Tornado: `on_message`.
+   */
+  onMessage(_message: WebSocketMessage): unknown {
+    throw new Error(`${this.constructor.name}.onMessage() is not implemented`);
+  }
+
+  /**
+   * Called once when the connection is closed, by either side, after every message that
+   * arrived before the close was handled. {@link WebSocketHandler.closeCode} and
+   * {@link WebSocketHandler.closeReason} are set by then. Tornado: `on_close`.
+   */
+  onClose(): void {}
+
+  /** Called when a ping frame arrives (the pong is sent automatically). Tornado: `on_ping`. */
+  onPing(_data: Buffer): void {}
+
+  /** Called when a pong frame arrives. Tornado: `on_pong`. */
+  onPong(_data: Buffer): void {}
+
+  /**
+   * Decide whether a browser page from `origin` may connect (the `Origin` header; not called
+   * when there is none, which is the case for non-browser clients). The default accepts only
+   * the same host and port as the request's `Host`; override to allow others — WebSockets
+   * are not covered by the same-origin policy, so this is the CSRF defence.
+   * Tornado: `check_origin`.
+   */
+  checkOrigin(origin: string): boolean {
+    const match = ORIGIN_RE.exec(origin);
+    if (match === null) return false;
+    const host = this.request.headers.get('Host');
+    return host !== undefined && match[1]!.toLowerCase() === host.toLowerCase();
+  }
+
+  /**
+   * Pick one of the subprotocols the client offered (`Sec-WebSocket-Protocol`), or return
+   * null for none (the client may then give up). Must return one of `subprotocols`.
+   * Tornado: `select_subprotocol`.
+   */
+  selectSubprotocol(_subprotocols: string[]): string | null | undefined {
+    return null;
+  }
+
+  /**
+   * Return compression options to offer permessage-deflate (an empty object for the
+   * defaults), or null (the default) for no compression. Tornado: `get_compression_options`.
+   */
+  getCompressionOptions(): CompressionOptions | null {
+    return null;
+  }
+
+  /**
+   * Largest message accepted, in bytes (after decompression); a larger one closes the
+   * connection with 1009. Setting `websocketMaxMessageSize`, default 10 MiB.
+   * Tornado: `max_message_size`.
+   */
+  get maxMessageSize(): number {
+    return (
+      positiveNumber(this.settings.websocketMaxMessageSize, 'websocketMaxMessageSize') ??
+      DEFAULT_MAX_MESSAGE_SIZE
+    );
+  }
+
+  /** Keep-alive ping period in ms (setting `websocketPingInterval`); 0 = none. */
+  get pingInterval(): number {
+    return positiveNumber(this.settings.websocketPingInterval, 'websocketPingInterval') ?? 0;
+  }
+
+  /**
+   * How long without a pong before the connection is dropped, in ms (setting
+   * `websocketPingTimeout`; default three intervals, at least 30 s). Tornado: `ping_timeout`.
+   */
+  get pingTimeout(): number {
+    return (
+      positiveNumber(this.settings.websocketPingTimeout, 'websocketPingTimeout') ??
+      defaultPingTimeout(this.pingInterval)
+    );
+  }
+
+  // --- the handshake -------------------------------------------------------------------------
+
+  /** Runs the handshake; do not override (use `open`). Tornado: `WebSocketHandler.get`. */
+  override get(...args: never[]): unknown {
+    const headers = this.request.headers;
+    if ((headers.get('Upgrade') ?? '').toLowerCase() !== 'websocket') {
+      return this.#refuse(400, 'Can "Upgrade" only to "WebSocket".');
+    }
+    const connection = (headers.get('Connection') ?? '').split(',');
+    if (!connection.some((token) => token.trim().toLowerCase() === 'upgrade')) {
+      return this.#refuse(400, '"Connection" must be "Upgrade".');
+    }
+    const origin = headers.get('Origin') ?? headers.get('Sec-Websocket-Origin');
+    if (origin !== undefined && !this.checkOrigin(origin)) {
+      return this.#refuse(403, 'Cross origin websockets not allowed');
+    }
+    const version = headers.get('Sec-WebSocket-Version');
+    if (version !== '13' && version !== '8') {
+      this.setHeader('Sec-WebSocket-Version', '13, 8');
+      return this.#refuse(426, 'Upgrade Required');
+    }
+    if (!KEY_RE.test(headers.get('Sec-WebSocket-Key') ?? '')) {
+      return this.#refuse(400, 'Missing/Invalid WebSocket headers');
+    }
+    const connectionObject = this.request.connection;
+    if (connectionObject === undefined || connectionObject.raw.res !== undefined) {
+      // Only an HTTP server's upgrade path gives us a socket to hand to ws.
+      return this.#refuse(400, 'Can "Upgrade" only to "WebSocket".');
+    }
+
+    const offered = (headers.get('Sec-WebSocket-Protocol') ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0);
+    const selected = this.selectSubprotocol(offered) ?? null;
+    if (selected !== null && !offered.includes(selected)) {
+      throw new Error(`selectSubprotocol() returned ${selected}, which the client did not offer`);
+    }
+    const server = serverFor(this.maxMessageSize, this.getCompressionOptions());
+    const extra: Array<[string, string]> = [];
+    for (const [name, value] of this.responseHeaders.getAll()) {
+      if (!NOT_FORWARDED.has(name.toLowerCase())) extra.push([name, value]);
+    }
+
+    const raw = connectionObject.detach();
+    markDetached(this);
+    pendingHandshakes.set(raw.req, { protocol: selected, headers: extra });
+    server.handleUpgrade(raw.req, raw.socket, raw.head ?? EMPTY, (ws) => {
+      pendingHandshakes.delete(raw.req);
+      this.#accept(ws, args);
+    });
+    return undefined;
+  }
+
+  #refuse(status: number, message: string): unknown {
+    genLog.debug(`${message} ${this.requestSummary()}`);
+    this.setStatus(status);
+    return this.finish(message);
+  }
+
+  #accept(ws: WebSocket, args: never[]): void {
+    this.#ws = ws;
+    ws.binaryType = 'nodebuffer';
+    this.selectedSubprotocol = ws.protocol === '' ? null : ws.protocol;
+    ws.on('error', (error: Error) => {
+      // Protocol errors (oversized or malformed frames, bad UTF-8): ws closes with the right
+      // code itself; this listener is what keeps the process alive.
+      genLog.info(`WebSocket error from ${this.request.remoteIp}: ${error.message}`);
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.#queue.push(decodeMessage(data, isBinary));
+      this.#pump();
+    });
+    ws.on('ping', (data: Buffer) => this.#safely('onPing', () => this.onPing(data)));
+    ws.on('pong', (data: Buffer) => this.#safely('onPong', () => this.onPong(data)));
+    ws.on('close', (code: number, reason: Buffer) => {
+      [this.closeCode, this.closeReason] = closeInfo(code, reason);
+      this.#closed = true;
+      this.#keepalive?.stop();
+      this.#pump();
+    });
+    const interval = this.pingInterval;
+    if (interval > 0) {
+      this.#keepalive = startKeepalive(ws, interval, this.pingTimeout, () => this.requestSummary());
+    }
+    this.setStatus(101);
+    this.application.logRequest(this);
+    this.#run(() => this.open(...args));
+  }
+
+  /** Run `open`, then whatever messages are waiting. */
+  #run(fn: () => unknown): void {
+    this.#start(fn);
+    this.#pump();
+  }
+
+  /**
+   * Call `open` or `onMessage`. While the Promise it returned is pending the handler is busy:
+   * later messages wait in the queue and the socket is paused (Tornado reads no frame until
+   * `on_message`'s Future resolved).
+   */
+  #start(fn: () => unknown): void {
+    let result: unknown;
+    try {
+      result = callHook(fn);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    if (!isThenable(result)) return;
+    this.#busy = true;
+    this.#ws?.pause();
+    result.then(
+      () => {
+        this.#busy = false;
+        if (!this.#closed) this.#ws?.resume();
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#busy = false;
+        this.#fail(error);
+        // Keep reading even so: the peer's answer to our close frame must get through.
+        if (!this.#closed) this.#ws?.resume();
+        this.#pump();
+      },
+    );
+  }
+
+  /** Hand waiting messages over one at a time; after the last one, report the close. */
+  #pump(): void {
+    while (!this.#busy) {
+      const message = this.#queue.shift();
+      if (message === undefined) break;
+      if (this.#failed) {
+        this.#queue.length = 0;
+        break;
+      }
+      this.#start(() => this.onMessage(message));
+    }
+    if (!this.#busy && this.#closed && !this.#closeNotified) {
+      this.#closeNotified = true;
+      this.#safely('onClose', () => this.onClose());
+    }
+  }
+
+  /** A hook failed: log it once and close with 1011 (Tornado aborts the connection). */
+  #fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#queue.length = 0;
+    appLog.error(`Uncaught exception in ${this.request.path}`, error);
+    const ws = this.#ws;
+    if (ws !== undefined && !this.#closing && ws.readyState === WebSocket.OPEN) {
+      this.#closing = true;
+      ws.close(1011, 'Internal Server Error');
+    }
+  }
+
+  #safely(name: string, fn: () => unknown): void {
+    try {
+      const result = fn();
+      if (isThenable(result)) {
+        result.then(undefined, (error: unknown) =>
+          appLog.error(`Exception in ${name} of ${this.request.path}`, error),
+        );
+      }
+    } catch (error) {
+      appLog.error(`Exception in ${name} of ${this.request.path}`, error);
+    }
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+
+  #openSocket(): WebSocket {
+    const ws = this.#ws;
+    if (ws === undefined || this.#closing || ws.readyState !== WebSocket.OPEN) {
+      throw new WebSocketClosedError();
+    }
+    return ws;
+  }
+
+  /**
+   * Send a message: text by default, binary with `{binary: true}`; a plain object goes as
+   * JSON text. Throws {@link WebSocketClosedError} once the connection is closed or closing.
+   * The Future resolves when the message was handed to the OS; awaiting it gives flow
+   * control. Tornado: `write_message`.
+   *
+   * @example
+   * ```ts
+   * await this.writeMessage({ type: 'hello' });
+   * await this.writeMessage(Buffer.from([1, 2, 3]), { binary: true });
+   * ```
+   */
+  writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
+    return sendMessage(this.#openSocket(), message, options.binary === true);
+  }
+
+  /**
+   * Send a ping frame (at most 125 bytes of data); the peer's pong arrives in `onPong`.
+   * Throws {@link WebSocketClosedError} when closed. Tornado: `ping`.
+   */
+  ping(data: string | Buffer = EMPTY): void {
+    this.#openSocket().ping(data);
+  }
+
+  /**
+   * Start the closing handshake with an optional status `code` (RFC 6455 §7.4.1) and
+   * `reason` (a reason alone means 1000). The connection is dropped if the peer does not
+   * answer within 5 s. Does nothing when already closing. Tornado: `close`.
+   */
+  close(code?: number, reason?: string): void {
+    const ws = this.#ws;
+    if (ws === undefined || this.#closing) return;
+    if (code === undefined && reason !== undefined) code = 1000;
+    ws.close(code, reason);
+    this.#closing = true;
+  }
+
+  /** Turn Nagle's algorithm off (true) or on for this connection. Tornado: `set_nodelay`. */
+  setNodelay(value: boolean): void {
+    const socket = (this.#ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })?._socket;
+    socket?.setNoDelay(value);
+  }
+
+  // A WebSocket has no HTTP response once open; writing one is a mistake worth a loud error.
+  override write(chunk: Parameters<RequestHandler['write']>[0]): void {
+    if (this.#ws !== undefined) throw new Error('write() is not supported on a WebSocket');
+    super.write(chunk);
+  }
+
+  override finish(chunk?: Parameters<RequestHandler['finish']>[0]): Future<void> {
+    if (this.#ws !== undefined) throw new Error('finish() is not supported on a WebSocket');
+    return super.finish(chunk);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------
+
+/** Options of {@link websocketConnect}. Times are in milliseconds. */
+export interface WebSocketConnectOptions {
+  /** Extra request headers (`Origin`, `Cookie`, `Authorization`, …). */
+  headers?: HTTPHeadersInit;
+  /** Subprotocols to offer; the server's choice is `selectedSubprotocol`. */
+  subprotocols?: readonly string[];
+  /** Offer permessage-deflate with these options (`{}` for defaults). Default: off. */
+  compressionOptions?: CompressionOptions | null;
+  /** Give up on the connection and handshake after this long (599). Default 20 000. */
+  connectTimeout?: number;
+  /** Largest message accepted (1009 past it). Default 10 MiB. */
+  maxMessageSize?: number;
+  /** Send a keep-alive ping this often. Default: never. */
+  pingInterval?: number;
+  /** Drop the connection when no pong came this long. Default 3 intervals, at least 30 s. */
+  pingTimeout?: number;
+  /**
+   * Unread messages kept before the client stops reading from the socket (the server then
+   * feels the back-pressure). Default 16.
+   */
+  maxQueuedMessages?: number;
+  /**
+   * Receive messages here instead of through `readMessage()`; called with `null` once
+   * closed. Tornado: `on_message_callback`.
+   */
+  onMessageCallback?: (message: WebSocketMessage | null) => unknown;
+}
+
+/**
+ * The client end of a WebSocket, from {@link websocketConnect}. Read with `readMessage()`
+ * (or `for await`), send with `writeMessage()`. Unread messages are kept in a small bounded
+ * queue; when it is full the connection stops reading, so a slow reader slows the server
+ * down instead of filling memory.
+ *
+ * @example
+ * ```ts
+ * const conn = await websocketConnect('ws://127.0.0.1:8888/echo');
+ * await conn.writeMessage('hi');
+ * for await (const message of conn) console.log(message); // until the server closes
+ * ```
+ * Tornado: `tornado.websocket.WebSocketClientConnection`.
+ */
+export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage> {
+  /** The close code the server sent, once closed (`null` when none). Tornado: `close_code`. */
+  closeCode: number | null = null;
+  /** The close reason the server sent, once closed. Tornado: `close_reason`. */
+  closeReason: string | null = null;
+  /** The subprotocol the server chose, or null. Tornado: `selected_subprotocol`. */
+  readonly selectedSubprotocol: string | null;
+  /** The headers of the server's 101 response. Tornado: `headers`. */
+  readonly headers: HTTPHeaders;
+
+  #ws: WebSocket;
+  #queue: WebSocketMessage[] = [];
+  #readers: Array<Future<WebSocketMessage | null>> = [];
+  #maxQueued: number;
+  #callback: ((message: WebSocketMessage | null) => unknown) | undefined;
+  #closing = false;
+  #closed = false;
+  #keepalive: { stop(): void } | undefined;
+
+  /** Made by {@link websocketConnect}; not meant to be called directly. */
+  constructor(ws: WebSocket, headers: HTTPHeaders, options: WebSocketConnectOptions = {}) {
+    this.#ws = ws;
+    this.headers = headers;
+    this.selectedSubprotocol = ws.protocol === '' ? null : ws.protocol;
+    this.#maxQueued = Math.max(1, options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES);
+    this.#callback = options.onMessageCallback;
+    ws.on('message', (data: RawData, isBinary: boolean) =>
+      this.#receive(decodeMessage(data, isBinary)),
+    );
+    ws.on('close', (code: number, reason: Buffer) => {
+      [this.closeCode, this.closeReason] = closeInfo(code, reason);
+      this.#closed = true;
+      this.#keepalive?.stop();
+      for (const reader of this.#readers.splice(0)) reader.setResult(null);
+      if (this.#callback !== undefined) this.#deliver(null);
+    });
+    const interval = options.pingInterval ?? 0;
+    if (interval > 0) {
+      this.#keepalive = startKeepalive(
+        ws,
+        interval,
+        options.pingTimeout ?? defaultPingTimeout(interval),
+        () => ws.url,
+      );
+    }
+  }
+
+  #receive(message: WebSocketMessage): void {
+    if (this.#callback !== undefined) {
+      this.#deliver(message);
+      return;
+    }
+    const reader = this.#readers.shift();
+    if (reader !== undefined) {
+      reader.setResult(message);
+      return;
+    }
+    this.#queue.push(message);
+    if (this.#queue.length >= this.#maxQueued) this.#ws.pause();
+  }
+
+  #deliver(message: WebSocketMessage | null): void {
+    try {
+      const result = this.#callback!(message);
+      if (isThenable(result)) {
+        result.then(undefined, (error: unknown) =>
+          appLog.error('Exception in WebSocket onMessageCallback', error),
+        );
+      }
+    } catch (error) {
+      appLog.error('Exception in WebSocket onMessageCallback', error);
+    }
+  }
+
+  /**
+   * The next message, or `null` once the connection is closed and every message that came
+   * before the close was read. Tornado: `read_message`.
+   */
+  readMessage(): Future<WebSocketMessage | null> {
+    const message = this.#queue.shift();
+    if (message !== undefined) {
+      if (this.#ws.isPaused && this.#queue.length < this.#maxQueued) this.#ws.resume();
+      return resolvedFuture<WebSocketMessage | null>(message);
+    }
+    if (this.#closed) return resolvedFuture<WebSocketMessage | null>(null);
+    const reader = new Future<WebSocketMessage | null>();
+    this.#readers.push(reader);
+    return reader;
+  }
+
+  /** Messages until the connection closes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
+    for (;;) {
+      const message = await this.readMessage();
+      if (message === null) return;
+      yield message;
+    }
+  }
+
+  /**
+   * Send a message (text, binary with `{binary: true}`, or a plain object as JSON). Throws
+   * {@link WebSocketClosedError} once closed or closing. Tornado: `write_message`.
+   */
+  writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
+    return sendMessage(this.#openSocket(), message, options.binary === true);
+  }
+
+  /** Send a ping frame (at most 125 bytes). Tornado: `ping`. */
+  ping(data: string | Buffer = EMPTY): void {
+    this.#openSocket().ping(data);
+  }
+
+  /**
+   * Start the closing handshake (`code`, `reason` as on the server). `readMessage()` resolves
+   * to null once it completed. Tornado: `close`.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.#closing || this.#closed) return;
+    if (code === undefined && reason !== undefined) code = 1000;
+    this.#ws.close(code, reason);
+    this.#closing = true;
+  }
+
+  #openSocket(): WebSocket {
+    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) throw new WebSocketClosedError();
+    return this.#ws;
+  }
+}
+
+/**
+ * Open a WebSocket to `url` (`ws://` or `wss://`). Resolves to a
+ * {@link WebSocketClientConnection} once the handshake is done; rejects with
+ * {@link HTTPClientError} carrying the status when the server answers something other than
+ * 101 (a 403 from `checkOrigin`, a 404), or with code 599 for a network failure or when
+ * `connectTimeout` passes.
+ *
+ * @example
+ * ```ts
+ * const conn = await websocketConnect('ws://127.0.0.1:8888/chat', {
+ *   subprotocols: ['chat.v2'],
+ *   compressionOptions: {},
+ * });
+ * await conn.writeMessage({ text: 'hello' });
+ * const reply = await conn.readMessage(); // null once closed
+ * conn.close(1000, 'bye');
+ * ```
+ * Tornado: `tornado.websocket.websocket_connect`.
+ */
+export function websocketConnect(
+  url: string | URL,
+  options: WebSocketConnectOptions = {},
+): Future<WebSocketClientConnection> {
+  const future = new Future<WebSocketClientConnection>();
+  const headers: Record<string, string> = {};
+  if (options.headers !== undefined) {
+    for (const [name, value] of new HTTPHeaders(options.headers).getAll()) {
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+  }
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(url, options.subprotocols === undefined ? [] : [...options.subprotocols], {
+      headers,
+      maxPayload: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      perMessageDeflate: compressionToDeflate(options.compressionOptions),
+      followRedirects: false,
+      ...{ closeTimeout: CLOSE_TIMEOUT },
+    });
+  } catch (error) {
+    future.setException(error);
+    return future;
+  }
+  ws.binaryType = 'nodebuffer';
+  let responseHeaders = new HTTPHeaders();
+  const fail = (error: HTTPClientError) => {
+    clearTimeout(timer);
+    if (!future.done()) future.setException(error);
+    ws.terminate();
+  };
+  const timer = setTimeout(
+    () => fail(new HTTPClientError(599, 'Timeout while connecting')),
+    options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+  );
+  // Before `open` every error is a failed connection; after it, the connection's own listener
+  // keeps protocol errors (an oversized message: 1009) from crashing the process.
+  ws.on('error', (error: Error) => {
+    if (!future.done()) fail(new HTTPClientError(599, error.message, { cause: error }));
+    else genLog.info(`WebSocket error from ${String(url)}: ${error.message}`);
+  });
+  ws.on('upgrade', (response: IncomingMessage) => {
+    responseHeaders = HTTPHeaders.fromRaw(response.rawHeaders);
+  });
+  ws.on('unexpected-response', (_request, response: IncomingMessage) => {
+    response.resume();
+    fail(new HTTPClientError(response.statusCode ?? 599));
+  });
+  ws.once('open', () => {
+    clearTimeout(timer);
+    if (future.done()) return;
+    future.setResult(new WebSocketClientConnection(ws, responseHeaders, options));
+  });
+  return future;
+}
