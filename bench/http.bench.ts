@@ -79,6 +79,8 @@ const factory: BenchFactory = ({ smoke }) => {
   return endpoints.map((endpoint, index): Bench => {
     let map: Map<PeerKind, Peer>;
     const samples = new Map<PeerKind, number[]>(kinds.map((kind) => [kind, []]));
+    // Server CPU per request (µs): steadier than requests/s while others share the machine.
+    const cpu = new Map<PeerKind, number[]>(kinds.map((kind) => [kind, []]));
     const load = (peer: Peer): LoadOptions => {
       const options: LoadOptions = {
         url: peer.url(endpoint.path),
@@ -96,9 +98,12 @@ const factory: BenchFactory = ({ smoke }) => {
       contenders: kinds.map((kind) => ({
         name: kind,
         measure: async () => {
-          const rps = (await runLoad(load(map.get(kind)!))).requestsPerSec;
-          samples.get(kind)!.push(rps);
-          return rps;
+          const peer = map.get(kind)!;
+          const cpuBefore = peer.cpuMs();
+          const result = await runLoad(load(peer));
+          cpu.get(kind)!.push(((peer.cpuMs() - cpuBefore) * 1000) / result.requests);
+          samples.get(kind)!.push(result.requestsPerSec);
+          return result.requestsPerSec;
         },
       })),
       async setup() {
@@ -107,6 +112,11 @@ const factory: BenchFactory = ({ smoke }) => {
         if (!smoke) for (const kind of kinds) await runLoad(load(map.get(kind)!));
       },
       async teardown() {
+        console.log(
+          `> ${endpoint.name}, server CPU per request (median µs): ` +
+            kinds.map((kind) => `${kind} ${median(cpu.get(kind)!).toFixed(1)}`).join(', ') +
+            '\n',
+        );
         if (endpoint.path === '/hello' && !smoke) console.log(verdict(samples));
         if (index === endpoints.length - 1) await stop();
       },

@@ -20,6 +20,8 @@ export interface Peer {
   url(path: string): string;
   /** The server process's resident set size in bytes, read from /proc. */
   rssBytes(): number;
+  /** CPU time (user + system) the server process has used so far, in ms, read from /proc. */
+  cpuMs(): number;
   /** Kill the server and wait for it to exit. */
   stop(): Promise<void>;
 }
@@ -87,6 +89,19 @@ export function rssOf(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * A process's user + system CPU time in ms, from /proc/PID/stat (in clock ticks of 10 ms, the
+ * Linux default `USER_HZ`). CPU per request is steadier than requests/s on a shared machine:
+ * other tenants slow the server down but do not make each request cost more CPU.
+ */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may contain spaces): utime and stime
+  // are fields 14 and 15 of the whole line, so 12 and 13 here.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Start a peer server on a free port of 127.0.0.1 and wait for its `listening PORT` line. */
 export async function startPeer(
   kind: PeerKind,
@@ -147,6 +162,7 @@ export async function startPeer(
     pid: child.pid!,
     url: (path) => `http://127.0.0.1:${port}${path}`,
     rssBytes: () => rssOf(child.pid!),
+    cpuMs: () => cpuMsOf(child.pid!),
     async stop() {
       child.stdin!.end();
       child.kill('SIGKILL');
