@@ -111,8 +111,32 @@ export { Queue, PriorityQueue, LifoQueue } from './queues.ts';
 export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
 
 // --- netutil / iostream / tcpserver / tcpclient --------------------------------------------
+export {
+  bindSockets,
+  bindUnixSocket,
+  addAcceptHandler,
+  peerAddress,
+  isValidIp,
+  sslOptionsToContext,
+  DefaultResolver,
+} from './netutil.ts';
+export type {
+  StreamAddress,
+  BindSocketsOptions,
+  BindUnixSocketOptions,
+  ResolvedAddress,
+} from './netutil.ts';
 export { IOStream, DEFAULT_MAX_BUFFER_SIZE } from './iostream.ts';
-export type { IOStreamOptions, ReadUntilOptions, ReadBytesOptions } from './iostream.ts';
+export type {
+  IOStreamOptions,
+  ConnectOptions,
+  ReadUntilOptions,
+  ReadBytesOptions,
+} from './iostream.ts';
+export { TCPServer } from './tcpserver.ts';
+export type { TCPServerOptions } from './tcpserver.ts';
+export { TCPClient } from './tcpclient.ts';
+export type { TCPClientConnectOptions } from './tcpclient.ts';
 
 // --- httputil ------------------------------------------------------------------------------
 export {

@@ -75,6 +75,16 @@ export interface IOStreamOptions {
   maxWriteBufferSize?: number;
 }
 
+/** Extra options of {@link IOStream.connect}: where to connect from. */
+export interface ConnectOptions {
+  /** Local address to connect from (Tornado: `source_ip`). */
+  localAddress?: string;
+  /** Local port to connect from (Tornado: `source_port`). */
+  localPort?: number;
+  /** Address family to resolve `host` to: 4, 6, or 0 for either (default). */
+  family?: 0 | 4 | 6;
+}
+
 /** Options of {@link IOStream.readUntil} and {@link IOStream.readUntilRegex}. */
 export interface ReadUntilOptions {
   /**
@@ -246,7 +256,8 @@ export class IOStream {
   /**
    * Connect the (unconnected) socket to `host:port`. Resolves with this stream once connected;
    * fails with {@link ConnectError} (cause: the socket error) and closes the stream otherwise.
-   * Reads and writes may be issued before the connection completes; they wait for it.
+   * Reads and writes may be issued once `connect` has been called; they wait for the
+   * connection. `options` choose the local address and port and the address family.
    *
    * @example
    * ```ts
@@ -254,7 +265,7 @@ export class IOStream {
    * ```
    * Tornado: `IOStream.connect`.
    */
-  connect(port: number, host = 'localhost'): Future<IOStream> {
+  connect(port: number, host = 'localhost', options?: ConnectOptions): Future<IOStream> {
     const future = new Future<IOStream>();
     if (this.#closed) {
       future.setException(
@@ -269,7 +280,7 @@ export class IOStream {
     this.#connectFuture = future;
     this.#connectTarget = `${host}:${port}`;
     this.#socket.once('connect', () => this.#connected());
-    this.#socket.connect(port, host);
+    this.#socket.connect({ ...options, port, host });
     return future;
   }
 
@@ -765,6 +776,7 @@ export class IOStream {
       : tls.connect({ ...(options as tls.ConnectionOptions), socket });
     const stream = new IOStream(tlsSocket, opts);
     stream.setCloseCallback(closeCallback);
+    if (stream.#closed) return stream.#refuse(stream.#closedError());
     return stream.#waitSecure(serverSide ? 'secure' : 'secureConnect', null);
   }
 
@@ -787,15 +799,15 @@ export class IOStream {
     event: 'secure' | 'secureConnect',
     target: string | null,
     options?: IOStreamOptions,
-  ): Future<IOStream> {
+  ): { stream: IOStream; connected: Future<IOStream> } {
     const stream = new IOStream(socket, options);
     if (stream.#closed) {
-      return stream.#refuse(
+      const error =
         target !== null
           ? new ConnectError(`Could not connect to ${target}`)
-          : stream.#closedError(),
-      );
+          : stream.#closedError();
+      return { stream, connected: stream.#refuse(error) };
     }
-    return stream.#waitSecure(event, target);
+    return { stream, connected: stream.#waitSecure(event, target) };
   }
 }
