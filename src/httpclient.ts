@@ -371,6 +371,9 @@ export class AsyncHTTPClient {
     const timeout = positiveMin(connectTimeout, requestTimeout);
     return {
       // The server's Keep-Alive hint may shorten, never lengthen, the idle time.
+      // Never more connections per origin than requests in flight: without a cap, undici
+      // opens a new socket whenever the idle ones are in its one-turn reuse check.
+      connections: this.#maxClients,
       keepAliveTimeout: this.#keepAliveTimeout,
       keepAliveMaxTimeout: this.#keepAliveTimeout,
       headersTimeout: 0,
