@@ -29,160 +29,41 @@
  */
 
 import type { IncomingMessage } from 'node:http';
-import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
-import { Future, isThenable, resolvedFuture } from './concurrent.ts';
-import { HTTPClientError, WebSocketClosedError } from './errors.ts';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { isThenable, type Future } from './concurrent.ts';
+import { WebSocketClosedError } from './errors.ts';
 import { coroutine } from './gen.ts';
-import { HTTPHeaders, type HTTPHeadersInit } from './httputil.ts';
 import { appLog, genLog } from './log.ts';
 import { RequestHandler, markDetached } from './web/request-handler.ts';
+import {
+  CLOSE_TIMEOUT,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  EMPTY,
+  closeInfo,
+  compressionToDeflate,
+  decodeMessage,
+  defaultPingTimeout,
+  positiveNumber,
+  sendMessage,
+  startKeepalive,
+  type CompressionOptions,
+  type WebSocketMessage,
+  type WebSocketWritable,
+  type WriteMessageOptions,
+} from './websocket-protocol.ts';
 
-/** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
+export { DEFAULT_MAX_MESSAGE_SIZE } from './websocket-protocol.ts';
+export type {
+  CompressionOptions,
+  WebSocketMessage,
+  WebSocketWritable,
+  WriteMessageOptions,
+} from './websocket-protocol.ts';
+export { WebSocketClientConnection, websocketConnect } from './websocket-client.ts';
+export type { WebSocketConnectOptions } from './websocket-client.ts';
 
-/** How long `close()` waits for the peer's close frame before dropping the connection. */
-const CLOSE_TIMEOUT = 5_000;
-/** Tornado's floor for the default ping timeout (three intervals, at least 30 s). */
-const MIN_DEFAULT_PING_TIMEOUT = 30_000;
-const DEFAULT_CONNECT_TIMEOUT = 20_000;
-const DEFAULT_MAX_QUEUED_MESSAGES = 16;
-const EMPTY = Buffer.alloc(0);
 const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 const ORIGIN_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
-
-/** A received message: a string for a text frame, a Buffer for a binary one. */
-export type WebSocketMessage = string | Buffer;
-
-/**
- * What `writeMessage` sends: a string, bytes, or a plain object (sent as JSON text, as
- * Tornado does for a dict). Arrays are refused with a TypeError; wrap them in an object.
- */
-export type WebSocketWritable = string | Uint8Array | Readonly<Record<string, unknown>>;
-
-/** Options of `writeMessage`. */
-export interface WriteMessageOptions {
-  /** Send a binary frame instead of a text frame. Default false. */
-  binary?: boolean;
-}
-
-/**
- * permessage-deflate settings, from {@link WebSocketHandler.getCompressionOptions} or the
- * client's `compressionOptions`. An empty object turns compression on with the defaults.
- */
-export interface CompressionOptions {
-  /** zlib level 0–9 (Tornado's `compression_level`). Default 6. */
-  compressionLevel?: number;
-  /** zlib memLevel 1–9 (Tornado's `mem_level`). Default 8. */
-  memLevel?: number;
-  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
-  threshold?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared by both ends
-// ---------------------------------------------------------------------------------------------
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object') return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/** Turn what the user passed into what `ws.send` takes. */
-function encodeMessage(message: WebSocketWritable): string | Uint8Array {
-  if (typeof message === 'string' || message instanceof Uint8Array) return message;
-  if (Array.isArray(message)) {
-    throw new TypeError('writeMessage() refuses arrays (as Tornado does); wrap it in an object');
-  }
-  if (isPlainObject(message)) return JSON.stringify(message);
-  throw new TypeError(`writeMessage() cannot send ${Object.prototype.toString.call(message)}`);
-}
-
-function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessage {
-  // binaryType is 'nodebuffer', so ws hands over one Buffer (or, for fragments, a list).
-  const buffer = Array.isArray(data)
-    ? Buffer.concat(data)
-    : Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data);
-  return isBinary ? buffer : buffer.toString('utf8');
-}
-
-/** Send one message; the Future resolves when `ws` handed it to the socket. */
-function sendMessage(ws: WebSocket, message: WebSocketWritable, binary: boolean): Future<void> {
-  const data = encodeMessage(message);
-  const future = new Future<void>();
-  ws.send(data, { binary }, (error) => {
-    if (error === undefined || error === null) future.setResult(undefined);
-    else future.setException(new WebSocketClosedError(error.message, { cause: error }));
-  });
-  return future;
-}
-
-function compressionToDeflate(
-  options: CompressionOptions | null | undefined,
-): PerMessageDeflateOptions | false {
-  if (options === null || options === undefined) return false;
-  const zlib: { level?: number; memLevel?: number } = {};
-  if (options.compressionLevel !== undefined) zlib.level = options.compressionLevel;
-  if (options.memLevel !== undefined) zlib.memLevel = options.memLevel;
-  return {
-    zlibDeflateOptions: zlib,
-    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-  };
-}
-
-function closeInfo(code: number, reason: Buffer): [number | null, string | null] {
-  // 1005 (no status) and 1006 (no close frame) are never sent on the wire: Tornado leaves
-  // close_code unset then, and so do we.
-  const closeCode = code === 1005 || code === 1006 ? null : code;
-  return [closeCode, reason.length > 0 ? reason.toString('utf8') : null];
-}
-
-/**
- * Send a ping every `interval` ms; drop the connection when no pong came for `timeout` ms (a
- * peer that stopped answering pings will not answer a close frame either).
- */
-function startKeepalive(
-  ws: WebSocket,
-  interval: number,
-  timeout: number,
-  describe: () => string,
-): { stop(): void } {
-  let lastPong = performance.now();
-  const onPong = () => {
-    lastPong = performance.now();
-  };
-  ws.on('pong', onPong);
-  const timer = setInterval(() => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (performance.now() - lastPong > timeout) {
-      genLog.info(`WebSocket ping timeout after ${timeout}ms: ${describe()}`);
-      ws.terminate();
-      return;
-    }
-    ws.ping();
-  }, interval);
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-      ws.off('pong', onPong);
-    },
-  };
-}
-
-function defaultPingTimeout(interval: number): number {
-  return Math.max(3 * interval, MIN_DEFAULT_PING_TIMEOUT);
-}
-
-function positiveNumber(value: unknown, name: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new TypeError(`${name} must be a non-negative number of milliseconds`);
-  }
-  return value;
-}
 
 function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
   return (
@@ -199,10 +80,6 @@ function callHook(fn: () => unknown): unknown {
   if (isGeneratorObject(result)) return coroutine(() => result)();
   return result;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Server
-// ---------------------------------------------------------------------------------------------
 
 /** What the shared `ws` servers need to know about one handshake in progress. */
 interface PendingHandshake {
@@ -643,254 +520,4 @@ export class WebSocketHandler extends RequestHandler {
     if (this.#ws !== undefined) throw new Error('finish() is not supported on a WebSocket');
     return super.finish(chunk);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Client
-// ---------------------------------------------------------------------------------------------
-
-/** Options of {@link websocketConnect}. Times are in milliseconds. */
-export interface WebSocketConnectOptions {
-  /** Extra request headers (`Origin`, `Cookie`, `Authorization`, …). */
-  headers?: HTTPHeadersInit;
-  /** Subprotocols to offer; the server's choice is `selectedSubprotocol`. */
-  subprotocols?: readonly string[];
-  /** Offer permessage-deflate with these options (`{}` for defaults). Default: off. */
-  compressionOptions?: CompressionOptions | null;
-  /** Give up on the connection and handshake after this long (599). Default 20 000. */
-  connectTimeout?: number;
-  /** Largest message accepted (1009 past it). Default 10 MiB. */
-  maxMessageSize?: number;
-  /** Send a keep-alive ping this often. Default: never. */
-  pingInterval?: number;
-  /** Drop the connection when no pong came this long. Default 3 intervals, at least 30 s. */
-  pingTimeout?: number;
-  /**
-   * Unread messages kept before the client stops reading from the socket (the server then
-   * feels the back-pressure). Default 16.
-   */
-  maxQueuedMessages?: number;
-  /**
-   * Receive messages here instead of through `readMessage()`; called with `null` once
-   * closed. Tornado: `on_message_callback`.
-   */
-  onMessageCallback?: (message: WebSocketMessage | null) => unknown;
-}
-
-/**
- * The client end of a WebSocket, from {@link websocketConnect}. Read with `readMessage()`
- * (or `for await`), send with `writeMessage()`. Unread messages are kept in a small bounded
- * queue; when it is full the connection stops reading, so a slow reader slows the server
- * down instead of filling memory.
- *
- * @example
- * ```ts
- * const conn = await websocketConnect('ws://127.0.0.1:8888/echo');
- * await conn.writeMessage('hi');
- * for await (const message of conn) console.log(message); // until the server closes
- * ```
- * Tornado: `tornado.websocket.WebSocketClientConnection`.
- */
-export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage> {
-  /** The close code the server sent, once closed (`null` when none). Tornado: `close_code`. */
-  closeCode: number | null = null;
-  /** The close reason the server sent, once closed. Tornado: `close_reason`. */
-  closeReason: string | null = null;
-  /** The subprotocol the server chose, or null. Tornado: `selected_subprotocol`. */
-  readonly selectedSubprotocol: string | null;
-  /** The headers of the server's 101 response. Tornado: `headers`. */
-  readonly headers: HTTPHeaders;
-
-  #ws: WebSocket;
-  #queue: WebSocketMessage[] = [];
-  #readers: Array<Future<WebSocketMessage | null>> = [];
-  #maxQueued: number;
-  #callback: ((message: WebSocketMessage | null) => unknown) | undefined;
-  #closing = false;
-  #closed = false;
-  #keepalive: { stop(): void } | undefined;
-
-  /** Made by {@link websocketConnect}; not meant to be called directly. */
-  constructor(ws: WebSocket, headers: HTTPHeaders, options: WebSocketConnectOptions = {}) {
-    this.#ws = ws;
-    this.headers = headers;
-    this.selectedSubprotocol = ws.protocol === '' ? null : ws.protocol;
-    this.#maxQueued = Math.max(1, options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES);
-    this.#callback = options.onMessageCallback;
-    ws.on('message', (data: RawData, isBinary: boolean) =>
-      this.#receive(decodeMessage(data, isBinary)),
-    );
-    ws.on('close', (code: number, reason: Buffer) => {
-      [this.closeCode, this.closeReason] = closeInfo(code, reason);
-      this.#closed = true;
-      this.#keepalive?.stop();
-      for (const reader of this.#readers.splice(0)) reader.setResult(null);
-      if (this.#callback !== undefined) this.#deliver(null);
-    });
-    const interval = options.pingInterval ?? 0;
-    if (interval > 0) {
-      this.#keepalive = startKeepalive(
-        ws,
-        interval,
-        options.pingTimeout ?? defaultPingTimeout(interval),
-        () => ws.url,
-      );
-    }
-  }
-
-  #receive(message: WebSocketMessage): void {
-    if (this.#callback !== undefined) {
-      this.#deliver(message);
-      return;
-    }
-    const reader = this.#readers.shift();
-    if (reader !== undefined) {
-      reader.setResult(message);
-      return;
-    }
-    this.#queue.push(message);
-    if (this.#queue.length >= this.#maxQueued) this.#ws.pause();
-  }
-
-  #deliver(message: WebSocketMessage | null): void {
-    try {
-      const result = this.#callback!(message);
-      if (isThenable(result)) {
-        result.then(undefined, (error: unknown) =>
-          appLog.error('Exception in WebSocket onMessageCallback', error),
-        );
-      }
-    } catch (error) {
-      appLog.error('Exception in WebSocket onMessageCallback', error);
-    }
-  }
-
-  /**
-   * The next message, or `null` once the connection is closed and every message that came
-   * before the close was read. Tornado: `read_message`.
-   */
-  readMessage(): Future<WebSocketMessage | null> {
-    const message = this.#queue.shift();
-    if (message !== undefined) {
-      if (this.#ws.isPaused && this.#queue.length < this.#maxQueued) this.#ws.resume();
-      return resolvedFuture<WebSocketMessage | null>(message);
-    }
-    if (this.#closed) return resolvedFuture<WebSocketMessage | null>(null);
-    const reader = new Future<WebSocketMessage | null>();
-    this.#readers.push(reader);
-    return reader;
-  }
-
-  /** Messages until the connection closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
-    for (;;) {
-      const message = await this.readMessage();
-      if (message === null) return;
-      yield message;
-    }
-  }
-
-  /**
-   * Send a message (text, binary with `{binary: true}`, or a plain object as JSON). Throws
-   * {@link WebSocketClosedError} once closed or closing. Tornado: `write_message`.
-   */
-  writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
-    return sendMessage(this.#openSocket(), message, options.binary === true);
-  }
-
-  /** Send a ping frame (at most 125 bytes). Tornado: `ping`. */
-  ping(data: string | Buffer = EMPTY): void {
-    this.#openSocket().ping(data);
-  }
-
-  /**
-   * Start the closing handshake (`code`, `reason` as on the server). `readMessage()` resolves
-   * to null once it completed. Tornado: `close`.
-   */
-  close(code?: number, reason?: string): void {
-    if (this.#closing || this.#closed) return;
-    if (code === undefined && reason !== undefined) code = 1000;
-    this.#ws.close(code, reason);
-    this.#closing = true;
-  }
-
-  #openSocket(): WebSocket {
-    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) throw new WebSocketClosedError();
-    return this.#ws;
-  }
-}
-
-/**
- * Open a WebSocket to `url` (`ws://` or `wss://`). Resolves to a
- * {@link WebSocketClientConnection} once the handshake is done; rejects with
- * {@link HTTPClientError} carrying the status when the server answers something other than
- * 101 (a 403 from `checkOrigin`, a 404), or with code 599 for a network failure or when
- * `connectTimeout` passes.
- *
- * @example
- * ```ts
- * const conn = await websocketConnect('ws://127.0.0.1:8888/chat', {
- *   subprotocols: ['chat.v2'],
- *   compressionOptions: {},
- * });
- * await conn.writeMessage({ text: 'hello' });
- * const reply = await conn.readMessage(); // null once closed
- * conn.close(1000, 'bye');
- * ```
- * Tornado: `tornado.websocket.websocket_connect`.
- */
-export function websocketConnect(
-  url: string | URL,
-  options: WebSocketConnectOptions = {},
-): Future<WebSocketClientConnection> {
-  const future = new Future<WebSocketClientConnection>();
-  const headers: Record<string, string> = {};
-  if (options.headers !== undefined) {
-    for (const [name, value] of new HTTPHeaders(options.headers).getAll()) {
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    }
-  }
-  let ws: WebSocket;
-  try {
-    ws = new WebSocket(url, options.subprotocols === undefined ? [] : [...options.subprotocols], {
-      headers,
-      maxPayload: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      perMessageDeflate: compressionToDeflate(options.compressionOptions),
-      followRedirects: false,
-      ...{ closeTimeout: CLOSE_TIMEOUT },
-    });
-  } catch (error) {
-    future.setException(error);
-    return future;
-  }
-  ws.binaryType = 'nodebuffer';
-  let responseHeaders = new HTTPHeaders();
-  const fail = (error: HTTPClientError) => {
-    clearTimeout(timer);
-    if (!future.done()) future.setException(error);
-    ws.terminate();
-  };
-  const timer = setTimeout(
-    () => fail(new HTTPClientError(599, 'Timeout while connecting')),
-    options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
-  );
-  // Before `open` every error is a failed connection; after it, the connection's own listener
-  // keeps protocol errors (an oversized message: 1009) from crashing the process.
-  ws.on('error', (error: Error) => {
-    if (!future.done()) fail(new HTTPClientError(599, error.message, { cause: error }));
-    else genLog.info(`WebSocket error from ${String(url)}: ${error.message}`);
-  });
-  ws.on('upgrade', (response: IncomingMessage) => {
-    responseHeaders = HTTPHeaders.fromRaw(response.rawHeaders);
-  });
-  ws.on('unexpected-response', (_request, response: IncomingMessage) => {
-    response.resume();
-    fail(new HTTPClientError(response.statusCode ?? 599));
-  });
-  ws.once('open', () => {
-    clearTimeout(timer);
-    if (future.done()) return;
-    future.setResult(new WebSocketClientConnection(ws, responseHeaders, options));
-  });
-  return future;
 }

@@ -1,0 +1,174 @@
+/**
+ * What both ends of a typhoon WebSocket share: message types, the encoding of what
+ * `writeMessage` takes, permessage-deflate options, close codes and keep-alive pings. The
+ * public names are re-exported from `typhoon/websocket`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketMessage } from 'typhoon/websocket';
+ * function describe(message: WebSocketMessage) {
+ *   return typeof message === 'string' ? `text ${message}` : `${message.length} bytes`;
+ * }
+ * ```
+ * Tornado: the shared parts of `tornado.websocket` (`WebSocketProtocol`).
+ * @module
+ */
+
+import { WebSocket, type PerMessageDeflateOptions, type RawData } from 'ws';
+import { Future } from './concurrent.ts';
+import { WebSocketClosedError } from './errors.ts';
+import { genLog } from './log.ts';
+
+/** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
+
+/** How long `close()` waits for the peer's close frame before dropping the connection. (internal) */
+export const CLOSE_TIMEOUT = 5_000;
+/** Tornado's floor for the default ping timeout (three intervals, at least 30 s). */
+const MIN_DEFAULT_PING_TIMEOUT = 30_000;
+/** @internal */
+export const DEFAULT_CONNECT_TIMEOUT = 20_000;
+/** @internal */
+export const DEFAULT_MAX_QUEUED_MESSAGES = 16;
+/** @internal */
+export const EMPTY = Buffer.alloc(0);
+
+/** A received message: a string for a text frame, a Buffer for a binary one. */
+export type WebSocketMessage = string | Buffer;
+
+/**
+ * What `writeMessage` sends: a string, bytes, or a plain object (sent as JSON text, as
+ * Tornado does for a dict). Arrays are refused with a TypeError; wrap them in an object.
+ */
+export type WebSocketWritable = string | Uint8Array | Readonly<Record<string, unknown>>;
+
+/** Options of `writeMessage`. */
+export interface WriteMessageOptions {
+  /** Send a binary frame instead of a text frame. Default false. */
+  binary?: boolean;
+}
+
+/**
+ * permessage-deflate settings, from {@link WebSocketHandler.getCompressionOptions} or the
+ * client's `compressionOptions`. An empty object turns compression on with the defaults.
+ */
+export interface CompressionOptions {
+  /** zlib level 0–9 (Tornado's `compression_level`). Default 6. */
+  compressionLevel?: number;
+  /** zlib memLevel 1–9 (Tornado's `mem_level`). Default 8. */
+  memLevel?: number;
+  /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
+  threshold?: number;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== 'object') return false;
+  const proto = Object.getPrototypeOf(x) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Turn what the user passed into what `ws.send` takes. (internal) */
+export function encodeMessage(message: WebSocketWritable): string | Uint8Array {
+  if (typeof message === 'string' || message instanceof Uint8Array) return message;
+  if (Array.isArray(message)) {
+    throw new TypeError('writeMessage() refuses arrays (as Tornado does); wrap it in an object');
+  }
+  if (isPlainObject(message)) return JSON.stringify(message);
+  throw new TypeError(`writeMessage() cannot send ${Object.prototype.toString.call(message)}`);
+}
+
+/** @internal */
+export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessage {
+  // binaryType is 'nodebuffer', so ws hands over one Buffer (or, for fragments, a list).
+  const buffer = Array.isArray(data)
+    ? Buffer.concat(data)
+    : Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data);
+  return isBinary ? buffer : buffer.toString('utf8');
+}
+
+/** Send one message; the Future resolves when `ws` handed it to the socket. (internal) */
+export function sendMessage(
+  ws: WebSocket,
+  message: WebSocketWritable,
+  binary: boolean,
+): Future<void> {
+  const data = encodeMessage(message);
+  const future = new Future<void>();
+  ws.send(data, { binary }, (error) => {
+    if (error === undefined || error === null) future.setResult(undefined);
+    else future.setException(new WebSocketClosedError(error.message, { cause: error }));
+  });
+  return future;
+}
+
+/** @internal */
+export function compressionToDeflate(
+  options: CompressionOptions | null | undefined,
+): PerMessageDeflateOptions | false {
+  if (options === null || options === undefined) return false;
+  const zlib: { level?: number; memLevel?: number } = {};
+  if (options.compressionLevel !== undefined) zlib.level = options.compressionLevel;
+  if (options.memLevel !== undefined) zlib.memLevel = options.memLevel;
+  return {
+    zlibDeflateOptions: zlib,
+    ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+  };
+}
+
+/** @internal */
+export function closeInfo(code: number, reason: Buffer): [number | null, string | null] {
+  // 1005 (no status) and 1006 (no close frame) are never sent on the wire: Tornado leaves
+  // close_code unset then, and so do we.
+  const closeCode = code === 1005 || code === 1006 ? null : code;
+  return [closeCode, reason.length > 0 ? reason.toString('utf8') : null];
+}
+
+/**
+ * Send a ping every `interval` ms; drop the connection when no pong came for `timeout` ms (a
+ * peer that stopped answering pings will not answer a close frame either).
+ * @internal
+ */
+export function startKeepalive(
+  ws: WebSocket,
+  interval: number,
+  timeout: number,
+  describe: () => string,
+): { stop(): void } {
+  let lastPong = performance.now();
+  const onPong = () => {
+    lastPong = performance.now();
+  };
+  ws.on('pong', onPong);
+  const timer = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (performance.now() - lastPong > timeout) {
+      genLog.info(`WebSocket ping timeout after ${timeout}ms: ${describe()}`);
+      ws.terminate();
+      return;
+    }
+    ws.ping();
+  }, interval);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      ws.off('pong', onPong);
+    },
+  };
+}
+
+/** @internal */
+export function defaultPingTimeout(interval: number): number {
+  return Math.max(3 * interval, MIN_DEFAULT_PING_TIMEOUT);
+}
+
+/** @internal */
+export function positiveNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new TypeError(`${name} must be a non-negative number of milliseconds`);
+  }
+  return value;
+}
