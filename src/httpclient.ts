@@ -106,35 +106,17 @@ let configured: AsyncHTTPClientOptions = {};
 type WritableError = { response: HTTPResponse | undefined };
 
 /**
- * The non-blocking HTTP client. `new AsyncHTTPClient()` returns the current loop's shared
- * instance, so libraries and applications reuse one connection pool; pass `forceInstance:
- * true` for a private one (close it when done). At most `maxClients` requests are in flight;
- * later ones wait in order in a queue, and a warning is logged the first time that happens,
- * because a silently full queue is the classic surprise of Tornado's client.
- *
- * `fetch` returns a `Future<HTTPResponse>`. A non-2xx status rejects with an
- * `HTTPClientError` carrying `code` and `response` unless `raiseError: false`; network
- * failures and timeouts reject with code 599 and the underlying error as `cause`, always.
- *
- * @example
- * ```ts
- * const client = new AsyncHTTPClient();
- * try {
- *   const response = await client.fetch('http://example.com/', { requestTimeout: 5000 });
- *   console.log(response.code, response.text);
- * } catch (err) {
- *   if (err instanceof HTTPClientError) console.log('fetch failed', err.code, err.message);
- * }
- * ```
- * Tornado: `tornado.httpclient.AsyncHTTPClient`.
+ * The machinery behind one {@link AsyncHTTPClient}: the `maxClients` slots and FIFO queue,
+ * the undici dispatchers, and the client-wide limits. Kept apart so that the public class
+ * shows only `fetch`, `stats` and `close`.
+ * @internal
  */
-export class AsyncHTTPClient {
+class ClientCore {
   #maxClients = DEFAULT_MAX_CLIENTS;
   #defaults: HTTPRequestOptions = {};
   #maxBodySize = DEFAULT_MAX_BODY_SIZE;
   #maxHeaderSize = DEFAULT_MAX_HEADER_SIZE;
   #keepAliveTimeout = 4000;
-  #loop: IOLoop | null = null;
   #inFlight = new Set<FetchState>();
   #queue: FetchState[] = [];
   #queueHead = 0;
@@ -144,15 +126,7 @@ export class AsyncHTTPClient {
   #agent: Agent | null = null;
   #dispatchers = new Map<string, Dispatcher>();
 
-  constructor(options: AsyncHTTPClientConstructorOptions = {}) {
-    if (options.forceInstance !== true) {
-      const loop = IOLoop.current();
-      const existing = shared.get(loop);
-      if (existing !== undefined) return existing;
-      this.#loop = loop;
-      shared.set(loop, this);
-      options = { ...configured, ...options };
-    }
+  constructor(options: AsyncHTTPClientOptions) {
     if (options.maxClients !== undefined) {
       if (!Number.isInteger(options.maxClients) || options.maxClients < 1) {
         throw new RangeError(`maxClients must be a positive integer, got ${options.maxClients}`);
@@ -165,37 +139,6 @@ export class AsyncHTTPClient {
     this.#keepAliveTimeout = options.keepAliveTimeout ?? 4000;
   }
 
-  /**
-   * Set what shared instances created from now on use (an existing shared instance keeps
-   * its settings, as in Tornado). Pass `{}` to go back to the defaults.
-   *
-   * @example
-   * ```ts
-   * AsyncHTTPClient.configure({ maxClients: 50, defaults: { userAgent: 'my-crawler/1.0' } });
-   * ```
-   * Tornado: `AsyncHTTPClient.configure(None, max_clients=…, defaults=…)`.
-   */
-  static configure(options: AsyncHTTPClientOptions): void {
-    configured = { ...options };
-  }
-
-  /**
-   * Fetch `urlOrRequest` (a URL string or an {@link HTTPRequest}); `options` are request
-   * options (only with a URL) plus `raiseError` and `callback`. Resolves with the
-   * {@link HTTPResponse}; see the class documentation for when it rejects. With `callback`,
-   * the callback receives the response in every case (with `error` set on failure) and a
-   * rejection nobody awaits is not reported as unhandled.
-   *
-   * @example
-   * ```ts
-   * const response = await new AsyncHTTPClient().fetch('http://localhost:8888/api', {
-   *   method: 'POST',
-   *   body: JSON.stringify({ q: 1 }),
-   *   headers: { 'Content-Type': 'application/json' },
-   * });
-   * ```
-   * Tornado: `AsyncHTTPClient.fetch`.
-   */
   fetch(urlOrRequest: string | HTTPRequest, options: FetchOptions = {}): Future<HTTPResponse> {
     const future = new Future<HTTPResponse>();
     let request: HTTPRequest;
@@ -232,20 +175,13 @@ export class AsyncHTTPClient {
     return future;
   }
 
-  /** In-flight and queued request counts. */
   stats(): HTTPClientStats {
     return { inFlight: this.#inFlight.size, queued: this.#queued, maxClients: this.#maxClients };
   }
 
-  /**
-   * Close the client: queued and in-flight requests fail with 599, its connections are
-   * closed, and a shared instance is forgotten so the next `new AsyncHTTPClient()` makes a
-   * fresh one. Resolves once the sockets are closed. Tornado: `AsyncHTTPClient.close`.
-   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#loop !== null && shared.get(this.#loop) === this) shared.delete(this.#loop);
     const closedError = () => clientError('AsyncHTTPClient was closed');
     for (let i = this.#queueHead; i < this.#queue.length; i++) this.#queue[i]!.fail(closedError());
     this.#queue = [];
@@ -259,7 +195,7 @@ export class AsyncHTTPClient {
     await Promise.all(dispatchers.map((d) => d.destroy().catch(() => undefined)));
   }
 
-  /** @internal Called by a finished request: free its slot and start the next queued one. */
+  /** Called by a finished request: free its slot and start the next queued one. */
   release(state: FetchState): void {
     if (!this.#inFlight.delete(state)) return;
     while (this.#queueHead < this.#queue.length && this.#inFlight.size < this.#maxClients) {
@@ -279,7 +215,7 @@ export class AsyncHTTPClient {
     }
   }
 
-  /** @internal A queued request timed out: it no longer counts as queued. */
+  /** A queued request timed out: it no longer counts as queued. */
   leftQueue(): void {
     this.#queued--;
   }
@@ -303,7 +239,7 @@ export class AsyncHTTPClient {
     state.begin();
   }
 
-  /** @internal The dispatcher for a request's TLS and proxy settings. */
+  /** The dispatcher for a request's TLS and proxy settings. */
   dispatcherFor(r: ResolvedRequest): Dispatcher {
     const tlsDefault =
       r.validateCert &&
@@ -383,9 +319,110 @@ export class AsyncHTTPClient {
     };
   }
 
-  /** @internal */
   get maxHeaderSize(): number {
     return this.#maxHeaderSize;
+  }
+}
+
+/**
+ * The non-blocking HTTP client. `new AsyncHTTPClient()` returns the current loop's shared
+ * instance, so libraries and applications reuse one connection pool; pass `forceInstance:
+ * true` for a private one (close it when done). At most `maxClients` requests are in flight;
+ * later ones wait in order in a queue, and a warning is logged the first time that happens,
+ * because a silently full queue is the classic surprise of Tornado's client.
+ *
+ * `fetch` returns a `Future<HTTPResponse>`. A non-2xx status rejects with an
+ * `HTTPClientError` carrying `code` and `response` unless `raiseError: false`; network
+ * failures and timeouts reject with code 599 and the underlying error as `cause`, always.
+ *
+ * @example
+ * ```ts
+ * const client = new AsyncHTTPClient();
+ * try {
+ *   const response = await client.fetch('http://example.com/', { requestTimeout: 5000 });
+ *   console.log(response.code, response.text);
+ * } catch (err) {
+ *   if (err instanceof HTTPClientError) console.log('fetch failed', err.code, err.message);
+ * }
+ * ```
+ * Tornado: `tornado.httpclient.AsyncHTTPClient`.
+ */
+export class AsyncHTTPClient {
+  readonly #core: ClientCore;
+  readonly #loop: IOLoop | null;
+
+  constructor(options: AsyncHTTPClientConstructorOptions = {}) {
+    if (options.forceInstance === true) {
+      this.#core = new ClientCore(options);
+      this.#loop = null;
+      return;
+    }
+    const loop = IOLoop.current();
+    const existing = shared.get(loop);
+    // Tornado's constructor hands back the loop's instance; so does this one.
+    this.#core =
+      existing === undefined ? new ClientCore({ ...configured, ...options }) : existing.#core;
+    this.#loop = loop;
+    if (existing !== undefined) return existing;
+    shared.set(loop, this);
+  }
+
+  /**
+   * Set what shared instances created from now on use (an existing shared instance keeps
+   * its settings, as in Tornado). Pass `{}` to go back to the defaults.
+   *
+   * @example
+   * ```ts
+   * AsyncHTTPClient.configure({ maxClients: 50, defaults: { userAgent: 'my-crawler/1.0' } });
+   * ```
+   * Tornado: `AsyncHTTPClient.configure(None, max_clients=…, defaults=…)`.
+   */
+  static configure(options: AsyncHTTPClientOptions): void {
+    configured = { ...options };
+  }
+
+  /**
+   * Fetch `urlOrRequest` (a URL string or an {@link HTTPRequest}); `options` are request
+   * options (only with a URL) plus `raiseError` and `callback`. Resolves with the
+   * {@link HTTPResponse}; see the class documentation for when it rejects. With `callback`,
+   * the callback receives the response in every case (with `error` set on failure) and a
+   * rejection nobody awaits is not reported as unhandled.
+   *
+   * @example
+   * ```ts
+   * const response = await new AsyncHTTPClient().fetch('http://localhost:8888/api', {
+   *   method: 'POST',
+   *   body: JSON.stringify({ q: 1 }),
+   *   headers: { 'Content-Type': 'application/json' },
+   * });
+   * ```
+   * Tornado: `AsyncHTTPClient.fetch`.
+   */
+  fetch(urlOrRequest: string | HTTPRequest, options?: FetchOptions): Future<HTTPResponse> {
+    return this.#core.fetch(urlOrRequest, options);
+  }
+
+  /**
+   * How many requests hold a `maxClients` slot and how many wait for one.
+   *
+   * @example
+   * ```ts
+   * const { inFlight, queued } = new AsyncHTTPClient().stats();
+   * ```
+   * Tornado: none (typhoon addition: the queue is no longer silent).
+   */
+  stats(): HTTPClientStats {
+    return this.#core.stats();
+  }
+
+  /**
+   * Close the client: queued and in-flight requests fail with 599, its connections are
+   * closed, and a shared instance is forgotten so the next `new AsyncHTTPClient()` makes a
+   * fresh one. Resolves once the sockets are closed. Tornado: `AsyncHTTPClient.close`.
+   */
+  close(): Promise<void> {
+    if (this.#loop !== null && shared.get(this.#loop) === this) shared.delete(this.#loop);
+    return this.#core.close();
   }
 }
 
@@ -483,7 +520,7 @@ const FINISHED = new Error('the fetch already finished');
  * @internal
  */
 class FetchState {
-  readonly client: AsyncHTTPClient;
+  readonly client: ClientCore;
   readonly request: HTTPRequest;
   readonly future: Future<HTTPResponse>;
   readonly raiseError: boolean;
@@ -510,7 +547,7 @@ class FetchState {
   #inQueue = false;
 
   constructor(
-    client: AsyncHTTPClient,
+    client: ClientCore,
     request: HTTPRequest,
     future: Future<HTTPResponse>,
     options: FetchOptions,
