@@ -291,6 +291,9 @@ class RequestContext implements HTTPConnection {
   finish(): void {
     if (this.done) return;
     this.done = true;
+    // Answered before the whole body arrived (a handler refusing a streamed upload): the body
+    // timer must not keep running for an hour, holding the process open.
+    this.clearTimer();
     this.state.active.delete(this);
     this.res.end();
     if (this.settings.stopping && this.state.active.size === 0) {
