@@ -143,6 +143,9 @@ export class ClientCore {
       state.fail(err instanceof HTTPClientError ? err : clientError(String(err), err));
       return future;
     }
+    // Cancelling the Future stops the request: its slot or queue place is freed and its
+    // connection aborted.
+    future.addDoneCallback(state.onFutureDone);
     if (this.#inFlight.size < this.#maxClients) {
       this.#start(state);
     } else {
@@ -634,12 +637,20 @@ class FetchState {
     this.#settle(response, error, false);
   }
 
+  onFutureDone = (future: Future<HTTPResponse>): void => {
+    if (future.cancelled() && !this.done) this.fail(clientError('fetch cancelled'));
+  };
+
   #settle(
     response: HTTPResponse,
     error: HTTPClientError<HTTPResponse> | undefined,
     statusError: boolean,
   ): void {
     this.done = true;
+    if (this.#inQueue) {
+      this.#inQueue = false;
+      this.client.leftQueue();
+    }
     this.#clearHopTimers();
     if (this.#queueTimer !== null) {
       clearTimeout(this.#queueTimer);

@@ -377,6 +377,28 @@ describe('fetch', () => {
     await waitFor(() => peer.openSockets() === 0, 'the socket to close');
     await peer.close();
   });
+  test('cancelling the Future aborts the request and frees its slot or queue place', async () => {
+    const peer = await httpPeer(() => undefined); // never answers
+    const client = new AsyncHTTPClient({ forceInstance: true, maxClients: 1 });
+    try {
+      await expectLog(appLog, /maxClients/, async () => {
+        const running = client.fetch(peer.url('/running'));
+        const queued = client.fetch(peer.url('/queued'));
+        assert.deepEqual(client.stats(), { inFlight: 1, queued: 1, maxClients: 1 });
+        await waitFor(() => peer.connections() === 1, 'the first request to connect');
+        assert.equal(queued.cancel(), true);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.deepEqual(client.stats(), { inFlight: 1, queued: 0, maxClients: 1 });
+        assert.equal(running.cancel(), true);
+        await waitFor(() => client.stats().inFlight === 0, 'the slot to be freed');
+        await waitFor(() => peer.openSockets() === 0, 'the aborted socket to close');
+        await assert.rejects(running, { name: 'CancelledError' });
+      });
+    } finally {
+      await client.close();
+      await peer.close();
+    }
+  });
 });
 
 describe('maxClients queue', () => {
