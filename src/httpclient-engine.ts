@@ -37,18 +37,28 @@ import {
   type TimeInfo,
 } from './httpclient-request.ts';
 
-/** Default `maxBodySize`: 100 MiB, counted after decompression. */
+/** Default `maxBodySize`: 100 MiB, counted after decompression. Tornado: `max_body_size`. */
 export const DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024;
-/** Default `maxHeaderSize`: 64 KiB for the status line and all headers together. */
+/** Default `maxHeaderSize`: 64 KiB for the status line and all headers together.
+ * Tornado: `max_header_size`. */
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
-/** Default `maxClients`, as in Tornado. */
+/** Default `maxClients`, as in Tornado (`max_clients`). */
 export const DEFAULT_MAX_CLIENTS = 10;
 const USER_AGENT = 'typhoon/0.1';
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 /** Distinct TLS/proxy settings kept as live dispatchers; the oldest is closed past this. */
 const MAX_DISPATCHERS = 16;
 
-/** Options of `AsyncHTTPClient` and `AsyncHTTPClient.configure`. */
+/**
+ * Options of `AsyncHTTPClient` and `AsyncHTTPClient.configure`: client-wide limits and the
+ * request defaults.
+ *
+ * @example
+ * ```ts
+ * const client = new AsyncHTTPClient({ forceInstance: true, maxClients: 50, maxBodySize: 1 << 20 });
+ * ```
+ * Tornado: the keyword arguments of `AsyncHTTPClient.configure` / `SimpleAsyncHTTPClient`.
+ */
 export interface AsyncHTTPClientOptions {
   /** Requests in flight at once; the rest wait in a FIFO queue. Default 10. */
   maxClients?: number;
@@ -68,7 +78,15 @@ export interface AsyncHTTPClientConstructorOptions extends AsyncHTTPClientOption
   forceInstance?: boolean;
 }
 
-/** What `AsyncHTTPClient.stats` reports. */
+/**
+ * What `AsyncHTTPClient.stats` reports.
+ *
+ * @example
+ * ```ts
+ * if (client.stats().queued > 100) console.warn('HTTP client backlog');
+ * ```
+ * Tornado: none (typhoon makes the `max_clients` queue visible).
+ */
 export interface HTTPClientStats {
   /** Requests holding one of the `maxClients` slots. */
   inFlight: number;

@@ -8,25 +8,62 @@
 import { HTTPClientError, statusReason } from './errors.ts';
 import { HTTPHeaders } from './httputil.ts';
 
-/** Header input accepted by {@link HTTPRequest}: a plain object, a `Map`, WHATWG `Headers`,
- * or any iterable of `[name, value]` pairs. */
+/**
+ * Header input accepted by {@link HTTPRequest}: a plain object (a value may be a list), a
+ * `Map`, WHATWG `Headers`, an `HTTPHeaders`, or any iterable of `[name, value]` pairs.
+ *
+ * @example
+ * ```ts
+ * const headers: HeadersInput = { Accept: 'application/json', 'X-Tag': ['a', 'b'] };
+ * ```
+ * Tornado: the `headers` argument of `HTTPRequest` (a dict or `HTTPHeaders`).
+ */
 export type HeadersInput =
   | Record<string, string | number | readonly string[] | undefined>
   | Iterable<readonly [string, string]>;
 
-/** A prototype-free map of lower-case header name to value(s). */
+/**
+ * A prototype-free map of lower-case header name to value(s): how {@link HTTPRequest} keeps
+ * request headers, and what is handed to undici (a plain object, so `__proto__` is just a name).
+ *
+ * @example
+ * ```ts
+ * const request = new HTTPRequest(url, { headers: { 'X-A': '1' } });
+ * request.headers['x-a']; // '1'
+ * ```
+ * Tornado: `HTTPRequest.headers`.
+ */
 export type HeaderMap = Record<string, string | string[]>;
 
 /**
  * Streams a request body: called with a `write` function, it writes chunks (awaiting each
  * returned Promise applies backpressure) and resolves when the body is complete.
+ *
+ * @example
+ * ```ts
+ * await client.fetch(url, {
+ *   method: 'POST',
+ *   bodyProducer: async (write) => {
+ *     for (const part of parts) await write(part);
+ *   },
+ * });
+ * ```
  * Tornado: `HTTPRequest.body_producer`.
  */
 export type BodyProducer = (
   write: (chunk: string | Uint8Array) => Promise<void>,
 ) => PromiseLike<void>;
 
-/** Options of an {@link HTTPRequest}; every one may also come from the client's `defaults`. */
+/**
+ * Options of an {@link HTTPRequest}, in milliseconds where they are times. Each one left unset
+ * is taken from the client's `defaults`, then from Tornado's defaults ({@link REQUEST_DEFAULTS}).
+ *
+ * @example
+ * ```ts
+ * const options: HTTPRequestOptions = { method: 'PUT', body: '{}', requestTimeout: 5000 };
+ * ```
+ * Tornado: the keyword arguments of `tornado.httpclient.HTTPRequest`.
+ */
 export interface HTTPRequestOptions {
   /** HTTP method, default `GET`. */
   method?: string;
@@ -85,7 +122,16 @@ export interface HTTPRequestOptions {
   maxBodySize?: number;
 }
 
-/** Per-fetch options on top of the request's: how the result is reported. */
+/**
+ * The options of `fetch`: request options (only with a URL, not with an `HTTPRequest`) plus
+ * how the result is reported.
+ *
+ * @example
+ * ```ts
+ * const response = await client.fetch(url, { raiseError: false, requestTimeout: 1000 });
+ * ```
+ * Tornado: `AsyncHTTPClient.fetch(request, raise_error=True, **kwargs)`.
+ */
 export interface FetchOptions extends HTTPRequestOptions {
   /** Reject on a non-2xx status. Default true. Network errors and timeouts always reject. */
   raiseError?: boolean;
@@ -93,7 +139,16 @@ export interface FetchOptions extends HTTPRequestOptions {
   callback?: (response: HTTPResponse) => void;
 }
 
-/** Tornado's defaults for request options. */
+/**
+ * Tornado's defaults for request options (times in milliseconds): connect and request
+ * timeouts 20 s, redirects followed up to 5, responses decompressed, certificates checked.
+ *
+ * @example
+ * ```ts
+ * REQUEST_DEFAULTS.requestTimeout; // 20000
+ * ```
+ * Tornado: `tornado.httpclient.HTTPRequest._DEFAULTS`.
+ */
 export const REQUEST_DEFAULTS = Object.freeze({
   method: 'GET',
   connectTimeout: 20_000,
@@ -119,7 +174,16 @@ const BAD_VALUE = /[\r\n\0]/;
  * The WHATWG parser would silently strip CR/LF/TAB; refusing is safer than guessing. */
 const BAD_URL = /[\0-\x20\x7f]/;
 
-/** Build a prototype-free, lower-cased header map from any {@link HeadersInput}. */
+/**
+ * Build a prototype-free, lower-cased {@link HeaderMap} from any {@link HeadersInput};
+ * repeated names collect their values in a list.
+ *
+ * @example
+ * ```ts
+ * normalizeHeaders([['Accept', 'a'], ['accept', 'b']]); // { accept: ['a', 'b'] }
+ * ```
+ * Tornado: `HTTPHeaders(...)` construction.
+ */
 export function normalizeHeaders(input: HeadersInput | undefined): HeaderMap {
   const out: HeaderMap = Object.create(null) as HeaderMap;
   if (input === undefined || input === null) return out;
@@ -229,7 +293,15 @@ export class HTTPRequest {
   }
 }
 
-/** Timing of a fetch, in milliseconds since the fetch started. */
+/**
+ * Timing of a fetch, in milliseconds since `fetch` was called.
+ *
+ * @example
+ * ```ts
+ * const { queue, connect, startTransfer, total } = response.timeInfo;
+ * ```
+ * Tornado: `HTTPResponse.time_info`.
+ */
 export interface TimeInfo {
   /** Time spent waiting in the `maxClients` queue. */
   queue: number;
@@ -243,7 +315,16 @@ export interface TimeInfo {
   redirects: number;
 }
 
-/** Fields of an {@link HTTPResponse} besides the request and code. */
+/**
+ * Fields of an {@link HTTPResponse} besides the request and code, for building one (tests,
+ * fakes).
+ *
+ * @example
+ * ```ts
+ * const fake = new HTTPResponse(request, 200, { body: Buffer.from('ok') });
+ * ```
+ * Tornado: the keyword arguments of `HTTPResponse`.
+ */
 export interface HTTPResponseInit {
   reason?: string;
   headers?: HTTPHeaders;
@@ -328,7 +409,8 @@ export class HTTPResponse {
   }
 }
 
-/** The options of a request once the client's defaults and Tornado's defaults are applied. */
+/** The options of a request once the client's defaults and Tornado's defaults are applied.
+ * @internal */
 export interface ResolvedRequest {
   url: URL;
   method: string;
@@ -349,17 +431,17 @@ export interface ResolvedRequest {
   clientCert: string | Buffer | undefined;
   clientKey: string | Buffer | undefined;
   maxBodySize: number;
-  /** `Authorization` computed from auth options (dropped with the header on a cross-origin redirect). */
+  /** The `User-Agent` sent when the headers had none. */
   userAgent: string;
 }
 
-/** A client error with code 599: the request never produced a response. */
+/** A client error with code 599: the request never produced a response. @internal */
 export function clientError(message: string, cause?: unknown): HTTPClientError<HTTPResponse> {
   return new HTTPClientError<HTTPResponse>(599, message, cause === undefined ? {} : { cause });
 }
 
 /** Resolve `request` against `defaults` (then Tornado's), validating everything a server
- * could be fooled by. Throws an {@link HTTPClientError} 599 on bad input. */
+ * could be fooled by. Throws an {@link HTTPClientError} 599 on bad input. @internal */
 export function resolveRequest(
   request: HTTPRequest,
   defaults: HTTPRequestOptions,
@@ -510,7 +592,7 @@ export function resolveRequest(
   };
 }
 
-/** Names of {@link HTTPRequestOptions}, to tell request options from fetch-only ones. */
+/** Names of {@link HTTPRequestOptions}, to tell request options from fetch-only ones. @internal */
 export const REQUEST_OPTION_NAMES: ReadonlySet<string> = new Set([
   'method',
   'headers',

@@ -29,8 +29,16 @@ import {
   type TimeInfo,
 } from './httpclient-request.ts';
 
-/** Options of {@link HTTPClient}: those of a private `AsyncHTTPClient`, minus function-valued
- * request defaults (they cannot cross to the worker thread). */
+/**
+ * Options of {@link HTTPClient}: those of a private `AsyncHTTPClient`, minus function-valued
+ * request defaults (they cannot cross to the worker thread).
+ *
+ * @example
+ * ```ts
+ * const client = new HTTPClient({ defaults: { requestTimeout: 5000 } });
+ * ```
+ * Tornado: the keyword arguments of `HTTPClient`.
+ */
 export interface HTTPClientOptions {
   /** Request options applied where a request leaves them unset. */
   defaults?: HTTPRequestOptions;
