@@ -14,6 +14,7 @@
  * @module
  */
 
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
 import { Future, isThenable, resolvedFuture } from './concurrent.ts';
@@ -46,6 +47,10 @@ export interface WebSocketConnectOptions {
   subprotocols?: readonly string[];
   /** Offer permessage-deflate with these options (`{}` for defaults). Default: off. */
   compressionOptions?: CompressionOptions | null;
+  /** Verify the server's TLS certificate (`wss://`). Default true. */
+  validateCert?: boolean;
+  /** CA certificates for `wss://`: a PEM file path, PEM text, or a Buffer of PEM. */
+  caCerts?: string | Buffer;
   /** Give up on the connection and handshake after this long (599). Default 20 000. */
   connectTimeout?: number;
   /** Largest message accepted (1009 past it). Default 10 MiB. */
@@ -209,6 +214,11 @@ export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage
   }
 }
 
+function loadPem(value: string | Buffer): string | Buffer {
+  if (typeof value !== 'string' || value.includes('-----BEGIN')) return value;
+  return readFileSync(value);
+}
+
 /**
  * Open a WebSocket to `url` (`ws://` or `wss://`). Resolves to a
  * {@link WebSocketClientConnection} once the handshake is done; rejects with
@@ -246,6 +256,8 @@ export function websocketConnect(
       maxPayload: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       perMessageDeflate: compressionToDeflate(options.compressionOptions),
       followRedirects: false,
+      rejectUnauthorized: options.validateCert ?? true,
+      ...(options.caCerts !== undefined ? { ca: loadPem(options.caCerts) } : {}),
       ...{ closeTimeout: CLOSE_TIMEOUT },
     });
   } catch (error) {

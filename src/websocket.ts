@@ -29,6 +29,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { isThenable, type Future } from './concurrent.ts';
 import { WebSocketClosedError } from './errors.ts';
@@ -188,6 +189,7 @@ export class WebSocketHandler extends RequestHandler {
   selectedSubprotocol: string | null = null;
 
   #ws: WebSocket | undefined;
+  #socket: Socket | undefined;
   #closing = false;
   #closed = false;
   #closeNotified = false;
@@ -332,6 +334,7 @@ export class WebSocketHandler extends RequestHandler {
 
     const raw = connectionObject.detach();
     markDetached(this);
+    this.#socket = raw.socket;
     pendingHandshakes.set(raw.req, { protocol: selected, headers: extra });
     server.handleUpgrade(raw.req, raw.socket, raw.head ?? EMPTY, (ws) => {
       pendingHandshakes.delete(raw.req);
@@ -506,8 +509,7 @@ export class WebSocketHandler extends RequestHandler {
 
   /** Turn Nagle's algorithm off (true) or on for this connection. Tornado: `set_nodelay`. */
   setNodelay(value: boolean): void {
-    const socket = (this.#ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })?._socket;
-    socket?.setNoDelay(value);
+    this.#socket?.setNoDelay(value);
   }
 
   // A WebSocket has no HTTP response once open; writing one is a mistake worth a loud error.

@@ -1,6 +1,8 @@
 // WebSocketHandler and websocketConnect over real sockets on 127.0.0.1.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { WebSocket as RawWebSocket } from 'ws';
 import { Future } from '../src/concurrent.ts';
 import { HTTPClientError, WebSocketClosedError } from '../src/errors.ts';
@@ -701,6 +703,131 @@ describe('limits and failures', () => {
           assert.equal(await conn.readMessage(), null);
           assert.equal(conn.closeCode, 1011);
         });
+      } finally {
+        await srv.close();
+      }
+    }),
+  );
+});
+
+describe('hostile peers', () => {
+  /** Complete a handshake over a raw socket, then send `frames`; resolve with what came back. */
+  function rawSession(port: number, frames: Buffer): Promise<{ data: Buffer; closed: boolean }> {
+    return new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let sent = false;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ data: Buffer.concat(chunks), closed: false });
+      }, 3000);
+      socket.on('error', () => {});
+      socket.write(handshake('/echo'));
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (!sent && Buffer.concat(chunks).includes('\r\n\r\n')) {
+          sent = true;
+          socket.write(frames);
+        }
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ data: Buffer.concat(chunks), closed: true });
+      });
+    });
+  }
+
+  /** The close code in the first close frame (opcode 8) the server sent after its 101. */
+  function closeCodeOf(data: Buffer): number | undefined {
+    let at = data.indexOf('\r\n\r\n') + 4;
+    while (at + 2 <= data.length) {
+      const opcode = data[at]! & 0x0f;
+      const length = data[at + 1]! & 0x7f;
+      if (opcode === 8) return length >= 2 ? data.readUInt16BE(at + 2) : undefined;
+      at += 2 + length;
+    }
+    return undefined;
+  }
+
+  const masked = (opcode: number, payload: Buffer) => {
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, body]);
+  };
+
+  for (const [name, frames, code] of [
+    ['an unmasked client frame', Buffer.from([0x81, 0x02, 0x68, 0x69]), 1002],
+    ['an unknown opcode', masked(0x3, Buffer.from('hi')), 1002],
+    ['invalid UTF-8 in a text frame', masked(0x1, Buffer.from([0xc3, 0x28])), 1007],
+    [
+      'a frame header announcing 2^63 bytes',
+      Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]),
+      1009,
+    ],
+  ] as const) {
+    test(
+      `${name} closes with ${code}; no crash, the server keeps serving`,
+      genTest(async () => {
+        const closed = new Future<void>();
+        class Watched extends EchoHandler {
+          override onClose(): void {
+            if (!closed.done()) closed.setResult(undefined);
+          }
+        }
+        const { srv, wsUrl } = await serve([['/echo', Watched]]);
+        try {
+          const result = await rawSession(srv.port, frames);
+          assert.match(result.data.toString('latin1'), /^HTTP\/1\.1 101 /);
+          assert.equal(closeCodeOf(result.data), code);
+          assert.ok(result.closed, 'the server closed the connection');
+          await closed;
+          const conn = await websocketConnect(wsUrl('/echo'));
+          await conn.writeMessage('after');
+          assert.equal(await conn.readMessage(), 'after');
+          conn.close();
+        } finally {
+          await srv.close();
+        }
+      }),
+    );
+  }
+
+  test(
+    'websocketConnect rejects a URL it cannot use',
+    genTest(async () => {
+      await assert.rejects(websocketConnect('ftp://127.0.0.1/x'), SyntaxError);
+    }),
+  );
+});
+
+describe('wss', () => {
+  test(
+    'a WebSocket over TLS, with caCerts and validateCert',
+    genTest(async () => {
+      const fixture = (name: string) =>
+        readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url));
+      class NoDelay extends EchoHandler {
+        override open(): void {
+          this.setNodelay(true);
+        }
+      }
+      const srv = await startTestServer(new Application([['/echo', NoDelay]]), {
+        sslOptions: { key: fixture('key.pem'), cert: fixture('cert.pem') },
+      });
+      try {
+        const url = `wss://127.0.0.1:${srv.port}/echo`;
+        const conn = await websocketConnect(url, { caCerts: fixture('ca.pem') });
+        await conn.writeMessage('secure');
+        assert.equal(await conn.readMessage(), 'secure');
+        conn.close();
+        const unchecked = await websocketConnect(url, { validateCert: false });
+        unchecked.close();
+        const refused = await websocketConnect(url).then(
+          () => assert.fail('connected without trusting the CA'),
+          (e: unknown) => e,
+        );
+        assert.ok(refused instanceof HTTPClientError);
+        assert.equal(refused.code, 599);
       } finally {
         await srv.close();
       }
