@@ -250,6 +250,24 @@ describe('fetch', () => {
       },
     ));
 
+  test('options.callback also receives a 599 response when the connection fails', async () => {
+    const peer = await httpPeer(echo);
+    const url = peer.url('/');
+    await peer.close();
+    const client = new AsyncHTTPClient({ forceInstance: true });
+    try {
+      const response = await new Promise<HTTPResponse>((resolve) => {
+        void client.fetch(url, { callback: resolve });
+      });
+      assert.equal(response.code, 599);
+      assert.ok(response.error instanceof HTTPClientError);
+      assert.match(response.error.message, /Connection refused/);
+      assert.throws(() => response.rethrow(), HTTPClientError);
+    } finally {
+      await client.close();
+    }
+  });
+
   test('POST sends the body with a default form Content-Type; PUT keeps a given one', () =>
     withPeer(echo, async (peer, client) => {
       const post = (
@@ -630,6 +648,20 @@ describe('response bodies', () => {
         assert.equal(response.headers.get('x-accept-encoding'), 'gzip, deflate, br');
       }));
   }
+
+  test('HEAD of a gzip resource: no body, no decoding error', () =>
+    withPeer(
+      (_req, res) => {
+        res.setHeader('Content-Encoding', 'gzip');
+        res.setHeader('Content-Length', encoded.gzip!.length);
+        res.end();
+      },
+      async (peer, client) => {
+        const response = await client.fetch(peer.url('/gzip'), { method: 'HEAD' });
+        assert.equal(response.code, 200);
+        assert.equal(response.body.length, 0);
+      },
+    ));
 
   test('decompressResponse: false leaves the body encoded and asks for nothing', () =>
     withPeer(compressed, async (peer, client) => {
