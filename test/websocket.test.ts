@@ -7,6 +7,7 @@ import { WebSocket as RawWebSocket } from 'ws';
 import { Future } from '../src/concurrent.ts';
 import { HTTPClientError, WebSocketClosedError } from '../src/errors.ts';
 import { sleep } from '../src/gen.ts';
+import { HTTPHeaders } from '../src/httputil.ts';
 import { accessLog, appLog, genLog } from '../src/log.ts';
 import { genTest, expectLog, startTestServer, type TestServer } from '../src/testing.ts';
 import { Application, type ApplicationSettings, type Rule } from '../src/web/application.ts';
@@ -573,6 +574,30 @@ describe('upgrade requests to other handlers', () => {
           assert.match(missing.text, /^HTTP\/1\.1 404 /);
           assert.ok(missing.closedByServer);
         });
+      } finally {
+        await srv.close();
+      }
+    }),
+  );
+
+  test(
+    'a plain request callback answers an upgrade request through its connection',
+    genTest(async () => {
+      const srv = await startTestServer((request) => {
+        const body = Buffer.from(`no upgrade for ${request.path}`);
+        request.connection!.writeHeaders(
+          200,
+          'OK',
+          new HTTPHeaders({ 'Content-Length': String(body.length) }),
+          body,
+        );
+        request.connection!.finish();
+      });
+      try {
+        const result = await sendRaw(srv.port, handshake('/cb'), { timeout: 3000 });
+        assert.match(result.text, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(result.text, /no upgrade for \/cb$/);
+        assert.ok(result.closedByServer);
       } finally {
         await srv.close();
       }
