@@ -100,7 +100,14 @@ export interface ReadBytesOptions {
   partial?: boolean;
 }
 
-/** Default {@link IOStreamOptions.maxBufferSize}: 100 MiB, as Tornado. */
+/**
+ * Default {@link IOStreamOptions.maxBufferSize}: 100 MiB, as Tornado's `max_buffer_size`.
+ *
+ * @example
+ * ```ts
+ * new IOStream(socket, { maxBufferSize: DEFAULT_MAX_BUFFER_SIZE / 100 }); // 1 MiB
+ * ```
+ */
 export const DEFAULT_MAX_BUFFER_SIZE = 100 * 1024 * 1024;
 
 // With no read pending, stop reading from the socket once this much is buffered.

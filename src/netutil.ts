@@ -177,7 +177,15 @@ export function addAcceptHandler(
   };
 }
 
-/** The peer address of a connected socket, as {@link StreamAddress}. */
+/**
+ * The peer address of a connected socket, as {@link StreamAddress} (what `handleStream`
+ * receives). No Tornado equivalent: Tornado passes `socket.accept()`'s address tuple.
+ *
+ * @example
+ * ```ts
+ * server.on('connection', (socket) => console.log(peerAddress(socket).address));
+ * ```
+ */
 export function peerAddress(socket: net.Socket): StreamAddress {
   const family = socket.remoteFamily;
   return {

@@ -45,7 +45,14 @@ export interface TCPClientConnectOptions extends IOStreamOptions {
 
 /**
  * A non-blocking TCP connection factory. Stateless; one instance can open any number of
- * connections. Tornado: `tornado.tcpclient.TCPClient`.
+ * connections.
+ *
+ * @example
+ * ```ts
+ * const client = new TCPClient();
+ * const [a, b] = await Promise.all([client.connect('10.0.0.1', 80), client.connect('10.0.0.2', 80)]);
+ * ```
+ * Tornado: `tornado.tcpclient.TCPClient`.
  */
 export class TCPClient {
   /**

@@ -64,6 +64,18 @@ const QUIET_TLS_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * A non-blocking, single-threaded TCP server. Subclass it and implement
  * {@link TCPServer.handleStream}. See the module documentation.
  *
+ * @example
+ * ```ts
+ * class Greeter extends TCPServer {
+ *   override async handleStream(stream: IOStream, address: StreamAddress) {
+ *     await stream.write(`hello ${address.address}\n`);
+ *     stream.close();
+ *   }
+ * }
+ * const server = new Greeter({ sslOptions: { key, cert } });
+ * await server.listen(8443);
+ * // later: server.stop();
+ * ```
  * Tornado: `tornado.tcpserver.TCPServer`.
  */
 export abstract class TCPServer {
