@@ -35,6 +35,7 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { lookup as lookupMime } from 'mime-types';
 import { HTTPError } from '../errors.ts';
+import type { Future } from '../concurrent.ts';
 import { appLog } from '../log.ts';
 import { checkStaticUrlPath, resolveStaticPath } from '../internal/static-path.ts';
 import { formatHttpDate, isNotModified, resolveRange } from '../internal/http-range.ts';
@@ -58,7 +59,8 @@ interface CachedHash {
   hash: string;
 }
 
-const CHUNK_SIZE = 64 * 1024;
+const CHUNK_SIZE = 256 * 1024;
+const ignore = (): void => undefined;
 // Files up to this size are read in one call and sent with the headers.
 const SMALL_FILE = 64 * 1024;
 
@@ -270,21 +272,27 @@ export class StaticFileHandler extends RequestHandler {
     }));
     const stream = createReadStream(realPath, { start, end: end - 1, highWaterMark: CHUNK_SIZE });
     let sent = 0;
+    let gone = false;
+    const leave = closed.then(() => {
+      gone = true;
+    });
+    // Two pieces in flight at most: while one is being handed to the OS the next is read, so
+    // the disk and the socket overlap, yet a client that stops reading stops us within two.
+    let previous: Future<void> | null = null;
     try {
       for await (const chunk of stream) {
         if (this.request.connection?.closed) return;
         this.write(chunk as Buffer);
         sent += (chunk as Buffer).length;
-        // Wait until this piece reached the OS (or the client left) before reading more.
-        let gone = false;
-        await Promise.race([
-          this.flush(),
-          closed.then(() => {
-            gone = true;
-          }),
-        ]);
+        const current = this.flush();
+        // If the client leaves, pieces still in flight fail (EPIPE) after we stopped waiting.
+        current.then(undefined, ignore);
+        if (previous !== null) await Promise.race([previous, leave]);
         if (gone) return;
+        previous = current;
       }
+      if (previous !== null) await Promise.race([previous, leave]);
+      if (gone) return;
     } catch (error) {
       if (this.request.connection?.closed) return;
       throw error;
