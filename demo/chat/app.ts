@@ -6,6 +6,7 @@ import { Application } from '../../src/web/index.ts';
 import type { ChatContext } from './handlers.ts';
 import { MessageNewHandler, MessageUpdatesHandler, PageHandler } from './handlers.ts';
 import { MessageBuffer } from './message-buffer.ts';
+import { chatAuthSettings, LoginHandler, LogoutHandler } from './auth.ts';
 
 /** Options of {@link makeChatApp}; every limit has a default. */
 export interface ChatAppOptions {
@@ -48,10 +49,10 @@ export function makeChatApp(options: ChatAppOptions = {}): Application {
       [String.raw`/static/([a-z]+\.(?:js|css|svg))`, PageHandler, context],
       [String.raw`/a/message/new`, MessageNewHandler, context],
       [String.raw`/a/message/updates`, MessageUpdatesHandler, context],
-      // Sign-in (issue 6) adds its routes here, e.g. [`/auth/login`, LoginHandler, context]
-      // and [`/auth/logout`, LogoutHandler, context], with `cookieSecret` and `loginUrl` in
-      // `settings`.
+      // Sign-in (issue 6): a signed `user` cookie; the page and the API require it.
+      [String.raw`/auth/login`, LoginHandler, context],
+      [String.raw`/auth/logout`, LogoutHandler, context],
     ],
-    { ...options.settings },
+    chatAuthSettings(options.settings),
   );
 }

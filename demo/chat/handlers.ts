@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Future } from '../../src/concurrent.ts';
 import { CancelledError, HTTPError } from '../../src/errors.ts';
 import { RequestHandler } from '../../src/web/index.ts';
+import { authenticated } from '../../src/web/auth.ts';
 import type { ChatMessage, MessageBuffer } from './message-buffer.ts';
 
 /** What every chat handler receives as its init arguments (see app.ts). */
@@ -45,6 +46,11 @@ export class ChatHandler extends RequestHandler {
     this.setHeader('X-Content-Type-Options', 'nosniff');
     this.setHeader('X-Frame-Options', 'DENY');
     this.setHeader('Referrer-Policy', 'no-referrer');
+  }
+
+  /** Sign-in (issue 6, see auth.ts): the signed `user` cookie; everyone is `guest` when off. */
+  override getCurrentUser(): string | null {
+    return this.getSignedCookie('user') ?? (this.settings.requireSignIn === false ? 'guest' : null);
   }
 }
 
@@ -102,6 +108,10 @@ export class PageHandler extends ChatHandler {
     this.setHeader('Cache-Control', 'no-cache');
     this.write(asset.body);
   }
+
+  static {
+    this.prototype.get = authenticated(this.prototype.get); // sign-in (issue 6)
+  }
 }
 
 /**
@@ -133,6 +143,10 @@ export class MessageNewHandler extends ChatApiHandler {
       return json.body.trim();
     }
     return this.getArgument('body');
+  }
+
+  static {
+    this.prototype.post = authenticated(this.prototype.post); // sign-in (issue 6)
   }
 }
 
@@ -170,6 +184,10 @@ export class MessageUpdatesHandler extends ChatApiHandler {
 
   override onConnectionClose(): void {
     this.#wait?.cancel();
+  }
+
+  static {
+    this.prototype.get = authenticated(this.prototype.get); // sign-in (issue 6)
   }
 }
 

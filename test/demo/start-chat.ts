@@ -14,7 +14,9 @@ export async function startChat(
   options: ChatAppOptions & { maxHistory?: number } = {},
 ): Promise<RunningChat> {
   const messages = options.messages ?? new MessageBuffer({ maxHistory: options.maxHistory ?? 200 });
-  const app = makeChatApp({ ...options, messages });
+  // These tests exercise the chat itself; its sign-in is tested in chat-auth.test.ts.
+  const settings = { requireSignIn: false, ...options.settings };
+  const app = makeChatApp({ ...options, messages, settings });
   const server = await app.listen(0, '127.0.0.1', { maxBodySize: CHAT_MAX_BODY_SIZE });
   const port = server.address()!.port;
   return {
