@@ -139,8 +139,9 @@ test('parseHeaderValue and parseCookie', () => {
     'form-data',
     Object.assign(Object.create(null) as object, { name: 'a;b', filename: 'x.txt' }),
   ]);
-  const cookies = parseCookie('a=1; b="two"; a=3; __proto__=p; ; c');
-  assert.equal(cookies.a, '1');
+  const cookies = parseCookie('a=1; b="two"; a=3; __proto__=p; ; c; d="x\\073y"');
+  assert.equal(cookies.a, '3', 'the last of repeated names wins, as in Tornado');
+  assert.equal(cookies.d, 'x;y', 'octal escapes are undone');
   assert.equal(cookies.b, 'two');
   assert.equal(cookies.__proto__, 'p');
   assert.equal(cookies[''], 'c');

@@ -34,3 +34,10 @@ export type {
   FallbackHandlerArgs,
   NodeRequestListener,
 } from './handlers.ts';
+export { authenticated } from './auth.ts';
+export { StaticFileHandler } from './static-file-handler.ts';
+export { GZipContentEncoding } from './transforms.ts';
+export { MultipartStreamHandler } from './multipart-stream.ts';
+export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './cookies.ts';
+export type { StaticFileHandlerArgs } from './static-file-handler.ts';
+export type { StreamedPart, MultipartStreamLimits } from './multipart-stream.ts';
