@@ -90,6 +90,42 @@ describe('Future states', () => {
     assert.deepEqual(await Promise.all([a, resolvedFuture(2), Promise.resolve(3)]), [1, 2, 3]);
     assert.equal(await Promise.race([new Future<number>(), a]), 1);
   });
+
+  test('constructor reads as Promise on Futures, the prototype and objects built from it', async () => {
+    assert.equal(new Future().constructor, Promise);
+    assert.equal(Future.prototype.constructor, Promise);
+    assert.equal((Object.create(Future.prototype) as Future).constructor, Promise);
+    assert.equal(Reflect.get(Future.prototype, 'constructor', 7), Promise);
+    // `then` and `Promise.resolve` see %Promise%: a plain Promise comes back, the Future as is.
+    const f = resolvedFuture(5);
+    assert.equal(Promise.resolve(f), f);
+    const chained = f.then((x) => x * 2);
+    assert.ok(!(chained instanceof Future));
+    assert.equal(await chained, 10);
+  });
+
+  test('a failure or cancellation reaches awaiters and then-handlers waiting while pending', async () => {
+    const failed = new Future<number>();
+    const cancelled = new Future<number>();
+    const seen: string[] = [];
+    const waits = [
+      failed.then(
+        () => seen.push('failed: resolved'),
+        (e: unknown) => seen.push(`failed: ${(e as Error).message}`),
+      ),
+      (async () => {
+        try {
+          await cancelled;
+        } catch (e) {
+          seen.push(`cancelled: ${(e as Error).constructor.name}`);
+        }
+      })(),
+    ];
+    failed.setException(new BoomError('late'));
+    cancelled.cancel();
+    await Promise.all(waits);
+    assert.deepEqual(seen.sort(), ['cancelled: CancelledError', 'failed: late']);
+  });
 });
 
 describe('done callbacks', () => {
