@@ -105,8 +105,13 @@ const WORKER_FILE = fileURLToPath(
 const NO_CLOSE_TIMEOUT = 2 ** 31 - 1;
 
 // Sources are checked once per function object (compiling the text on the main thread is
-// how a method or an odd `toString()` is caught before anything is queued).
+// how a method or an odd `toString()` is caught before anything is queued), and once per
+// source text: an arrow function written inline in the call, `submit((x) => x + 1, i)`, is a
+// new object on every call but the same text, and compiling it again per task would cost more
+// than the task's whole round trip to a worker. The text cache is bounded like the workers'.
 const sourceCache = new WeakMap<(...args: never[]) => unknown, string>();
+const checkedSources = new Set<string>();
+const MAX_CHECKED_SOURCES = 1000;
 
 function taskSource(fn: unknown): string {
   if (typeof fn !== 'function') {
@@ -115,6 +120,7 @@ function taskSource(fn: unknown): string {
   const cached = sourceCache.get(fn as () => unknown);
   if (cached !== undefined) return cached;
   const source = Function.prototype.toString.call(fn);
+  if (checkedSources.has(source)) return source;
   const label = fn.name ? `function ${fn.name}` : 'the task function';
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new TaskSerializationError(
@@ -138,6 +144,10 @@ function taskSource(fn: unknown): string {
     );
   }
   sourceCache.set(fn as () => unknown, source);
+  if (checkedSources.size >= MAX_CHECKED_SOURCES) {
+    checkedSources.delete(checkedSources.values().next().value!);
+  }
+  checkedSources.add(source);
   return source;
 }
 
