@@ -84,6 +84,9 @@ const neverRetrieved = new FinalizationRegistry<unknown>((error) => {
   genLog.error('Future exception was never retrieved', error);
 });
 
+// Set by Future's static block: `reactWhenDone` needs the private flags.
+let reactImpl: (future: Future<unknown>, fn: () => void) => void;
+
 /**
  * A placeholder for the result of an asynchronous operation: pending, then either finished
  * (with a result or an exception) or cancelled. See the module documentation.
@@ -141,6 +144,14 @@ export class Future<T = unknown> extends Promise<T> {
         return Promise;
       },
     });
+  }
+
+  static {
+    reactImpl = (future, fn) => {
+      const flags = future.#flags;
+      void nativeThen.call(future, fn, fn);
+      future.#flags = flags;
+    };
   }
 
   /** `Future` instances are tagged `Future` for `Object.prototype.toString`. */
@@ -356,6 +367,25 @@ function runCallback(fn: AnyCallback, future: Future<unknown>): void {
   } catch (error) {
     appLog.error(`Exception in callback ${fn.name || '<anonymous>'} for ${String(future)}`, error);
   }
+}
+
+/**
+ * Call `fn()` once `future` is done, as a reaction of its native promise: the completion
+ * itself queues it, the way it resumes an `await`, with no done-callback bookkeeping and no
+ * drain to schedule. `fn` gets no usable argument (read the outcome from the Future), and it
+ * cannot be removed. Unlike `await` or `then`, registering does not count as retrieving a
+ * failure: whoever `fn` hands the outcome to retrieves it with `result()`, so a failure that
+ * is abandoned (a cancelled coroutine stops waiting) is still reported if nobody looks at it.
+ *
+ * @example
+ * ```ts
+ * reactWhenDone(future, () => resume(future)); // how a generator coroutine waits
+ * ```
+ * Tornado: none (the coroutine runner's wait).
+ * @internal
+ */
+export function reactWhenDone(future: Future<unknown>, fn: () => void): void {
+  reactImpl(future, fn);
 }
 
 /**

