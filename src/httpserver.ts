@@ -127,6 +127,72 @@ interface ServerSettings {
 
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
+/**
+ * The headers that decide how a request is framed and checked, read from `rawHeaders` in one
+ * pass. Node's `req.headers` is built lazily on first access (a lower-cased object of every
+ * line); typhoon never touches it on the hot path. Repeated lines combine as node combines
+ * them: `Content-Length` keeps the first, `Transfer-Encoding` and `Content-Encoding` join
+ * with `, ` (so `chunked` sent twice is refused, as before).
+ */
+interface FramingHeaders {
+  host: string | undefined;
+  hostCount: number;
+  transferEncoding: string | undefined;
+  contentLength: string | undefined;
+  contentEncoding: string | undefined;
+}
+
+const NO_FRAMING: FramingHeaders = {
+  host: undefined,
+  hostCount: 0,
+  transferEncoding: undefined,
+  contentLength: undefined,
+  contentEncoding: undefined,
+};
+
+function scanHeaders(raw: readonly string[]): FramingHeaders {
+  let host: string | undefined;
+  let hostCount = 0;
+  let te: string | undefined;
+  let cl: string | undefined;
+  let ce: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Compare lengths first: only a name of the right length is lower-cased.
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === 'host') {
+          hostCount++;
+          host = raw[i + 1];
+        }
+        break;
+      case 14:
+        if (cl === undefined && name.toLowerCase() === 'content-length') cl = raw[i + 1];
+        break;
+      case 16:
+        if (name.toLowerCase() === 'content-encoding')
+          ce = ce === undefined ? raw[i + 1] : `${ce}, ${raw[i + 1]!}`;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding')
+          te = te === undefined ? raw[i + 1] : `${te}, ${raw[i + 1]!}`;
+        break;
+    }
+  }
+  if (host === undefined && te === undefined && cl === undefined && ce === undefined)
+    return NO_FRAMING;
+  return {
+    host,
+    hostCount,
+    transferEncoding: te,
+    contentLength: cl,
+    contentEncoding: ce,
+  };
+}
+
+/** The last `Host` value that passed {@link HOST_RE}: clients repeat it on every request. */
+let lastGoodHost = '';
+
 const BARE_RESPONSES: Record<number, string> = {
   400: 'HTTP/1.1 400 Bad Request\r\n\r\n',
   408: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
@@ -207,6 +273,8 @@ class RequestContext implements HTTPConnection {
   decompressed = 0;
   gunzip: zlib.Gunzip | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Framing headers found by the server's one pass over `rawHeaders` (see `scanHeaders`). */
+  framing: FramingHeaders = NO_FRAMING;
   done = false;
   aborted = false;
   closeNotified = false;
@@ -288,14 +356,15 @@ class RequestContext implements HTTPConnection {
     return this.raw;
   }
 
-  finish(): void {
+  finish(chunk?: Uint8Array | null): void {
     if (this.done) return;
     this.done = true;
     // Answered before the whole body arrived (a handler refusing a streamed upload): the body
     // timer must not keep running for an hour, holding the process open.
     this.clearTimer();
     this.state.active.delete(this);
-    this.res.end();
+    if (chunk !== undefined && chunk !== null && chunk.length > 0) this.res.end(chunk);
+    else this.res.end();
     if (this.settings.stopping && this.state.active.size === 0) {
       this.res.once('finish', closeAfterDrain);
     }
@@ -682,24 +751,20 @@ export class HTTPServer {
       rejectRequest(req, res, 431, `more than ${settings.maxHeaderCount} header lines`);
       return;
     }
-    let hostCount = 0;
-    let host: string | undefined;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === 4 && name.toLowerCase() === 'host') {
-        hostCount++;
-        host = raw[i + 1];
-      }
-    }
-    if (hostCount > 1) {
+    const framing = scanHeaders(raw);
+    const host = framing.host;
+    if (framing.hostCount > 1) {
       rejectRequest(req, res, 400, 'duplicate Host header');
       return;
     }
-    if (host !== undefined && !HOST_RE.test(host)) {
-      rejectRequest(req, res, 400, `malformed Host header ${JSON.stringify(host.slice(0, 100))}`);
-      return;
+    if (host !== undefined && host !== lastGoodHost) {
+      if (!HOST_RE.test(host)) {
+        rejectRequest(req, res, 400, `malformed Host header ${JSON.stringify(host.slice(0, 100))}`);
+        return;
+      }
+      lastGoodHost = host;
     }
-    const te = req.headers['transfer-encoding'];
+    const te = framing.transferEncoding;
     if (te !== undefined && te.toLowerCase() !== 'chunked') {
       rejectRequest(
         req,
@@ -726,6 +791,7 @@ export class HTTPServer {
       socket.on('close', onSocketClose);
     }
     const ctx = new RequestContext(req, res, settings, state, head);
+    ctx.framing = framing;
     state.active.add(ctx);
 
     let remoteIp = remoteAddressOf(socket);
@@ -743,7 +809,7 @@ export class HTTPServer {
     });
     if (host !== undefined) request.host = host;
     if (settings.decompressRequest) {
-      const encoding = req.headers['content-encoding'];
+      const encoding = framing.contentEncoding;
       if (encoding !== undefined && encoding.toLowerCase() === 'gzip') {
         // The delegate sees the body decompressed, so it must not see the encoding either.
         request.headers.delete('Content-Encoding');
@@ -798,9 +864,9 @@ export class HTTPServer {
 
   #readBody(ctx: RequestContext, expectContinue: boolean): void {
     const req = ctx.req;
-    const headers = req.headers;
-    const te = headers['transfer-encoding'];
-    const cl = headers['content-length'];
+    const framing = ctx.framing;
+    const te = framing.transferEncoding;
+    const cl = framing.contentLength;
     if (te === undefined && (cl === undefined || cl === '0')) {
       ctx.finishMessage();
       return;
@@ -811,7 +877,7 @@ export class HTTPServer {
     }
     if (expectContinue) ctx.res.writeContinue();
     if (this.#settings.decompressRequest) {
-      const encoding = headers['content-encoding'];
+      const encoding = framing.contentEncoding;
       if (encoding !== undefined && encoding.toLowerCase() === 'gzip') ctx.startGunzip();
     }
     if (ctx.bodyTimeout > 0) ctx.timer = setTimeout(onBodyTimeout, ctx.bodyTimeout, ctx);

@@ -40,6 +40,33 @@ interface HeaderEntry {
 
 const normalizedNames = new Map<string, string>();
 
+/** A header name's map key (lower case) and its output spelling (`Http-Header-Case`). */
+interface HeaderName {
+  key: string;
+  name: string;
+}
+
+/**
+ * Name as written → its key and spelling. The same few names (`Content-Type`, `Etag`, …) are
+ * set on every response; one lookup of a string literal (whose hash V8 keeps) is cheaper than
+ * `toLowerCase()` making a fresh string that must then be hashed, plus a second lookup for
+ * the spelling. Bounded: names past the first 1000 are computed each time.
+ */
+const headerNames = new Map<string, HeaderName>();
+
+function headerName(name: string): HeaderName {
+  let info = headerNames.get(name);
+  if (info === undefined) {
+    info = { key: name.toLowerCase(), name: normalizeHeaderName(name) };
+    if (headerNames.size < 1000) headerNames.set(name, info);
+  }
+  return info;
+}
+
+function headerKey(name: string): string {
+  return headerName(name).key;
+}
+
 /**
  * Turn `content-type` into `Content-Type`, as Tornado spells header names on output. Results
  * are cached: a server sees the same few dozen names over and over.
@@ -144,34 +171,34 @@ export class HTTPHeaders implements Iterable<[string, string]> {
 
   /** Add a value for `name`, keeping existing ones. Tornado: `HTTPHeaders.add`. */
   add(name: string, value: string): void {
-    const key = name.toLowerCase();
+    const info = headerName(name);
+    const key = info.key;
     const entry = this.#map.get(key);
-    if (entry === undefined)
-      this.#map.set(key, { name: normalizeHeaderName(name), values: [String(value)] });
+    if (entry === undefined) this.#map.set(key, { name: info.name, values: [String(value)] });
     else entry.values.push(String(value));
     this.#lastKey = key;
   }
 
   /** Replace every value of `name` with `value`. Tornado: `headers[name] = value`. */
   set(name: string, value: string): void {
-    const key = name.toLowerCase();
+    const info = headerName(name);
+    const key = info.key;
     const entry = this.#map.get(key);
-    if (entry === undefined)
-      this.#map.set(key, { name: normalizeHeaderName(name), values: [String(value)] });
+    if (entry === undefined) this.#map.set(key, { name: info.name, values: [String(value)] });
     else entry.values = [String(value)];
     this.#lastKey = key;
   }
 
   /** The values of `name` joined with `,`, or `undefined` when absent. */
   get(name: string): string | undefined {
-    const entry = this.#map.get(name.toLowerCase());
+    const entry = this.#map.get(headerKey(name));
     if (entry === undefined) return undefined;
     return entry.values.length === 1 ? entry.values[0] : entry.values.join(',');
   }
 
   /** Every value of `name` (empty when absent). Tornado: `HTTPHeaders.get_list`. */
   getList(name: string): string[] {
-    const entry = this.#map.get(name.toLowerCase());
+    const entry = this.#map.get(headerKey(name));
     return entry === undefined ? [] : entry.values.slice();
   }
 
@@ -184,12 +211,12 @@ export class HTTPHeaders implements Iterable<[string, string]> {
 
   /** True when `name` has at least one value. */
   has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
+    return this.#map.has(headerKey(name));
   }
 
   /** Remove every value of `name`; true if there was one. */
   delete(name: string): boolean {
-    return this.#map.delete(name.toLowerCase());
+    return this.#map.delete(headerKey(name));
   }
 
   /** Remove every header. */
@@ -668,8 +695,12 @@ export interface HTTPConnection {
   ): void;
   /** Send a body chunk after the headers. */
   write(chunk: Uint8Array, callback?: WriteCallback): void;
-  /** End the response. */
-  finish(): void;
+  /**
+   * End the response. A `chunk` given here goes out as the last body bytes, together with
+   * headers still pending (node's `res.end(chunk)`: no cork and next-tick uncork as a
+   * separate `write` then `end` would cost).
+   */
+  finish(chunk?: Uint8Array | null): void;
   /** Raise or lower the body size limit for this request only (before the body is read). */
   setMaxBodySize(bytes: number): void;
   /** Change the body timeout for this request only, in ms. */

@@ -50,7 +50,12 @@ export type LogInterceptor = (record: LogRecord) => boolean;
 
 /** Options of {@link configureLogging}. */
 export interface LoggingOptions {
-  /** Records below this level are dropped. Default `'info'`. */
+  /**
+   * Records below this level are dropped. Until logging is configured the level is
+   * `'warning'` (as Python's logging shows an unconfigured Tornado's warnings and errors
+   * only); the first `configureLogging()` without a level turns on `'info'`, as Tornado's
+   * `enable_pretty_logging()` does, so access lines appear.
+   */
   level?: LogLevel;
   /** Format of the default sink: `'pretty'` (default) or `'json'`. */
   format?: 'pretty' | 'json';
@@ -68,7 +73,18 @@ const state: {
   sink: LogSink | null;
   color: boolean | undefined;
   interceptors: LogInterceptor[];
-} = { threshold: LEVELS.info, format: 'pretty', sink: null, color: undefined, interceptors: [] };
+  configured: boolean;
+} = {
+  // Unconfigured, typhoon shows what an unconfigured Tornado shows: warnings and errors. A
+  // line per request on stderr by default would also cost a busy server a third of its
+  // throughput (a synchronous write per request), for output nobody asked for.
+  threshold: LEVELS.warning,
+  format: 'pretty',
+  sink: null,
+  color: undefined,
+  interceptors: [],
+  configured: false,
+};
 
 /**
  * Set the level, format and sink used by all three loggers. Options left out keep their
@@ -86,7 +102,10 @@ export function configureLogging(options: LoggingOptions = {}): void {
     const n = LEVELS[options.level];
     if (n === undefined) throw new RangeError(`unknown log level ${String(options.level)}`);
     state.threshold = n;
+  } else if (!state.configured) {
+    state.threshold = LEVELS.info;
   }
+  state.configured = true;
   if (options.format !== undefined) {
     if (options.format !== 'pretty' && options.format !== 'json') {
       throw new RangeError(`unknown log format ${String(options.format)}`);
@@ -200,6 +219,22 @@ function defaultSink(record: LogRecord): void {
   process.stderr.write(formatRecord(record, state.format, state.color ?? process.stderr.isTTY));
 }
 
+// The pretty stamp has one-second resolution; an access line per request would otherwise
+// build a Date and six padded strings each time.
+let stampSecond = Number.NaN;
+let stampText = '';
+
+function prettyStamp(time: number): string {
+  const second = Math.floor(time / 1000);
+  if (second !== stampSecond) {
+    const d = new Date(second * 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    stampText = `${p(d.getFullYear() % 100)}${p(d.getMonth() + 1)}${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    stampSecond = second;
+  }
+  return stampText;
+}
+
 /**
  * Format a record as the default sink does: `'pretty'` gives Tornado's layout
  * (`[I 261121 06:00:00 app] message`), `'json'` one JSON object. Ends with a newline.
@@ -215,9 +250,7 @@ export function formatRecord(record: LogRecord, format: 'pretty' | 'json', color
     if (record.error !== undefined) out.error = describeError(record.error);
     return JSON.stringify(out) + '\n';
   }
-  const d = new Date(record.time);
-  const p = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${p(d.getFullYear() % 100)}${p(d.getMonth() + 1)}${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  const stamp = prettyStamp(record.time);
   let prefix = `[${LEVEL_LETTER[record.level]} ${stamp} ${record.logger}]`;
   if (color) prefix = `${LEVEL_COLOR[record.level]}${prefix}\x1b[39m`;
   let line = `${prefix} ${record.message}`;

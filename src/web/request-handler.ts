@@ -29,7 +29,7 @@
  * @module
  */
 
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { appLog, genLog } from '../log.ts';
 import { Future, isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
@@ -117,6 +117,41 @@ function httpDateNow(): string {
   return cachedDate;
 }
 
+// Etags of recent small string bodies. SHA-1 through node's crypto costs about a microsecond
+// per response (a call into C++ and OpenSSL); most responses of a busy server are few
+// distinct bodies (a page, a JSON status), and a map hit on the string is far cheaper. Keyed
+// by the body itself, so a hit is exactly the digest; emptied whenever it fills up.
+const ETAG_CACHE_MAX_ENTRIES = 256;
+const ETAG_CACHE_MAX_LENGTH = 1024;
+const etagCache = new Map<string, string>();
+
+function sha1Etag(chunk: Chunk): string {
+  if (typeof chunk === 'string' && chunk.length <= ETAG_CACHE_MAX_LENGTH) {
+    let etag = etagCache.get(chunk);
+    if (etag === undefined) {
+      etag = `"${oneShotHash('sha1', chunk, 'hex')}"`;
+      if (etagCache.size >= ETAG_CACHE_MAX_ENTRIES) etagCache.clear();
+      etagCache.set(chunk, etag);
+    }
+    return etag;
+  }
+  return `"${oneShotHash('sha1', chunk, 'hex')}"`;
+}
+
+// Lower-case method names without a `toLowerCase()` string per request.
+const METHOD_NAMES: Record<string, string | undefined> = Object.assign(
+  Object.create(null) as Record<string, string | undefined>,
+  {
+    GET: 'get',
+    HEAD: 'head',
+    POST: 'post',
+    PUT: 'put',
+    PATCH: 'patch',
+    DELETE: 'delete',
+    OPTIONS: 'options',
+  },
+);
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -203,7 +238,7 @@ export class RequestHandler {
   #status = 200;
   #reason = 'OK';
   #headers!: HTTPHeaders;
-  #writeBuffer: Chunk[] = [];
+  #writeBuffer!: Chunk[]; // set by clear() in the constructor
   #headersWritten = false;
   #finished = false;
   #transforms: OutputTransform[] | null = null;
@@ -449,7 +484,12 @@ export class RequestHandler {
     return future;
   }
 
-  #flush(finishing: boolean, callback?: (error?: Error | null) => void): void {
+  /**
+   * Send the buffered output. With `end`, also end the response: when nobody waits for a
+   * write callback, the last chunk goes to `connection.finish(chunk)` (node's `res.end(chunk)`),
+   * which skips the cork, the next-tick uncork and the second stream call of `write` + `end`.
+   */
+  #flush(finishing: boolean, callback?: (error?: Error | null) => void, end = false): void {
     const connection = this.#connection();
     let chunk = this.#takeBuffer();
     const transforms = this.#transforms;
@@ -465,13 +505,24 @@ export class RequestHandler {
       }
       // A HEAD response keeps its headers (Content-Length included) but never a body.
       if (this.request.method === 'HEAD') chunk = EMPTY;
+      if (end && callback === undefined) {
+        connection.writeHeaders(this.#status, this.#reason, headers, null);
+        connection.finish(chunk);
+        return;
+      }
       connection.writeHeaders(this.#status, this.#reason, headers, chunk, callback);
     } else {
       if (transforms !== null)
         for (const t of transforms) chunk = t.transformChunk(chunk, finishing);
-      if (this.request.method !== 'HEAD' && chunk.length > 0) connection.write(chunk, callback);
+      if (this.request.method === 'HEAD') chunk = EMPTY;
+      if (end && callback === undefined) {
+        connection.finish(chunk);
+        return;
+      }
+      if (chunk.length > 0) connection.write(chunk, callback);
       else callback?.();
     }
+    if (end) connection.finish();
   }
 
   /**
@@ -515,9 +566,8 @@ export class RequestHandler {
         this.#headers.set('Content-Length', String(this.#bufferLength()));
       }
     }
-    this.#flush(true, callback);
+    this.#flush(true, callback, true);
     this.#finished = true;
-    this.#connection().finish();
     this.application.logRequest(this);
     try {
       this.onFinish();
@@ -531,15 +581,21 @@ export class RequestHandler {
    * compute it another way. Tornado: `compute_etag`.
    */
   computeEtag(): string | null {
+    const buffer = this.#writeBuffer;
+    // One chunk (the usual case) takes the one-shot digest: no Hash object per request.
+    if (buffer.length === 1) return sha1Etag(buffer[0]!);
     const hash = createHash('sha1');
-    for (const c of this.#writeBuffer) hash.update(c);
+    for (const c of buffer) hash.update(c);
     return `"${hash.digest('hex')}"`;
   }
 
   /** Set the `Etag` header from {@link RequestHandler.computeEtag}. Tornado: `set_etag_header`. */
   setEtagHeader(): void {
     const etag = this.computeEtag();
-    if (etag !== null) this.setHeader('Etag', etag);
+    if (etag === null) return;
+    // The built-in digest is a quoted hex string: only an overridden computeEtag is checked.
+    if (this.computeEtag === RequestHandler.prototype.computeEtag) this.#headers.set('Etag', etag);
+    else this.setHeader('Etag', etag);
   }
 
   /**
@@ -971,7 +1027,8 @@ export class RequestHandler {
         const decoded = Object.create(null) as Record<string, string | undefined>;
         for (const key in kwargs) decoded[key] = this.#decodePathArg(kwargs[key]);
         this.pathKwargs = decoded;
-      } else {
+      } else if (args.length > 0) {
+        // (No groups: pathArgs keeps the empty array the constructor made.)
         const decoded: Array<string | undefined> = new Array<string | undefined>(args.length);
         for (let i = 0; i < args.length; i++) decoded[i] = this.#decodePathArg(args[i]);
         this.pathArgs = decoded;
@@ -1017,7 +1074,8 @@ export class RequestHandler {
   #runMethod(named: boolean): void {
     try {
       if (this.#finished) return;
-      const name = this.request.method.toLowerCase();
+      const method = this.request.method;
+      const name = METHOD_NAMES[method] ?? method.toLowerCase();
       const fn = (this as unknown as Record<string, unknown>)[name];
       if (typeof fn !== 'function') throw new HTTPError(405);
       let result: unknown = named

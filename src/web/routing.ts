@@ -31,6 +31,12 @@ export interface PathMatch {
   kwargs: Record<string, string | undefined> | undefined;
 }
 
+/** The match of a pattern without groups, shared (frozen) since it carries nothing. */
+const NO_GROUPS: PathMatch = Object.freeze({
+  args: Object.freeze([]) as unknown as Array<string | undefined>,
+  kwargs: undefined,
+});
+
 /** A rule as written in an `Application`'s handler list. */
 export type RuleSpec<H extends HandlerClassLike = HandlerClassLike> =
   | URLSpec<H>
@@ -62,6 +68,8 @@ export class URLSpec<H extends HandlerClassLike = HandlerClassLike> {
   readonly #hasNamedGroups: boolean;
   readonly #reverse: ReversePiece[] | null;
   readonly #groupCount: number;
+  /** True when the pattern has no capturing group: a match is a `test()`, nothing to slice. */
+  readonly #noGroups: boolean;
 
   constructor(pattern: string | RegExp, handlerClass: H, initArgs?: object | null, name?: string) {
     let source = typeof pattern === 'string' ? pattern : pattern.source;
@@ -77,6 +85,8 @@ export class URLSpec<H extends HandlerClassLike = HandlerClassLike> {
     this.initArgs = initArgs ?? {};
     this.name = name;
     this.#hasNamedGroups = /\(\?<[A-Za-z_$]/.test(source);
+    // An empty alternative always matches, so the result's length counts the groups.
+    this.#noGroups = new RegExp(`(?:${source})|`, flags).exec('')!.length === 1;
     const reverse = parseReverse(source);
     this.#reverse = reverse;
     this.#groupCount = reverse === null ? -1 : reverse.filter((p) => p.group >= 0).length;
@@ -84,6 +94,7 @@ export class URLSpec<H extends HandlerClassLike = HandlerClassLike> {
 
   /** Match a request path; `null` when it does not match. */
   match(path: string): PathMatch | null {
+    if (this.#noGroups) return this.regex.test(path) ? NO_GROUPS : null;
     const m = this.regex.exec(path);
     if (m === null) return null;
     if (this.#hasNamedGroups && m.groups !== undefined) {
