@@ -105,6 +105,11 @@ export class Condition {
       waiter.setResult(false);
       this.#abandon();
     });
+    // A waiter cancelled by its owner (e.g. a long poll whose client left) counts towards the
+    // sweep too, so a queue nobody notifies does not keep every cancelled waiter forever.
+    waiter.addDoneCallback((f) => {
+      if (f.cancelled()) this.#abandon();
+    });
     return waiter;
   }
 

@@ -20,6 +20,16 @@ const usingSkip = usingSupported
   : `this Node (${process.version}) cannot parse \`using\` declarations`;
 
 describe('Condition', () => {
+  test('cancelled waiters are skipped and do not take a notify', async () => {
+    const c = new Condition();
+    const keep = c.wait();
+    for (let i = 0; i < 1000; i++) c.wait().cancel();
+    await tick();
+    assert.equal(c.waiting, 1);
+    c.notify();
+    assert.equal(await keep, true);
+  });
+
   test('notify wakes one waiter, oldest first; notify(n) and notifyAll wake more', async () => {
     const c = new Condition();
     const woken: number[] = [];
