@@ -65,6 +65,9 @@ async function sample(beat: bigint): Promise<void> {
     return;
   }
   const s = session;
+  // Between samples this thread sleeps in Atomics.wait and has no handle of its own; the
+  // inspector's replies do not keep an event loop alive, so a timer does for the sample.
+  const keepAlive = setInterval(() => {}, 60_000);
   const paused = new Promise<CallFrame[]>((resolve) => {
     s.once('Debugger.paused', (message) => {
       resolve((message.params as { callFrames: CallFrame[] }).callFrames);
@@ -93,33 +96,43 @@ async function sample(beat: bigint): Promise<void> {
   } finally {
     await post('Debugger.disable').catch(() => {});
     scriptUrls.clear();
+    clearInterval(keepAlive);
   }
 }
 
-let sampling = false;
-let sampledBeat = -1n;
-
-// The watchdog thread's own timer keeps its loop alive (the thread itself is unref'd by the
-// main thread, so the process can still exit) and is all that ever wakes it.
-const timer = setInterval(() => {
-  if (Atomics.load(shared, STOP) !== 0) {
-    clearInterval(timer);
-    session?.disconnect();
-    port.close();
-    return;
+/**
+ * The watchdog thread's whole life: sleep in `Atomics.wait` until the last beat would be
+ * `threshold` old, look, and sample the main thread when it is stuck. No timer and no event
+ * loop turn while nothing is wrong: the main thread never wakes this thread for a beat (that
+ * would cost it a system call per beat), so on an idle or busy healthy loop this thread wakes
+ * about once per threshold (beats come every quarter of it, so a fresh one is always there).
+ * The main thread wakes it only to stop (STOP set, then `Atomics.notify`). The event loop of
+ * this thread runs only inside a sample, where the inspector's replies arrive.
+ */
+async function watch(): Promise<void> {
+  let sampledBeat = -1n;
+  for (;;) {
+    const beat = Atomics.load(beats, 0);
+    const ageMs = Number(process.hrtime.bigint() - beat) / 1e6;
+    let waitMs: number;
+    if (beat === sampledBeat) {
+      // Still the stall already sampled (one sample per stall): look again a beat later.
+      waitMs = intervalMs;
+    } else if (ageMs >= thresholdMs) {
+      sampledBeat = beat;
+      await sample(beat);
+      continue;
+    } else {
+      waitMs = thresholdMs - ageMs;
+    }
+    // 'ok' (woken by stop) or 'not-equal' (stopped already) end the watch; 'timed-out' loops.
+    if (Atomics.wait(shared, STOP, 0, Math.max(1, waitMs)) !== 'timed-out') break;
   }
-  if (sampling) return;
-  const beat = Atomics.load(beats, 0);
-  // One sample per stall: the same last beat means the same stall.
-  if (beat === sampledBeat) return;
-  if (Number(process.hrtime.bigint() - beat) / 1e6 < thresholdMs) return;
-  sampling = true;
-  sampledBeat = beat;
-  void sample(beat).finally(() => {
-    sampling = false;
-  });
-}, intervalMs);
+  session?.disconnect();
+  port.close();
+}
 
 // No warm-up Debugger.enable here: on the main thread it announces every script, which on a big
 // program is itself a stall. The first sample pays for it instead, inside a stall anyway.
 Atomics.store(shared, READY, 1);
+void watch();

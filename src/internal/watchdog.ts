@@ -7,9 +7,10 @@
  * ```
  *  main thread                              watchdog thread (worker_threads)
  *  ───────────                              ────────────────────────────────
- *  unref'd timer every `interval` ms:       its own timer every `interval` ms:
- *    beat = hrtime() (shared memory) ────►    last beat younger than `threshold`: fine
- *                                             older: the loop is stuck
+ *  unref'd timer every `interval` ms       Atomics.wait (no timer, no event loop) until
+ *  (a quarter of the threshold):             the last beat would be `threshold` old:
+ *    beat = hrtime() (shared memory) ────►    a newer beat is there: sleep again
+ *                                             none: the loop is stuck
  *    (stuck in someone's code)                inspector session (connectToMainThread):
  *                                  ◄──────      Debugger.enable + Debugger.pause
  *    V8 interrupt: paused ─────────────────►   Debugger.paused: read the call frames,
@@ -20,12 +21,15 @@
  *    onStall({durationMs, stack | reason})
  * ```
  *
- * The main thread only runs a timer that writes a timestamp into shared memory (a few µs per
- * beat, no system call, no polling, and unref'd so it never keeps the process alive); nothing
- * wakes the watchdog thread but its own timer; the debugger is enabled only for the instant of a pause. The
- * duration comes from the main thread's own clock (how late the beat was); the stack comes
- * from the watchdog thread, which posts it before resuming the main thread, so it is already
- * waiting on the port when the late beat runs.
+ * The main thread only runs a timer that writes a timestamp into shared memory (a clock read
+ * and a store per beat, no system call, no message, and unref'd so it never keeps the process
+ * alive); nothing runs on it per loop iteration. The watchdog thread sleeps in `Atomics.wait`
+ * and wakes about once per threshold on a healthy loop (beats are never notified, so they
+ * cost the main thread no system call); the main thread notifies it only to stop. The
+ * debugger is enabled only for the instant of a pause. The duration comes from the main
+ * thread's own clock (how late the beat was); the stack comes from the watchdog thread, which
+ * posts it before resuming the main thread, so it is already waiting on the port when the
+ * late beat runs.
  *
  * A stack cannot be had when the loop was blocked outside JavaScript (native code such as a
  * synchronous crypto or file call that returned straight to the loop), when the watchdog
@@ -68,7 +72,8 @@ export interface StallSample {
 export interface WatchdogWorkerData {
   /** Int32 slots STOP and READY, then (at byte {@link BEAT_OFFSET}) the BigInt64 beat. */
   shared: SharedArrayBuffer;
-  /** How often the watchdog thread looks at the beat, in ms. */
+  /** The main thread's beat interval, in ms: how soon to look again at a stall already
+   * sampled. */
   intervalMs: number;
   thresholdMs: number;
   port: import('node:worker_threads').MessagePort;
@@ -125,32 +130,42 @@ export function startBlockingWatchdog(
 
   let expected = performance.now() + interval;
 
+  // The slow path of a beat that came late: collect the watchdog thread's sample of this stall
+  // (it posts before resuming this thread, so it is already waiting) and report.
+  function lateBeat(late: number): void {
+    const beat = Atomics.load(beats, 0);
+    let sample: StallSample | undefined;
+    for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
+      const message = m.message as StallSample;
+      if (message.beat === beat) sample = message;
+    }
+    if (late <= thresholdMs) return;
+    const report: StallReport = { durationMs: late };
+    if (sample?.stack !== undefined) report.stack = sample.stack;
+    else {
+      report.reason =
+        sample?.reason ??
+        workerProblem ??
+        (Atomics.load(shared, READY) === 0
+          ? 'the watchdog thread was still starting'
+          : 'the stall ended before the watchdog thread could sample it');
+    }
+    onStall(report);
+  }
+
+  // All the watchdog ever runs on this thread while the loop is healthy: one clock read, one
+  // comparison and one store into shared memory, a few times per threshold. Nothing wakes the
+  // watchdog thread (no notify, no message).
   function typhoonWatchdogHeartbeat(): void {
     const now = performance.now();
-    const late = now - expected;
-    const beat = Atomics.load(beats, 0);
-    if (late > interval) {
-      let sample: StallSample | undefined;
-      for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
-        const message = m.message as StallSample;
-        if (message.beat === beat) sample = message;
-      }
-      if (late > thresholdMs) {
-        const report: StallReport = { durationMs: late };
-        if (sample?.stack !== undefined) report.stack = sample.stack;
-        else {
-          report.reason =
-            sample?.reason ??
-            workerProblem ??
-            (Atomics.load(shared, READY) === 0
-              ? 'the watchdog thread was still starting'
-              : 'the stall ended before the watchdog thread could sample it');
-        }
-        onStall(report);
-      }
+    if (now - expected > interval) {
+      lateBeat(now - expected);
+      Atomics.store(beats, 0, process.hrtime.bigint());
+      expected = performance.now() + interval;
+      return;
     }
     Atomics.store(beats, 0, process.hrtime.bigint());
-    expected = performance.now() + interval;
+    expected = now + interval;
   }
 
   const timer = setInterval(typhoonWatchdogHeartbeat, interval);
@@ -162,6 +177,7 @@ export function startBlockingWatchdog(
       stopped = true;
       clearInterval(timer);
       Atomics.store(shared, STOP, 1);
+      Atomics.notify(shared, STOP);
       port1.close();
       void worker?.terminate();
     },
