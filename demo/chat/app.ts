@@ -4,7 +4,7 @@
  */
 import { Application } from '../../src/web/index.ts';
 import type { ChatContext } from './handlers.ts';
-import { MessageNewHandler, MessageUpdatesHandler, PageHandler } from './handlers.ts';
+import { AssetHandler, MessageNewHandler, MessageUpdatesHandler, PageHandler } from './handlers.ts';
 import { MessageBuffer } from './message-buffer.ts';
 import { chatAuthSettings, LoginHandler, LogoutHandler } from './auth.ts';
 
@@ -46,7 +46,7 @@ export function makeChatApp(options: ChatAppOptions = {}): Application {
   return new Application(
     [
       [String.raw`/`, PageHandler, context],
-      [String.raw`/static/([a-z]+\.(?:js|css|svg))`, PageHandler, context],
+      [String.raw`/static/([a-z]+\.(?:js|css|svg))`, AssetHandler, context],
       [String.raw`/a/message/new`, MessageNewHandler, context],
       [String.raw`/a/message/updates`, MessageUpdatesHandler, context],
       // Sign-in (issue 6): a signed `user` cookie; the page and the API require it.

@@ -48,15 +48,25 @@ function escapeHtml(text: string): string {
 /** `GET /auth/login`: the form; `POST /auth/login`: sign in and go back to `next`. */
 export class LoginHandler extends ChatHandler {
   override get(): void {
-    this.setHeader('Content-Security-Policy', "default-src 'none'; form-action 'self'");
+    this.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'",
+    );
     this.setHeader('Cache-Control', 'no-store');
     const next = escapeHtml(safeNext(this.getArgument('next', '/')));
     this.write(
-      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · typhoon chat</title></head>' +
-        '<body><h1>typhoon chat</h1>' +
-        `<form method="post" action="${LOGIN_URL}"><input type="hidden" name="next" value="${next}">` +
-        '<label>Your name <input name="name" required maxlength="32" autofocus></label> ' +
-        '<button>Sign in</button></form></body></html>',
+      '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+        '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+        '<title>Sign in · typhoon chat</title>' +
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' +
+        '<link rel="stylesheet" href="/static/chat.css"></head>' +
+        '<body><header><h1>typhoon chat</h1></header><main>' +
+        `<form class="compose" method="post" action="${LOGIN_URL}">` +
+        `<input type="hidden" name="next" value="${next}">` +
+        '<input name="name" required maxlength="32" autofocus placeholder="Your name" ' +
+        'aria-label="Your name"> <button>Sign in</button></form>' +
+        '<p class="status">Pick any name; a signed cookie remembers it for a week.</p>' +
+        '</main></body></html>',
     );
   }
 

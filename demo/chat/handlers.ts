@@ -98,8 +98,8 @@ const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
   "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/** `GET /` and `GET /static/NAME`: the page and its assets. */
-export class PageHandler extends ChatHandler {
+/** `GET /static/NAME`: the page's script, style and icon, public (the sign-in page uses them). */
+export class AssetHandler extends ChatHandler {
   override get(name?: string): void {
     const asset = ASSETS[name ?? 'index.html'];
     if (asset === undefined) throw new HTTPError(404);
@@ -108,7 +108,10 @@ export class PageHandler extends ChatHandler {
     this.setHeader('Cache-Control', 'no-cache');
     this.write(asset.body);
   }
+}
 
+/** `GET /`: the chat page, for signed-in users only. */
+export class PageHandler extends AssetHandler {
   static {
     this.prototype.get = authenticated(this.prototype.get); // sign-in (issue 6)
   }
@@ -129,7 +132,8 @@ export class MessageNewHandler extends ChatApiHandler {
         `message too long: ${length} characters, at most ${this.chat.maxMessageLength}`,
       );
     }
-    const message: ChatMessage = this.chat.messages.add(body);
+    const author = typeof this.currentUser === 'string' ? this.currentUser : null;
+    const message: ChatMessage = this.chat.messages.add(body, author);
     this.write({ ...message });
   }
 

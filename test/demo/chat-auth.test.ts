@@ -26,8 +26,10 @@ test('the chat requires sign-in; the login form sets a signed cookie that opens 
     assert.equal(anonymous.headers.get('Location'), '/auth/login?next=%2F%3Froom%3D1');
     const form = await fetch(chat.url('/auth/login?next=%2F%3Froom%3D1'));
     const html = await form.text();
-    assert.match(html, /<form method="post" action="\/auth\/login">/);
+    assert.match(html, /<form [^>]*method="post" action="\/auth\/login">/);
     assert.match(html, /name="next" value="\/\?room=1"/);
+    const style = await fetch(chat.url('/static/chat.css'), { redirect: 'manual' });
+    assert.equal(style.status, 200, 'the sign-in page can load its stylesheet');
     const refused = await claimLogs([[accessLog, /^403 POST/]], () =>
       fetch(chat.url('/a/message/new'), {
         method: 'POST',
@@ -50,6 +52,11 @@ test('the chat requires sign-in; the login form sets a signed cookie that opens 
       body: new URLSearchParams({ body: 'hello' }),
     });
     assert.equal(posted.status, 200);
+    assert.equal(
+      ((await posted.json()) as { author: unknown }).author,
+      'Ada',
+      'signed by its author',
+    );
     const forged = await fetch(chat.url('/'), {
       headers: { Cookie: cookie.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')) },
       redirect: 'manual',
