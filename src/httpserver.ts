@@ -325,13 +325,17 @@ class RequestContext implements HTTPConnection {
   writeHeaders(
     statusCode: number,
     reason: string,
-    headers: HTTPHeaders,
+    headers: HTTPHeaders | readonly string[],
     chunk?: Uint8Array | null,
     callback?: WriteCallback,
   ): void {
     const res = this.res;
     this.#prepareKeepAlive();
-    res.writeHead(statusCode, reason, headers.toFlatArray());
+    res.writeHead(
+      statusCode,
+      reason,
+      (headers instanceof HTTPHeaders ? headers.toFlatArray() : headers) as string[],
+    );
     if (chunk !== undefined && chunk !== null && chunk.length > 0) {
       res.write(chunk, callback);
     } else if (callback !== undefined) {
@@ -356,7 +360,7 @@ class RequestContext implements HTTPConnection {
     return this.raw;
   }
 
-  finish(chunk?: Uint8Array | null): void {
+  finish(chunk?: Uint8Array | string | null): void {
     if (this.done) return;
     this.done = true;
     // Answered before the whole body arrived (a handler refusing a streamed upload): the body

@@ -684,12 +684,13 @@ export interface RawConnection {
 export interface HTTPConnection {
   /**
    * Send the status line and headers, with the first body chunk if given. Call once.
-   * `callback` runs when the bytes were handed to the OS.
+   * `callback` runs when the bytes were handed to the OS. `headers` is a header map, or a
+   * flat `[name, value, name, value, …]` array (node's raw form, no map built per response).
    */
   writeHeaders(
     statusCode: number,
     reason: string,
-    headers: HTTPHeaders,
+    headers: HTTPHeaders | readonly string[],
     chunk?: Uint8Array | null,
     callback?: WriteCallback,
   ): void;
@@ -698,9 +699,11 @@ export interface HTTPConnection {
   /**
    * End the response. A `chunk` given here goes out as the last body bytes, together with
    * headers still pending (node's `res.end(chunk)`: no cork and next-tick uncork as a
-   * separate `write` then `end` would cost).
+   * separate `write` then `end` would cost). A string is sent as UTF-8; node then joins it
+   * to the pending header block and makes one `write` syscall instead of a `writev` of two
+   * buffers.
    */
-  finish(chunk?: Uint8Array | null): void;
+  finish(chunk?: Uint8Array | string | null): void;
   /** Raise or lower the body size limit for this request only (before the body is read). */
   setMaxBodySize(bytes: number): void;
   /** Change the body timeout for this request only, in ms. */

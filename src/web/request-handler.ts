@@ -491,8 +491,22 @@ export class RequestHandler {
    */
   #flush(finishing: boolean, callback?: (error?: Error | null) => void, end = false): void {
     const connection = this.#connection();
-    let chunk = this.#takeBuffer();
     const transforms = this.#transforms;
+    if (end && callback === undefined && transforms === null && !this.#headersWritten) {
+      // The usual whole response: headers and the body in one `res.end()`. A single string
+      // body stays a string, which node joins to the header block for one `write` syscall.
+      this.#headersWritten = true;
+      const buffer = this.#writeBuffer;
+      let body: Chunk | null = null;
+      if (buffer.length > 0 && this.request.method !== 'HEAD') {
+        body = buffer.length === 1 ? buffer[0]! : this.#takeBuffer();
+      }
+      this.#writeBuffer = [];
+      connection.writeHeaders(this.#status, this.#reason, this.#headers, null);
+      connection.finish(body);
+      return;
+    }
+    let chunk = this.#takeBuffer();
     if (!this.#headersWritten) {
       this.#headersWritten = true;
       let status = this.#status;
