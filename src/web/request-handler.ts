@@ -237,7 +237,15 @@ export class RequestHandler {
 
   #status = 200;
   #reason = 'OK';
-  #headers!: HTTPHeaders;
+  // Response headers. Until something needs the whole map (`responseHeaders`, `addHeader`,
+  // another header name, an output transform), they live in three fields: every response
+  // has Server and Date (constant, and node's own Date), and most set only Content-Type,
+  // Etag and Content-Length. A map with an entry and an array per header, then flattened
+  // for node, was the largest per-request cost of a small response.
+  #headers: HTTPHeaders | null = null;
+  #contentType: string | null = DEFAULT_CONTENT_TYPE;
+  #etag: string | null = null;
+  #contentLength: string | null = null;
   #writeBuffer!: Chunk[]; // set by clear() in the constructor
   #headersWritten = false;
   #finished = false;
@@ -356,11 +364,10 @@ export class RequestHandler {
 
   /** Reset headers, status and buffered output to the defaults. Tornado: `clear`. */
   clear(): void {
-    const headers = new HTTPHeaders();
-    headers.set('Server', SERVER_HEADER);
-    headers.set('Content-Type', DEFAULT_CONTENT_TYPE);
-    headers.set('Date', httpDateNow());
-    this.#headers = headers;
+    this.#headers = null;
+    this.#contentType = DEFAULT_CONTENT_TYPE;
+    this.#etag = null;
+    this.#contentLength = null;
     this.setDefaultHeaders();
     this.#writeBuffer = [];
     this.#status = 200;
@@ -397,22 +404,104 @@ export class RequestHandler {
    * (nothing is sent). Tornado: `set_header`.
    */
   setHeader(name: string, value: HeaderValue): void {
-    this.#headers.set(checkHeaderName(name), convertHeaderValue(value));
+    this.#setKnown(checkHeaderName(name), convertHeaderValue(value));
   }
 
   /** Add a response header value, keeping earlier ones. Tornado: `add_header`. */
   addHeader(name: string, value: HeaderValue): void {
-    this.#headers.add(checkHeaderName(name), convertHeaderValue(value));
+    this.#map().add(checkHeaderName(name), convertHeaderValue(value));
   }
 
   /** Remove a response header. Tornado: `clear_header`. */
   clearHeader(name: string): void {
-    this.#headers.delete(name);
+    this.#setKnown(name, null);
   }
 
   /** The response headers so far (live object). */
   get responseHeaders(): HTTPHeaders {
-    return this.#headers;
+    return this.#map();
+  }
+
+  /** The header map, built from the fields the first time something needs it. */
+  #map(): HTTPHeaders {
+    let headers = this.#headers;
+    if (headers === null) {
+      headers = new HTTPHeaders();
+      headers.set('Server', SERVER_HEADER);
+      if (this.#contentType !== null) headers.set('Content-Type', this.#contentType);
+      headers.set('Date', httpDateNow());
+      if (this.#etag !== null) headers.set('Etag', this.#etag);
+      if (this.#contentLength !== null) headers.set('Content-Length', this.#contentLength);
+      this.#headers = headers;
+    }
+    return headers;
+  }
+
+  /**
+   * Set (or, with null, remove) a header whose name and value are already valid. The three
+   * field-backed names, spelled as typhoon spells them, stay in their fields; anything else
+   * moves the headers to the map.
+   */
+  #setKnown(name: string, value: string | null): void {
+    const headers = this.#headers;
+    if (headers === null) {
+      if (name === 'Content-Type') {
+        this.#contentType = value;
+        return;
+      }
+      if (name === 'Etag') {
+        this.#etag = value;
+        return;
+      }
+      if (name === 'Content-Length') {
+        this.#contentLength = value;
+        return;
+      }
+    }
+    if (value === null) this.#map().delete(name);
+    else this.#map().set(name, value);
+  }
+
+  /** A field-backed header's value (`Content-Type`, `Etag` or `Content-Length`). */
+  #getKnown(name: 'Content-Type' | 'Etag' | 'Content-Length'): string | undefined {
+    const headers = this.#headers;
+    if (headers !== null) return headers.get(name);
+    const value =
+      name === 'Etag'
+        ? this.#etag
+        : name === 'Content-Length'
+          ? this.#contentLength
+          : this.#contentType;
+    return value === null ? undefined : value;
+  }
+
+  /**
+   * The headers for node: the map's, or a flat `[name, value, …]` array from the fields.
+   * Without the map there is no Date here: node's own (`res.sendDate`, formatted once a
+   * second) costs less than handing it one more header to validate.
+   */
+  #headersOut(): HTTPHeaders | string[] {
+    if (this.#headers !== null) return this.#headers;
+    const contentType = this.#contentType;
+    const etag = this.#etag;
+    const contentLength = this.#contentLength;
+    if (contentType !== null && etag !== null && contentLength !== null) {
+      return [
+        'Server',
+        SERVER_HEADER,
+        'Content-Type',
+        contentType,
+        'Etag',
+        etag,
+        'Content-Length',
+        contentLength,
+      ];
+    }
+    const out = ['Server', SERVER_HEADER];
+    if (contentType !== null) out.push('Content-Type', contentType);
+    if (etag !== null) out.push('Etag', etag);
+    if (contentLength !== null) out.push('Content-Length', contentLength);
+    return out;
   }
 
   // --- output --------------------------------------------------------------------------------
@@ -439,7 +528,7 @@ export class RequestHandler {
     } else if (chunk !== null && typeof chunk === 'object') {
       // `</` escaped so JSON can never close a <script> it is embedded in.
       this.#writeBuffer.push(JSON.stringify(chunk).replace(/<\//g, '<\\/'));
-      this.setHeader('Content-Type', JSON_CONTENT_TYPE);
+      this.#setKnown('Content-Type', JSON_CONTENT_TYPE);
     } else {
       throw new TypeError(
         `write() only accepts string, bytes or a plain object, got ${typeof chunk}`,
@@ -502,7 +591,7 @@ export class RequestHandler {
         body = buffer.length === 1 ? buffer[0]! : this.#takeBuffer();
       }
       this.#writeBuffer = [];
-      connection.writeHeaders(this.#status, this.#reason, this.#headers, null);
+      connection.writeHeaders(this.#status, this.#reason, this.#headersOut(), null);
       connection.finish(body);
       return;
     }
@@ -510,12 +599,16 @@ export class RequestHandler {
     if (!this.#headersWritten) {
       this.#headersWritten = true;
       let status = this.#status;
-      let headers = this.#headers;
+      let headers: HTTPHeaders | string[];
       if (transforms !== null) {
+        let map = this.#map();
         for (const t of transforms)
-          [status, headers, chunk] = t.transformFirstChunk(status, headers, chunk, finishing);
-        this.#headers = headers;
+          [status, map, chunk] = t.transformFirstChunk(status, map, chunk, finishing);
+        this.#headers = map;
+        headers = map;
         if (status !== this.#status) this.setStatus(status);
+      } else {
+        headers = this.#headersOut();
       }
       // A HEAD response keeps its headers (Content-Length included) but never a body.
       if (this.request.method === 'HEAD') chunk = EMPTY;
@@ -559,7 +652,11 @@ export class RequestHandler {
     if (!this.#headersWritten) {
       const status = this.#status;
       const method = this.request.method;
-      if (status === 200 && (method === 'GET' || method === 'HEAD') && !this.#headers.has('Etag')) {
+      if (
+        status === 200 &&
+        (method === 'GET' || method === 'HEAD') &&
+        this.#getKnown('Etag') === undefined
+      ) {
         this.setEtagHeader();
         if (this.checkEtagHeader()) {
           this.#writeBuffer = [];
@@ -573,11 +670,11 @@ export class RequestHandler {
         }
         if (final === 304) {
           for (const name of ['Content-Encoding', 'Content-Language', 'Content-Type'])
-            this.#headers.delete(name);
+            this.#setKnown(name, null);
         }
-        this.#headers.delete('Content-Length');
-      } else if (!this.#headers.has('Content-Length') && this.#transforms === null) {
-        this.#headers.set('Content-Length', String(this.#bufferLength()));
+        this.#setKnown('Content-Length', null);
+      } else if (this.#getKnown('Content-Length') === undefined && this.#transforms === null) {
+        this.#setKnown('Content-Length', String(this.#bufferLength()));
       }
     }
     this.#flush(true, callback, true);
@@ -608,7 +705,7 @@ export class RequestHandler {
     const etag = this.computeEtag();
     if (etag === null) return;
     // The built-in digest is a quoted hex string: only an overridden computeEtag is checked.
-    if (this.computeEtag === RequestHandler.prototype.computeEtag) this.#headers.set('Etag', etag);
+    if (this.computeEtag === RequestHandler.prototype.computeEtag) this.#setKnown('Etag', etag);
     else this.setHeader('Etag', etag);
   }
 
@@ -617,7 +714,7 @@ export class RequestHandler {
    * `*` matches anything). Tornado: `check_etag_header`.
    */
   checkEtagHeader(): boolean {
-    const etag = this.#headers.get('Etag');
+    const etag = this.#getKnown('Etag');
     const header = this.request.rawHeader('If-None-Match');
     if (etag === undefined || header === undefined) return false;
     if (header.trim() === '*') return true;
