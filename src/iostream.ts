@@ -113,14 +113,57 @@ export const DEFAULT_MAX_BUFFER_SIZE = 100 * 1024 * 1024;
 // With no read pending, stop reading from the socket once this much is buffered.
 const PAUSE_THRESHOLD = 64 * 1024;
 
+// `#state` packs the pending read's kind, its `partial` option and the closed flag into one
+// small integer: every field of an IOStream costs 8 bytes on each of possibly 10^5 connections.
 const NONE = 0;
 const UNTIL = 1;
 const REGEX = 2;
 const BYTES = 3;
 const INTO = 4;
 const CLOSE = 5;
+const KIND = 7;
+const PARTIAL = 8;
+const CLOSED = 16;
+// `#readMax` when there is no limit: the largest small integer, so the field never holds a
+// double (which V8 would box in a heap number per stream).
+const NO_MAX = 0x7fffffff;
 
 const EMPTY = Buffer.alloc(0);
+// `#chunks` of an empty buffer: shared and never mutated, so an idle stream owns no array.
+const NO_CHUNKS: Buffer[] = [];
+
+// The buffer limits, shared by every stream created with the same options object (a server
+// passes one to all its connections) instead of two fields per stream.
+interface Limits {
+  readonly maxBufferSize: number;
+  readonly maxWriteBufferSize: number;
+}
+const DEFAULT_LIMITS: Limits = {
+  maxBufferSize: DEFAULT_MAX_BUFFER_SIZE,
+  maxWriteBufferSize: Infinity,
+};
+let lastOptions: IOStreamOptions | null = null;
+let lastLimits: Limits = DEFAULT_LIMITS;
+function limitsOf(options: IOStreamOptions): Limits {
+  if (options === lastOptions) return lastLimits;
+  const maxBufferSize = options.maxBufferSize ?? DEFAULT_LIMITS.maxBufferSize;
+  const maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
+  if (!(maxBufferSize > 0)) throw new RangeError('maxBufferSize must be positive');
+  if (!(maxWriteBufferSize >= 0)) throw new RangeError('maxWriteBufferSize must be >= 0');
+  const limits =
+    options.maxBufferSize === undefined && options.maxWriteBufferSize === undefined
+      ? DEFAULT_LIMITS
+      : { maxBufferSize, maxWriteBufferSize };
+  lastOptions = options;
+  lastLimits = limits;
+  return limits;
+}
+
+// A client connection (or TLS handshake) under way; rare, so kept out of the stream's fields.
+interface Connecting {
+  future: Future<IOStream>;
+  target: string | null;
+}
 const kStream: unique symbol = Symbol('typhoon.iostream');
 interface OwnedSocket extends net.Socket {
   [kStream]?: IOStream | undefined;
@@ -143,6 +186,8 @@ function delimiterBytes(delimiter: string | Uint8Array): Buffer {
 }
 
 function noop(): void {}
+
+const NO_OPTIONS: IOStreamOptions = {};
 
 // Failures handed to a Future the caller may never look at (a write it did not await, a read
 // left pending at close) are marked retrieved, as Tornado does, so they are not logged as lost.
@@ -168,40 +213,37 @@ function failQuietly(future: Future<unknown>, error: Error): void {
  * Tornado: `tornado.iostream.IOStream` (and `SSLIOStream`, which is the same class here).
  */
 export class IOStream {
+  // Few fields on purpose (an idle server holds one stream per connection): rarely used state
+  // is allocated on first use, and mutually exclusive state shares a slot.
   #socket: OwnedSocket;
-  #maxBufferSize: number;
-  #maxWriteBufferSize: number;
+  #limits: Limits;
   // Read buffer: chunks as received; `#offset` bytes of the first are already consumed.
-  #chunks: Buffer[] = [];
+  #chunks: Buffer[] = NO_CHUNKS;
   #offset = 0;
   #size = 0;
   // Bytes at the front of the buffer known not to start the pending delimiter.
   #scanned = 0;
-  // The pending read, if any.
-  #readKind = NONE;
+  // Pending read kind | PARTIAL | CLOSED.
+  #state = NONE;
+  // The pending read's argument, `maxBytes` (NO_MAX if none) and Future.
   #readArg: Buffer | RegExp | Uint8Array | number | null = null;
-  #readMax = Infinity;
-  #readPartial = false;
+  #readMax = NO_MAX;
   #readFuture: Future<unknown> | null = null;
-  #writeFutures: Future<void>[] = [];
+  // Futures of writes not yet handed to the OS (created on the first write).
+  #writeFutures: Future<void>[] | null = null;
   #onWrite: ((error?: Error | null) => void) | null = null;
-  #connectFuture: Future<IOStream> | null = null;
-  #connectTarget: string | null = null;
-  #closed = false;
-  #error: Error | undefined = undefined;
-  #closeCallback: (() => unknown) | null = null;
+  #connecting: Connecting | null = null;
+  // While open: the close callback (or null). Once closed: the error that closed it, if any.
+  #closeCallbackOrError: (() => unknown) | Error | null | undefined = null;
 
   /**
    * Wrap `socket`. The socket may still be connecting (see {@link IOStream.connect}); an
    * `error` listener is attached at once and stays for the socket's lifetime, so a socket error
    * never becomes an uncaught exception.
    */
-  constructor(socket: net.Socket, options: IOStreamOptions = {}) {
+  constructor(socket: net.Socket, options: IOStreamOptions = NO_OPTIONS) {
     this.#socket = socket;
-    this.#maxBufferSize = options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE;
-    this.#maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
-    if (!(this.#maxBufferSize > 0)) throw new RangeError('maxBufferSize must be positive');
-    if (!(this.#maxWriteBufferSize >= 0)) throw new RangeError('maxWriteBufferSize must be >= 0');
+    this.#limits = limitsOf(options);
     // Shared listeners find their stream through the socket, so an idle stream costs no
     // closures (this matters with tens of thousands of connections).
     this.#socket[kStream] = this;
@@ -237,7 +279,13 @@ export class IOStream {
    * an unsatisfiable read, or the argument of {@link IOStream.close}). Tornado: `IOStream.error`.
    */
   get error(): Error | undefined {
-    return this.#error;
+    return (this.#state & CLOSED) !== 0
+      ? (this.#closeCallbackOrError as Error | undefined)
+      : undefined;
+  }
+
+  get #error(): Error | undefined {
+    return this.error;
   }
 
   /** Bytes in the read buffer, not yet returned by a read. */
@@ -247,7 +295,15 @@ export class IOStream {
 
   /** Whether the stream is closed. Tornado: `IOStream.closed()`. */
   closed(): boolean {
-    return this.#closed;
+    return (this.#state & CLOSED) !== 0;
+  }
+
+  get #closed(): boolean {
+    return (this.#state & CLOSED) !== 0;
+  }
+
+  get #readKind(): number {
+    return this.#state & KIND;
   }
 
   /** Whether a read is pending. Tornado: `IOStream.reading()`. */
@@ -257,7 +313,7 @@ export class IOStream {
 
   /** Whether written data is still waiting to be handed to the OS. Tornado: `IOStream.writing()`. */
   writing(): boolean {
-    return this.#writeFutures.length > 0;
+    return this.#writeFutures !== null && this.#writeFutures.length > 0;
   }
 
   /**
@@ -280,22 +336,20 @@ export class IOStream {
       );
       return future;
     }
-    if (this.#connectFuture !== null) {
+    if (this.#connecting !== null) {
       future.setException(new InvalidStateError('Already connecting'));
       return future;
     }
-    this.#connectFuture = future;
-    this.#connectTarget = `${host}:${port}`;
+    this.#connecting = { future, target: `${host}:${port}` };
     this.#socket.once('connect', () => this.#connected());
     this.#socket.connect({ ...options, port, host });
     return future;
   }
 
   #connected(): void {
-    const future = this.#connectFuture;
-    this.#connectFuture = null;
-    this.#connectTarget = null;
-    if (future !== null && !future.done()) future.setResult(this);
+    const connecting = this.#connecting;
+    this.#connecting = null;
+    if (connecting !== null && !connecting.future.done()) connecting.future.setResult(this);
   }
 
   /**
@@ -402,10 +456,10 @@ export class IOStream {
       );
     }
     const future = new Future<unknown>();
-    this.#readKind = kind;
+    this.#state = (this.#state & CLOSED) | kind | (partial ? PARTIAL : 0);
     this.#readArg = arg;
-    this.#readMax = maxBytes ?? Infinity;
-    this.#readPartial = partial;
+    // Floored: the limits it is compared with are whole byte counts.
+    this.#readMax = maxBytes !== undefined && maxBytes < NO_MAX ? Math.floor(maxBytes) : NO_MAX;
     this.#readFuture = future;
     this.#scanned = 0;
     if (kind === CLOSE) {
@@ -420,7 +474,7 @@ export class IOStream {
   }
 
   #clearRead(): void {
-    this.#readKind = NONE;
+    this.#state &= CLOSED;
     this.#readArg = null;
     this.#readFuture = null;
     this.#scanned = 0;
@@ -455,7 +509,7 @@ export class IOStream {
             ? (this.#readArg as number)
             : (this.#readArg as Uint8Array).length;
         if (size >= n) return n;
-        if (this.#readPartial && size > 0) return size;
+        if ((this.#state & PARTIAL) !== 0 && size > 0) return size;
         return -1;
       }
       case UNTIL: {
@@ -540,7 +594,7 @@ export class IOStream {
   #flatten(): void {
     if (this.#chunks.length <= 1) return;
     const merged = this.#copyRange(0, this.#size);
-    this.#chunks = [merged];
+    this.#chunks = [merged]; // never NO_CHUNKS: it has 2 or more
     this.#offset = 0;
   }
 
@@ -569,8 +623,7 @@ export class IOStream {
       this.#offset = offset + n;
     } else if (n === available) {
       out = offset === 0 ? first : first.subarray(offset);
-      this.#chunks.shift();
-      this.#offset = 0;
+      this.#dropFirstChunk();
     } else {
       out = Buffer.allocUnsafe(n);
       this.#consumeInto(out, n);
@@ -588,8 +641,7 @@ export class IOStream {
       chunk.copy(target, written, this.#offset, this.#offset + take);
       written += take;
       if (this.#offset + take === chunk.length) {
-        this.#chunks.shift();
-        this.#offset = 0;
+        this.#dropFirstChunk();
       } else {
         this.#offset += take;
       }
@@ -597,15 +649,24 @@ export class IOStream {
     this.#size -= n;
   }
 
+  // An emptied buffer lets go of its array, so an idle stream keeps none.
+  #dropFirstChunk(): void {
+    const chunks = this.#chunks;
+    if (chunks.length === 1) this.#chunks = NO_CHUNKS;
+    else chunks.shift();
+    this.#offset = 0;
+  }
+
   #handleData(chunk: Buffer): void {
     if (this.#closed || chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#chunks === NO_CHUNKS) this.#chunks = [chunk];
+    else this.#chunks.push(chunk);
     this.#size += chunk.length;
     if (this.#readKind !== NONE && this.#readKind !== CLOSE) this.#tryRead();
     if (this.#closed) return;
-    if (this.#size > this.#maxBufferSize) {
+    if (this.#size > this.#limits.maxBufferSize) {
       const error = new StreamBufferFullError(
-        `Reached maximum read buffer size (${this.#maxBufferSize} bytes)`,
+        `Reached maximum read buffer size (${this.#limits.maxBufferSize} bytes)`,
       );
       genLog.info(`${error.message}, closing connection`);
       const future = this.#readFuture;
@@ -637,25 +698,26 @@ export class IOStream {
       future.setException(this.#closedError());
       return future;
     }
-    if (this.#maxWriteBufferSize !== Infinity) {
+    const maxWriteBufferSize = this.#limits.maxWriteBufferSize;
+    if (maxWriteBufferSize !== Infinity) {
       const length = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-      if (this.#socket.writableLength + length > this.#maxWriteBufferSize) {
+      if (this.#socket.writableLength + length > maxWriteBufferSize) {
         future.setException(
           new StreamBufferFullError(
-            `Reached maximum write buffer size (${this.#maxWriteBufferSize} bytes)`,
+            `Reached maximum write buffer size (${maxWriteBufferSize} bytes)`,
           ),
         );
         return future;
       }
     }
-    this.#writeFutures.push(future);
+    (this.#writeFutures ??= []).push(future);
     // One callback per stream, not per write: the socket calls write callbacks in order.
     this.#socket.write(data, (this.#onWrite ??= (error) => this.#written(error)));
     return future;
   }
 
   #written(error?: Error | null): void {
-    const future = this.#writeFutures.shift();
+    const future = this.#writeFutures?.shift();
     if (future === undefined) return; // already failed by close()
     if (error)
       failQuietly(future, new StreamClosedError(undefined, { realError: this.#error ?? error }));
@@ -672,8 +734,9 @@ export class IOStream {
    */
   close(error?: unknown): void {
     if (this.#closed) return;
-    this.#closed = true;
-    if (error instanceof Error && this.#error === undefined) this.#error = error;
+    const callback = this.#closeCallbackOrError as (() => unknown) | null;
+    this.#state |= CLOSED;
+    this.#closeCallbackOrError = error instanceof Error ? error : undefined;
     if (this.#readKind === CLOSE) {
       this.#finishRead(this.#size);
     } else if (this.#readKind !== NONE) {
@@ -682,15 +745,13 @@ export class IOStream {
       failQuietly(future, this.#closedError());
     }
     const writes = this.#writeFutures;
-    if (writes.length > 0) {
-      this.#writeFutures = [];
+    if (writes !== null && writes.length > 0) {
+      this.#writeFutures = null;
       for (const future of writes) failQuietly(future, this.#closedError());
     }
-    if (this.#connectFuture !== null) {
-      const future = this.#connectFuture;
-      const target = this.#connectTarget;
-      this.#connectFuture = null;
-      this.#connectTarget = null;
+    if (this.#connecting !== null) {
+      const { future, target } = this.#connecting;
+      this.#connecting = null;
       failQuietly(
         future,
         target !== null
@@ -704,11 +765,7 @@ export class IOStream {
       );
     }
     this.#socket.destroy();
-    const callback = this.#closeCallback;
-    if (callback !== null) {
-      this.#closeCallback = null;
-      IOLoop.current().addCallback(callback);
-    }
+    if (callback !== null) IOLoop.current().addCallback(callback);
   }
 
   #closedError(): StreamClosedError {
@@ -720,11 +777,8 @@ export class IOStream {
    * it. An exception it throws is logged on `appLog`. Tornado: `IOStream.set_close_callback`.
    */
   setCloseCallback(callback: (() => unknown) | null): void {
-    this.#closeCallback = callback;
-    if (callback !== null && this.#closed) {
-      this.#closeCallback = null;
-      IOLoop.current().addCallback(callback);
-    }
+    if (!this.#closed) this.#closeCallbackOrError = callback;
+    else if (callback !== null) IOLoop.current().addCallback(callback);
   }
 
   /**
@@ -758,7 +812,7 @@ export class IOStream {
     streamOptions?: IOStreamOptions,
   ): Future<IOStream> {
     if (this.#closed) return this.#refuse(this.#closedError());
-    if (this.#readKind !== NONE || this.writing() || this.#size > 0 || this.#connectFuture) {
+    if (this.#readKind !== NONE || this.writing() || this.#size > 0 || this.#connecting) {
       return this.#refuse(
         new InvalidStateError('startTls needs an idle stream (no pending I/O, empty buffer)'),
       );
@@ -770,12 +824,12 @@ export class IOStream {
     socket.off('error', IOStream.#onSocketError);
     socket.on('error', noop); // the TLS socket owns it now; keep errors from going uncaught
     socket[kStream] = undefined;
-    this.#closed = true;
-    const closeCallback = this.#closeCallback;
-    this.#closeCallback = null;
+    const closeCallback = this.#closeCallbackOrError as (() => unknown) | null;
+    this.#state |= CLOSED;
+    this.#closeCallbackOrError = undefined;
     const opts = {
-      maxBufferSize: this.#maxBufferSize,
-      maxWriteBufferSize: this.#maxWriteBufferSize,
+      maxBufferSize: this.#limits.maxBufferSize,
+      maxWriteBufferSize: this.#limits.maxWriteBufferSize,
       ...streamOptions,
     };
     const tlsSocket = serverSide
@@ -790,8 +844,7 @@ export class IOStream {
   /** @internal Resolve with this stream once the TLS handshake completes (see TCPClient). */
   #waitSecure(event: string, target: string | null): Future<IOStream> {
     const future = new Future<IOStream>();
-    this.#connectFuture = future;
-    this.#connectTarget = target;
+    this.#connecting = { future, target };
     this.#socket.once(event, () => this.#connected());
     return future;
   }
