@@ -81,6 +81,39 @@ describe('TCPServer', () => {
     healthy.close();
   });
 
+  test('an async failure after the peer has gone is logged with the peer address', async (t) => {
+    // The server does not keep the address for this log: it reads it again from the closed
+    // socket, which must still know it.
+    class Grumpy extends TCPServer {
+      override async handleStream(stream: IOStream): Promise<void> {
+        await stream.readUntilClose();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw new RangeError('failed after close');
+      }
+    }
+    const server = new Grumpy();
+    const port = await server.listen(0, '127.0.0.1');
+    t.after(() => server.stop());
+    const records: LogRecord[] = [];
+    const remove = addLogInterceptor((record) => {
+      if (record.logger !== 'app') return false;
+      records.push(record);
+      return true;
+    });
+    let clientPort: number | undefined;
+    try {
+      const client = await connect(port);
+      clientPort = client.socket.localPort;
+      client.close();
+      await until(() => records.length === 1);
+    } finally {
+      remove();
+    }
+    assert.equal(records[0]?.level, 'error');
+    assert.equal(records[0]?.message, `Error in connection callback for 127.0.0.1:${clientPort}`);
+    assert.match((records[0]?.error as Error).message, /failed after close/);
+  });
+
   test('a synchronous exception in handleStream is logged with its stack', async (t) => {
     class Broken extends TCPServer {
       override handleStream(): void {
