@@ -261,7 +261,8 @@ class CallbackMessage implements HTTPMessageDelegate {
  * through a symbol on the request, so no closure is allocated per request.
  */
 class RequestContext implements HTTPConnection {
-  readonly raw: RawConnection;
+  readonly head: Buffer | undefined;
+  #raw: RawConnection | undefined;
   readonly req: TaggedRequest;
   readonly res: http.ServerResponse;
   readonly settings: ServerSettings;
@@ -292,9 +293,16 @@ class RequestContext implements HTTPConnection {
     this.state = state;
     this.maxBodySize = settings.maxBodySize;
     this.bodyTimeout = settings.bodyTimeout;
+    this.head = head;
+  }
+
+  /** The Node objects, made on first use (most requests never detach). */
+  get raw(): RawConnection {
     // An upgrade request's `res` only answers refusals; whoever detaches gets the socket.
-    this.raw =
-      head === undefined ? { req, res, socket: req.socket } : { req, socket: req.socket, head };
+    return (this.#raw ??=
+      this.head === undefined
+        ? { req: this.req, res: this.res, socket: this.req.socket }
+        : { req: this.req, socket: this.req.socket, head: this.head });
   }
 
   get closed(): boolean {

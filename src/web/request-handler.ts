@@ -224,11 +224,17 @@ export class RequestHandler {
   readonly request: HTTPServerRequest;
   /** Positional groups of the matched path, percent-decoded once. */
   pathArgs: Array<string | undefined> = [];
+  // A prototype-free object is a dictionary-mode allocation: made only when someone looks.
+  #pathKwargs: Record<string, string | undefined> | undefined;
+
   /** Named groups of the matched path, percent-decoded once. */
-  pathKwargs: Record<string, string | undefined> = Object.create(null) as Record<
-    string,
-    string | undefined
-  >;
+  get pathKwargs(): Record<string, string | undefined> {
+    return (this.#pathKwargs ??= Object.create(null) as Record<string, string | undefined>);
+  }
+
+  set pathKwargs(kwargs: Record<string, string | undefined>) {
+    this.#pathKwargs = kwargs;
+  }
   /**
    * Finish the request when the method returns (or its Promise resolves). Set to false to keep
    * it open until `finish()` is called. Tornado: `@asynchronous` / `_auto_finish`.
