@@ -45,7 +45,7 @@
  * @module
  */
 
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Future } from './concurrent.ts';
 import {
@@ -189,6 +189,22 @@ function noop(): void {}
 
 const NO_OPTIONS: IOStreamOptions = {};
 
+// Node gives every socket one `end` listener of its own. Adding a second turns the socket's
+// listener slot into an array (plus the property store Node's emitter puts on it: ~100 bytes
+// per connection). So when a socket has exactly that listener, ours replaces it and calls it
+// first (the order it would have run in); anything else gets a plain second listener.
+type Listener = (this: net.Socket, ...args: unknown[]) => void;
+const nodeEndListener = ((): Listener | null => {
+  const listeners = new net.Socket().listeners('end');
+  return listeners.length === 1 ? (listeners[0] as Listener) : null;
+})();
+function takeNodeEndListener(socket: net.Socket): boolean {
+  if (nodeEndListener === null || socket.listenerCount('end') !== 1) return false;
+  if (socket.listeners('end')[0] !== nodeEndListener) return false;
+  socket.removeListener('end', nodeEndListener);
+  return true;
+}
+
 // Failures handed to a Future the caller may never look at (a write it did not await, a read
 // left pending at close) are marked retrieved, as Tornado does, so they are not logged as lost.
 function failQuietly(future: Future<unknown>, error: Error): void {
@@ -249,7 +265,10 @@ export class IOStream {
     this.#socket[kStream] = this;
     socket.on('error', IOStream.#onSocketError);
     socket.on('data', IOStream.#onSocketData);
-    socket.on('end', IOStream.#onSocketEnd);
+    socket.on(
+      'end',
+      takeNodeEndListener(socket) ? IOStream.#onSocketEndAfterNode : IOStream.#onSocketEnd,
+    );
     socket.on('close', IOStream.#onSocketClose);
     if (socket.destroyed) this.close();
   }
@@ -260,6 +279,10 @@ export class IOStream {
   };
   static #onSocketEnd = function (this: OwnedSocket): void {
     // Tornado treats EOF from the peer as the end of the stream.
+    this[kStream]?.close();
+  };
+  static #onSocketEndAfterNode = function (this: OwnedSocket): void {
+    nodeEndListener!.call(this);
     this[kStream]?.close();
   };
   static #onSocketClose = function (this: OwnedSocket): void {
@@ -820,6 +843,10 @@ export class IOStream {
     const socket = this.#socket;
     socket.off('data', IOStream.#onSocketData);
     socket.off('end', IOStream.#onSocketEnd);
+    if (socket.listeners('end').includes(IOStream.#onSocketEndAfterNode)) {
+      socket.off('end', IOStream.#onSocketEndAfterNode);
+      socket.on('end', nodeEndListener!); // give Node its own listener back
+    }
     socket.off('close', IOStream.#onSocketClose);
     socket.off('error', IOStream.#onSocketError);
     socket.on('error', noop); // the TLS socket owns it now; keep errors from going uncaught

@@ -135,6 +135,30 @@ describe('IOStream over plain TCP', () => {
     server.destroy();
   });
 
+  test("the socket's own end handling still runs, through one listener; startTls gives it back", async () => {
+    const nodeEnd = new net.Socket().listeners('end');
+    assert.equal(nodeEnd.length, 1, "Node's sockets come with one end listener");
+    const first = await tcpSockets();
+    const stream = new IOStream(first.server);
+    // One listener (ours, calling Node's), not an array of two.
+    assert.equal(first.server.listenerCount('end'), 1);
+    assert.notEqual(first.server.listeners('end')[0], nodeEnd[0]);
+    const read = stream.readUntilClose();
+    first.client.end('bye');
+    assert.equal((await read).toString(), 'bye');
+    assert.equal(stream.closed(), true);
+    // Node's listener ran: without allowHalfOpen it replaces `write` with one that fails.
+    assert.ok(Object.hasOwn(first.server, 'write'));
+    first.client.destroy();
+
+    const second = await tcpSockets();
+    const plain = new IOStream(second.server);
+    const upgraded = plain.startTls(true, { key, cert });
+    assert.deepEqual(second.server.listeners('end'), nodeEnd);
+    second.client.destroy();
+    await assert.rejects(upgraded, StreamClosedError);
+  });
+
   test('constructor options are validated', () => {
     assert.throws(() => new IOStream(new net.Socket(), { maxBufferSize: 0 }), RangeError);
     assert.throws(() => new IOStream(new net.Socket(), { maxWriteBufferSize: -1 }), RangeError);
