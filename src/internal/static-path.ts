@@ -7,6 +7,7 @@
  * streams — before the path ever meets the file system. {@link resolveStaticPath} then joins it
  * to the root, checks containment lexically, resolves symlinks with `fs.realpath` and checks
  * containment again on the real path (unless symlinks may point out), and stats the result.
+ * The root's own real path is resolved once per process; the target's, every time.
  *
  * Statuses: 400 for undecodable input, 403 for attempts to leave the root (as Tornado answers
  * "is not in root static directory") and for directories and non-regular files, 404 for names
@@ -203,6 +204,15 @@ export async function resolveStaticPath(
   };
 }
 
+// The real path of each static root, resolved once per process: a root is configuration,
+// not something requests change, so resolving it again per request (a realpath call, one
+// readlink per component) only costs time. Swapping the root itself for a symlink while
+// serving is not supported; a symlink *inside* the root is still caught per request, because
+// the target's own real path is always resolved afresh. Failures are not cached (a root
+// created later is found then).
+const realRoots = new Map<string, string>();
+const MAX_REAL_ROOTS = 64;
+
 type Inspected = { ok: true; realPath: string; stats: Stats } | StaticPathError;
 
 async function inspect(root: string, path: string, followSymlinks: boolean): Promise<Inspected> {
@@ -213,11 +223,15 @@ async function inspect(root: string, path: string, followSymlinks: boolean): Pro
     return fsRefusal(err);
   }
   if (!followSymlinks) {
-    let realRoot: string;
-    try {
-      realRoot = await realpath(root);
-    } catch (err) {
-      return fsRefusal(err);
+    let realRoot = realRoots.get(root);
+    if (realRoot === undefined) {
+      try {
+        realRoot = await realpath(root);
+      } catch (err) {
+        return fsRefusal(err);
+      }
+      if (realRoots.size >= MAX_REAL_ROOTS) realRoots.clear();
+      realRoots.set(root, realRoot);
     }
     if (!isInside(realRoot, realPath)) return refuse(404, 'symlink points outside the root');
     const inner = relative(realRoot, realPath);

@@ -189,6 +189,22 @@ describe('resolveStaticPath', () => {
     assert.equal(followed.realPath, join(outside, 'secret.txt'));
   });
 
+  test('the root is resolved once, yet files and directories that become symlinks later are still caught', async () => {
+    // Served first, so the root's real path is cached; then the file and a directory are
+    // swapped for symlinks leading out.
+    await mkdir(join(root, 'swap'));
+    await writeFile(join(root, 'swap', 'secret.txt'), 'inside');
+    await writeFile(join(root, 'swapped.txt'), 'inside');
+    assert.equal(status(await resolveStaticPath(root, 'swapped.txt')), 'file');
+    assert.equal(status(await resolveStaticPath(root, 'swap/secret.txt')), 'file');
+    await rm(join(root, 'swapped.txt'));
+    await symlink(join(outside, 'secret.txt'), join(root, 'swapped.txt'));
+    await rm(join(root, 'swap'), { recursive: true });
+    await symlink(outside, join(root, 'swap'));
+    assert.equal(status(await resolveStaticPath(root, 'swapped.txt')), 404);
+    assert.equal(status(await resolveStaticPath(root, 'swap/secret.txt')), 404);
+  });
+
   test('a symlink to a dotfile is not served; a dangling one is 404', async () => {
     assert.equal(status(await resolveStaticPath(root, 'link-env')), 404);
     assert.equal(status(await resolveStaticPath(root, 'dangling')), 404);
