@@ -596,7 +596,7 @@ export class RequestHandler {
       if (buffer.length > 0 && this.request.method !== 'HEAD') {
         body = buffer.length === 1 ? buffer[0]! : this.#takeBuffer();
       }
-      this.#writeBuffer = [];
+      buffer.length = 0; // (emptied in place: no new array for a finished handler)
       connection.writeHeaders(this.#status, this.#reason, this.#headersOut(), null);
       connection.finish(body);
       return;
@@ -675,8 +675,13 @@ export class RequestHandler {
           throw new HTTPOutputError(`Cannot send body with ${final}`);
         }
         if (final === 304) {
-          for (const name of ['Content-Encoding', 'Content-Language', 'Content-Type'])
-            this.#setKnown(name, null);
+          // (Without the map there is no Content-Encoding or Content-Language to remove.)
+          const headers = this.#headers;
+          if (headers !== null) {
+            headers.delete('Content-Encoding');
+            headers.delete('Content-Language');
+          }
+          this.#setKnown('Content-Type', null);
         }
         this.#setKnown('Content-Length', null);
       } else if (this.#getKnown('Content-Length') === undefined && this.#transforms === null) {

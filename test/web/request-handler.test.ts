@@ -15,6 +15,70 @@ async function serve(
   return startTestServer(new Application(rules, settings));
 }
 
+test('default headers: Server, Content-Type and Date once each, whichever way they are changed', async () => {
+  let seen: Record<string, string | undefined> = {};
+  class H extends RequestHandler {
+    override get() {
+      const mode = this.getArgument('m', '');
+      if (mode === 'lower') this.setHeader('content-type', 'text/plain');
+      else if (mode === 'clear') this.clearHeader('Content-Type');
+      else if (mode === 'json') this.write({ a: 1 });
+      else if (mode === 'etag') this.setHeader('Etag', '"mine"');
+      else if (mode === 'map') {
+        const h = this.responseHeaders;
+        seen = { server: h.get('Server'), type: h.get('Content-Type'), date: h.get('Date') };
+        this.setHeader('Content-Type', 'text/x-after-map');
+      }
+      if (mode !== 'json') this.write('hi');
+    }
+  }
+  const srv = await serve([['/', H]]);
+  try {
+    const one = async (m: string, extra: Record<string, string> = {}) => {
+      const { text } = await sendRaw(srv.port, get(`/?m=${m}`, extra));
+      return { text, res: parseResponses(text)[0]! };
+    };
+    const count = (text: string, name: string) =>
+      text.split('\r\n').filter((l) => l.toLowerCase().startsWith(`${name}:`)).length;
+    const plain = await one('');
+    assert.equal(plain.res.headers['server'], 'TyphoonServer/0.1.0');
+    assert.equal(plain.res.headers['content-type'], 'text/html; charset=UTF-8');
+    assert.match(
+      plain.res.headers['date'] ?? '',
+      /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/,
+    );
+    assert.equal(plain.res.headers['content-length'], '2');
+    for (const name of ['server', 'content-type', 'date', 'etag', 'content-length'])
+      assert.equal(count(plain.text, name), 1, name);
+    const lower = await one('lower');
+    assert.equal(lower.res.headers['content-type'], 'text/plain');
+    assert.equal(count(lower.text, 'content-type'), 1);
+    assert.equal(count(lower.text, 'date'), 1);
+    const cleared = await one('clear');
+    assert.equal(count(cleared.text, 'content-type'), 0);
+    assert.equal(
+      (await one('json')).res.headers['content-type'],
+      'application/json; charset=UTF-8',
+    );
+    const etag = await one('etag');
+    assert.equal(etag.res.headers['etag'], '"mine"');
+    // As in Tornado, the automatic 304 comes with the automatic Etag only.
+    assert.equal((await one('etag', { 'If-None-Match': '"mine"' })).res.status, 200);
+    const map = await one('map');
+    assert.equal(seen.server, 'TyphoonServer/0.1.0');
+    assert.equal(seen.type, 'text/html; charset=UTF-8');
+    assert.match(seen.date ?? '', / GMT$/);
+    assert.equal(map.res.headers['content-type'], 'text/x-after-map');
+    assert.equal(count(map.text, 'date'), 1);
+    const notModified = await one('', { 'If-None-Match': plain.res.headers['etag']! });
+    assert.equal(notModified.res.status, 304);
+    assert.equal(count(notModified.text, 'content-type'), 0);
+    assert.equal(count(notModified.text, 'content-length'), 0);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('setStatus: standard reason, custom reason, unknown code and control characters', async () => {
   class S extends RequestHandler {
     override get() {
