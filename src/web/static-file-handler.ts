@@ -12,8 +12,9 @@
  *   `Content-Range: bytes *\/size`. Several ranges (`bytes=0-1,5-6`) and garbage are ignored
  *   (the whole file, 200), as Tornado does and RFC 9110 allows: no multipart/byteranges.
  * - HEAD answers the same headers without reading the file.
- * - Large files are streamed in 64 KiB pieces, each written only when the previous one was
- *   handed to the OS, so a slow client never makes the server buffer the file.
+ * - Large files are streamed in 256 KiB pieces (read into buffers reused across responses),
+ *   each written only when the previous one was handed to the OS, so a slow client never
+ *   makes the server buffer the file.
  * - Safety (via `internal/static-path.ts`): traversal (`..`, percent- and double-encoded),
  *   absolute paths, NUL bytes, backslashes, `:` (drive letters, `file::$DATA`) → 403; dotfiles,
  *   Windows device names (`CON`, `nul.txt`), symlinks leading out of the root → 404; a
@@ -30,8 +31,17 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import {
+  close,
+  closeSync,
+  createReadStream,
+  open,
+  openSync,
+  read,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { resolve } from 'node:path';
 import { lookup as lookupMime } from 'mime-types';
 import { HTTPError } from '../errors.ts';
@@ -40,6 +50,7 @@ import { appLog } from '../log.ts';
 import { checkStaticUrlPath, resolveStaticPath } from '../internal/static-path.ts';
 import { formatHttpDate, isNotModified, resolveRange } from '../internal/http-range.ts';
 import { RequestHandler } from './request-handler.ts';
+import { GZipContentEncoding } from './transforms.ts';
 import type { ApplicationSettings, Rule } from './application.ts';
 
 /** `initArgs` of {@link StaticFileHandler}. */
@@ -63,6 +74,46 @@ const CHUNK_SIZE = 256 * 1024;
 const ignore = (): void => undefined;
 // Files up to this size are read in one call and sent with the headers.
 const SMALL_FILE = 64 * 1024;
+
+// Read buffers of larger files, reused across responses. A fresh 256 KiB buffer per read cost
+// about as much as the read itself: glibc hands such blocks back to the OS when freed, so
+// every new one page-faults, and their external memory drives V8 into frequent collections.
+// At most POOL_MAX are kept (8 MiB); a buffer whose write failed is simply left to the GC.
+const pool: Buffer[] = [];
+const POOL_MAX = 32;
+
+function takeBuffer(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK_SIZE);
+}
+
+function giveBack(buffer: Buffer): void {
+  if (pool.length < POOL_MAX) pool.push(buffer);
+}
+
+// The callback API: cheaper than FileHandle for a few calls per response.
+function openForReading(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    open(path, 'r', (error, fd) => (error === null ? resolve(fd) : reject(error)));
+  });
+}
+
+function readInto(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, 0, length, position, (error, n) =>
+      error === null ? resolve(n) : reject(error),
+    );
+  });
+}
+
+async function readFully(fd: number, buffer: Buffer, length: number, start: number) {
+  let filled = 0;
+  while (filled < length) {
+    const n = await readInto(fd, buffer.subarray(filled), length - filled, start + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
 
 // Content hashes per real path, checked against size, mtime and inode so an edited file gets
 // a new one (Tornado's cache never notices edits outside debug mode).
@@ -249,57 +300,66 @@ export class StaticFileHandler extends RequestHandler {
 
   async #send(realPath: string, start: number, end: number): Promise<void> {
     const length = end - start;
-    if (length <= SMALL_FILE) {
-      const file = await open(realPath, 'r');
-      try {
+    const fd = await openForReading(realPath);
+    try {
+      if (length <= SMALL_FILE) {
+        // One read, and the bytes go out with the headers through finish() (node's res.end).
         const buffer = Buffer.allocUnsafe(length);
-        let filled = 0;
-        while (filled < length) {
-          const { bytesRead } = await file.read(buffer, filled, length - filled, start + filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
+        const filled = await readFully(fd, buffer, length, start);
         // A file that shrank since its stat cannot honour Content-Length: drop the connection.
         if (filled < length) throw new Error(`${realPath} shrank while being served`);
         this.write(buffer);
-      } finally {
-        await file.close();
+        return;
       }
-      return;
+      await this.#stream(fd, realPath, start, length);
+    } finally {
+      close(fd, ignore);
     }
+  }
+
+  async #stream(fd: number, realPath: string, start: number, length: number): Promise<void> {
     const closed = (this.#closedPromise ??= new Promise<void>((resolve) => {
       this.#closed = resolve;
     }));
-    const stream = createReadStream(realPath, { start, end: end - 1, highWaterMark: CHUNK_SIZE });
-    let sent = 0;
     let gone = false;
     const leave = closed.then(() => {
       gone = true;
     });
-    // Two pieces in flight at most: while one is being handed to the OS the next is read, so
-    // the disk and the socket overlap, yet a client that stops reading stops us within two.
-    let previous: Future<void> | null = null;
+    // Buffers go back to the pool only once their write completed; a transform that could
+    // keep a reference to a chunk (anything but our gzip, which copies) gets fresh ones.
+    const reuse = this.application.transforms.every((f) => f === GZipContentEncoding.factory);
+    // One piece is handed to the OS while the next is read, so the disk and the socket
+    // overlap, yet a client that stops reading stops us after one piece.
+    let inFlight: Future<void> | null = null;
+    let inFlightBuffer: Buffer | null = null;
+    let position = start;
+    let remaining = length;
     try {
-      for await (const chunk of stream) {
+      while (remaining > 0) {
+        const buffer = reuse ? takeBuffer() : Buffer.allocUnsafeSlow(CHUNK_SIZE);
+        const n = await readInto(fd, buffer, Math.min(CHUNK_SIZE, remaining), position);
+        if (n === 0) throw new Error(`${realPath} shrank while being served`);
+        if (inFlight !== null) {
+          await Promise.race([inFlight, leave]);
+          if (gone) return;
+          if (reuse) giveBack(inFlightBuffer!);
+        }
         if (this.request.connection?.closed) return;
-        this.write(chunk as Buffer);
-        sent += (chunk as Buffer).length;
-        const current = this.flush();
-        // If the client leaves, pieces still in flight fail (EPIPE) after we stopped waiting.
-        current.then(undefined, ignore);
-        if (previous !== null) await Promise.race([previous, leave]);
-        if (gone) return;
-        previous = current;
+        this.write(n === buffer.length ? buffer : buffer.subarray(0, n));
+        inFlight = this.flush();
+        // If the client leaves, the piece in flight fails (EPIPE) after we stopped waiting.
+        inFlight.then(undefined, ignore);
+        inFlightBuffer = buffer;
+        position += n;
+        remaining -= n;
       }
-      if (previous !== null) await Promise.race([previous, leave]);
+      await Promise.race([inFlight, leave]);
       if (gone) return;
+      if (reuse) giveBack(inFlightBuffer!);
     } catch (error) {
       if (this.request.connection?.closed) return;
       throw error;
-    } finally {
-      stream.destroy();
     }
-    if (sent < length) throw new Error(`${realPath} shrank while being served`);
   }
 
   /**

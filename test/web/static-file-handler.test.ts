@@ -5,7 +5,7 @@
 // where the symlinks are made, so none live in git.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -201,6 +201,54 @@ test('a large file streams intact, and ranges inside it are exact', async () => 
     const part = await srv.fetch('/files/big.bin', { headers: { Range: `bytes=${start}-${end}` } });
     assert.equal(part.status, 206);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(expected.subarray(start, end + 1)));
+  } finally {
+    await srv.close();
+  }
+});
+
+// Random bytes (big.bin repeats every 256 KiB, so a piece read into the wrong buffer could
+// go unnoticed there).
+function randomFile(name: string): Buffer {
+  const content = randomBytes(2 * 1024 * 1024 + 12_345);
+  fs.writeFileSync(path.join(root, name), content);
+  return content;
+}
+
+test('concurrent large responses share read buffers without mixing their bytes', async () => {
+  // Pieces of one response are read into buffers that others' finished pieces gave back.
+  const contents = [randomFile('random-1.bin'), randomFile('random-2.bin')];
+  const srv = await serve();
+  try {
+    const fetchBody = async (i: number) =>
+      Buffer.from(await (await srv.fetch(`/files/random-${(i % 2) + 1}.bin`)).arrayBuffer());
+    for (let round = 0; round < 2; round++) {
+      const bodies = await Promise.all([0, 1, 2, 3, 4, 5].map(fetchBody));
+      bodies.forEach((body, i) => assert.ok(body.equals(contents[i % 2]!), `body ${i}`));
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('a transform that keeps the chunks it is given gets buffers nobody reuses', async () => {
+  // Holds every chunk until the last and sends them all then: had the handler put those
+  // buffers back in its pool after their (empty) writes, later reads would overwrite them.
+  const expected = randomFile('random-held.bin');
+  const held: Buffer[] = [];
+  const holdAll = () => ({
+    transformFirstChunk(status: number, headers: never, chunk: Buffer, finishing: boolean) {
+      return [status, headers, this.transformChunk(chunk, finishing)] as [number, never, Buffer];
+    },
+    transformChunk(chunk: Buffer, finishing: boolean): Buffer {
+      held.push(chunk);
+      return finishing ? Buffer.concat(held.splice(0)) : Buffer.alloc(0);
+    },
+  });
+  const srv = await serve({}, { transforms: [holdAll] });
+  try {
+    const body = Buffer.from(await (await srv.fetch('/files/random-held.bin')).arrayBuffer());
+    assert.equal(body.length, expected.length);
+    assert.ok(body.equals(expected));
   } finally {
     await srv.close();
   }
