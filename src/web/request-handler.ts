@@ -546,11 +546,8 @@ export class RequestHandler {
     const buffer = this.#writeBuffer;
     if (buffer.length === 0) return EMPTY;
     this.#writeBuffer = [];
-    if (buffer.length === 1) {
-      const only = buffer[0]!;
-      return typeof only === 'string' ? Buffer.from(only, 'utf8') : only;
-    }
-    return Buffer.concat(buffer.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
+    const joined = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
+    return typeof joined === 'string' ? Buffer.from(joined, 'utf8') : joined;
   }
 
   #bufferLength(): number {
@@ -594,7 +591,7 @@ export class RequestHandler {
       const buffer = this.#writeBuffer;
       let body: Chunk | null = null;
       if (buffer.length > 0 && this.request.method !== 'HEAD') {
-        body = buffer.length === 1 ? buffer[0]! : this.#takeBuffer();
+        body = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
       }
       buffer.length = 0; // (emptied in place: no new array for a finished handler)
       connection.writeHeaders(this.#status, this.#reason, this.#headersOut(), null);
@@ -1270,6 +1267,19 @@ export class RequestHandler {
     }
     appLog.error(`Uncaught exception ${this.#summary()}\n${this.request.toString()}`, error);
   }
+}
+
+/** Several chunks as one: a string when all are strings (one `write` for node), else bytes. */
+function joinChunks(chunks: readonly Chunk[]): Chunk {
+  let strings = true;
+  for (const c of chunks) {
+    if (typeof c !== 'string') {
+      strings = false;
+      break;
+    }
+  }
+  if (strings) return chunks.join('');
+  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
 }
 
 function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
