@@ -132,8 +132,8 @@ const EMPTY = Buffer.alloc(0);
 // `#chunks` of an empty buffer: shared and never mutated, so an idle stream owns no array.
 const NO_CHUNKS: Buffer[] = [];
 
-// The buffer limits, shared by every stream created with the same options object (a server
-// passes one to all its connections) instead of two fields per stream.
+// The buffer limits, shared by consecutive streams created with the same limits (a server
+// creates all its connections' streams with one set) instead of two fields per stream.
 interface Limits {
   readonly maxBufferSize: number;
   readonly maxWriteBufferSize: number;
@@ -142,21 +142,20 @@ const DEFAULT_LIMITS: Limits = {
   maxBufferSize: DEFAULT_MAX_BUFFER_SIZE,
   maxWriteBufferSize: Infinity,
 };
-let lastOptions: IOStreamOptions | null = null;
 let lastLimits: Limits = DEFAULT_LIMITS;
 function limitsOf(options: IOStreamOptions): Limits {
-  if (options === lastOptions) return lastLimits;
-  const maxBufferSize = options.maxBufferSize ?? DEFAULT_LIMITS.maxBufferSize;
+  const maxBufferSize = options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE;
   const maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
+  if (
+    maxBufferSize === lastLimits.maxBufferSize &&
+    maxWriteBufferSize === lastLimits.maxWriteBufferSize
+  ) {
+    return lastLimits;
+  }
   if (!(maxBufferSize > 0)) throw new RangeError('maxBufferSize must be positive');
   if (!(maxWriteBufferSize >= 0)) throw new RangeError('maxWriteBufferSize must be >= 0');
-  const limits =
-    options.maxBufferSize === undefined && options.maxWriteBufferSize === undefined
-      ? DEFAULT_LIMITS
-      : { maxBufferSize, maxWriteBufferSize };
-  lastOptions = options;
-  lastLimits = limits;
-  return limits;
+  lastLimits = { maxBufferSize, maxWriteBufferSize };
+  return lastLimits;
 }
 
 // A client connection (or TLS handshake) under way; rare, so kept out of the stream's fields.

@@ -5,7 +5,12 @@ import * as tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { IOStream } from '../src/iostream.ts';
-import { ConnectError, InvalidStateError, StreamClosedError } from '../src/errors.ts';
+import {
+  ConnectError,
+  InvalidStateError,
+  StreamBufferFullError,
+  StreamClosedError,
+} from '../src/errors.ts';
 import { bindUnusedPort } from '../src/testing.ts';
 import {
   iostreamContract,
@@ -157,6 +162,24 @@ describe('IOStream over plain TCP', () => {
     assert.deepEqual(second.server.listeners('end'), nodeEnd);
     second.client.destroy();
     await assert.rejects(upgraded, StreamClosedError);
+  });
+
+  test('each stream keeps the limits it was created with, even from a reused options object', async () => {
+    const options = { maxBufferSize: 8 };
+    const small = await tcpSockets();
+    const smallStream = new IOStream(small.server, options);
+    options.maxBufferSize = 100;
+    const large = await tcpSockets();
+    const largeStream = new IOStream(large.server, options);
+    const smallRead = smallStream.readUntil('\n');
+    const largeRead = largeStream.readUntil('\n');
+    small.client.write('x'.repeat(20));
+    large.client.write('x'.repeat(20) + '\n');
+    await assert.rejects(smallRead, StreamBufferFullError);
+    assert.equal((await largeRead).length, 21);
+    largeStream.close();
+    small.client.destroy();
+    large.client.destroy();
   });
 
   test('constructor options are validated', () => {
