@@ -185,6 +185,44 @@ describe('worker faults', () => {
     await pool.shutdown();
   });
 
+  test('tasks posted to a worker behind the one that crashes run on its replacement, once each', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const runs = new Int32Array(new SharedArrayBuffer(4 * 4));
+    const crash = pool.submit(function exitsAfterAWhile() {
+      const end = Date.now() + 50;
+      while (Date.now() < end);
+      process.exit(3);
+    });
+    // Posted to the same worker behind the crashing task (and one more queued behind them).
+    const behind = [0, 1, 2, 3].map((i) =>
+      pool.submit((counts: Int32Array, n: number) => Atomics.add(counts, n, 1) + n, runs, i),
+    );
+    assert.equal(pool.runningCount + pool.queueSize, 5);
+    const error = await errorOf(crash);
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.equal(error.exitCode, 3);
+    assert.deepEqual(await Promise.all(behind), [0, 1, 2, 3]);
+    assert.deepEqual([...runs], [1, 1, 1, 1]);
+    await pool.shutdown();
+  });
+
+  test('a task that moves buffers waits for an idle worker, so a crash ahead cannot lose them', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const crash = pool.submit(function exitsSoon() {
+      const end = Date.now() + 50;
+      while (Date.now() < end);
+      process.exit(4);
+    });
+    const bytes = new Uint8Array(1024).fill(2);
+    const sum = pool.submit((b: Uint8Array) => b.reduce((a, x) => a + x, 0), transfer(bytes));
+    assert.equal(bytes.byteLength, 1024, 'not posted while the worker is busy');
+    assert.equal(pool.queueSize, 1);
+    assert.ok((await errorOf(crash)) instanceof WorkerCrashedError);
+    assert.equal(await sum, 2048);
+    assert.equal(bytes.byteLength, 0);
+    await pool.shutdown();
+  });
+
   test('an uncaught exception on the worker thread: WorkerCrashedError with the cause', async () => {
     const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
     const crash = pool.submit(function throwsLater() {
@@ -218,6 +256,43 @@ describe('cancel and shutdown', () => {
     assert.equal(await after, 'after');
     assert.equal(Atomics.load(ran, 0), 0);
     await assert.rejects(victim, CancelledError);
+    await pool.shutdown();
+  });
+
+  test('cancelling a task already posted to a busy worker revokes it: it never runs', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const blocker = pool.submit((f: Int32Array) => {
+      Atomics.store(f, 0, 1);
+      const end = Date.now() + 150;
+      while (Date.now() < end);
+    }, flags);
+    const victim = pool.submit((f: Int32Array) => Atomics.store(f, 1, 1), flags);
+    const next = pool.submit(() => 'next');
+    // Wait until the blocker runs: the victim sits in the worker's port behind it.
+    while (Atomics.load(flags, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(pool.runningCount, 1);
+    assert.equal(pool.queueSize, 2);
+    assert.equal(victim.cancel(), true);
+    assert.equal(pool.queueSize, 1, 'cancel acts at once');
+    await blocker;
+    assert.equal(await next, 'next');
+    assert.equal(Atomics.load(flags, 1), 0, 'the cancelled task never ran');
+    await assert.rejects(victim, CancelledError);
+    assert.equal(pool.runningCount + pool.queueSize, 0);
+    await pool.shutdown();
+  });
+
+  test('once tasks are long, a worker gets one at a time: short ones do not wait behind a long one', async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+    await Promise.all(Array.from({ length: 24 }, () => pool.submit(spin, 5)));
+    const long = pool.submit(spin, 600);
+    const shorts = Array.from({ length: 4 }, () => pool.submit(spin, 5));
+    assert.equal(pool.runningCount, 2);
+    assert.equal(pool.queueSize, 3);
+    await Promise.all(shorts);
+    assert.equal(long.done(), false, 'every short task ran on the other worker meanwhile');
+    await long;
     await pool.shutdown();
   });
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import {
   checkCloneable,
   compileTaskSource,
@@ -27,6 +27,8 @@ export interface SourceTask {
   f: string;
   /** Its arguments. */
   a: unknown[];
+  /** Its start slot (see {@link SLOT_PENDING}). */
+  s: number;
 }
 
 /** An export of a module. */
@@ -37,7 +39,29 @@ export interface ModuleTask {
   n: string;
   /** Its arguments. */
   a: unknown[];
+  /** Its start slot (see {@link SLOT_PENDING}). */
+  s: number;
 }
+
+/** What the executor gives piscina as `workerData`. */
+export interface ExecutorWorkerData {
+  /** One Int32 per task slot, shared by the main thread and every worker. */
+  slots: SharedArrayBuffer;
+}
+
+/**
+ * Start slots. Every task handed to piscina holds one Int32 slot in a SharedArrayBuffer for
+ * as long as piscina has it. The slot starts at `SLOT_PENDING`; the worker claims it with
+ * `compareExchange(PENDING → STARTED)` right before running the task, and the main thread
+ * revokes it with `compareExchange(PENDING → REVOKED)` to cancel a task piscina already holds:
+ * whichever exchange happens first wins, so a task either runs or is skipped, never both.
+ * A revoked task comes back from the worker as `undefined` without having run.
+ */
+export const SLOT_PENDING = 0;
+/** The worker started the task (see {@link SLOT_PENDING}). */
+export const SLOT_STARTED = 1;
+/** The main thread revoked the task before it started (see {@link SLOT_PENDING}). */
+export const SLOT_REVOKED = 2;
 
 /** What the main thread posts for one task. */
 export type TaskMessage = SourceTask | ModuleTask;
@@ -90,8 +114,46 @@ function failed(error: unknown, kind: TaskFailure['kind']): never {
   throw describeFailure(error, kind);
 }
 
-/** Run one task. Returns its (posted) result or throws a {@link TaskFailure}. */
+// Present in the executor's workers; absent when this file is merely imported (type checks,
+// the main thread reading the slot constants).
+const slots =
+  workerData === null || typeof workerData !== 'object'
+    ? undefined
+    : new Int32Array((workerData as ExecutorWorkerData).slots);
+
+// Tasks run one at a time per worker, even async ones: piscina hands a worker up to a few
+// tasks at once (so it never idles between a result and the next task), and each must start
+// only when the one before it is done, or one worker would run several tasks at once.
+let pending = 0;
+let tail: Promise<unknown> = Promise.resolve();
+
+function settledOne(): void {
+  pending--;
+}
+
+/** Run one task, after any still running on this worker. Returns its (posted) result, or
+ * throws a {@link TaskFailure}; `undefined` for a task revoked before it started. */
 export default function runTask(task: TaskMessage): unknown {
+  if (pending === 0) {
+    const result = startTask(task);
+    if (!(result instanceof Promise)) return result;
+    pending++;
+    tail = result.then(settledOne, settledOne);
+    return result;
+  }
+  pending++;
+  const result = tail.then(() => startTask(task));
+  tail = result.then(settledOne, settledOne);
+  return result;
+}
+
+function startTask(task: TaskMessage): unknown {
+  if (
+    slots !== undefined &&
+    Atomics.compareExchange(slots, task.s, SLOT_PENDING, SLOT_STARTED) !== SLOT_PENDING
+  ) {
+    return undefined;
+  }
   if ('f' in task) {
     let value: unknown;
     try {
