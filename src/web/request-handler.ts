@@ -29,7 +29,7 @@
  * @module
  */
 
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { appLog, genLog } from '../log.ts';
 import { Future, isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
@@ -703,9 +703,11 @@ export class RequestHandler {
     const buffer = this.#writeBuffer;
     // One chunk (the usual case) takes the one-shot digest: no Hash object per request.
     if (buffer.length === 1) return sha1Etag(buffer[0]!);
-    const hash = createHash('sha1');
-    for (const c of buffer) hash.update(c);
-    return `"${hash.digest('hex')}"`;
+    if (buffer.length === 0) return sha1Etag(EMPTY);
+    // Several chunks: joined once here, and kept joined for the response to send as it is.
+    const joined = joinChunks(buffer);
+    this.#writeBuffer = [joined];
+    return sha1Etag(joined);
   }
 
   /** Set the `Etag` header from {@link RequestHandler.computeEtag}. Tornado: `set_etag_header`. */
