@@ -265,6 +265,8 @@ function crashError(error: unknown, what: string): WorkerCrashedError {
 // each worker gets one task at a time again.
 const PIPELINE_DEPTH = 4;
 const SHORT_TASK_MS = 1;
+// A task whose workers keep dying before they reach it fails rather than loop for ever.
+const MAX_REDISPATCH = 3;
 
 /**
  * A task: its Future, and what is needed to run it. It waits in the executor's queue, then
@@ -288,6 +290,8 @@ class TaskFuture extends Future<unknown> {
   queue: TaskQueue | null = null;
   /** Its start slot while piscina holds it, else -1. */
   slot = -1;
+  /** How many times it was handed to piscina again after its worker died before it started. */
+  redispatched = 0;
   /** When it was handed to piscina (performance.now()). */
   postedAt = 0;
   /** True if it was handed to an idle worker (counts as running), false if pipelined behind
@@ -581,14 +585,24 @@ export class ThreadPoolExecutor implements Executor {
         else task.setException(crashError(error, describeTask(task)));
       }
     } else if (state === SLOT_PENDING && !task.done()) {
-      // Its worker died before starting it (it was posted behind the task that crashed).
-      if (task.transferList === undefined) {
+      if (error instanceof DOMException) {
+        // postMessage refused it (e.g. a buffer given to transfer() twice, already detached).
+        task.setException(
+          new TaskSerializationError(
+            `${describeTask(task)} could not be posted to a worker thread: ${error.message}`,
+            { cause: error },
+          ),
+        );
+      } else if (task.transferList === undefined && ++task.redispatched <= MAX_REDISPATCH) {
+        // Its worker died before starting it (it was posted behind the task that crashed).
         this.#queue.unshift(task);
       } else {
         task.setException(
           new WorkerCrashedError(
-            `the worker thread died before starting ${describeTask(task)}, and took the ` +
-              'buffers moved to it with transfer()',
+            `the worker thread died before starting ${describeTask(task)}` +
+              (task.transferList === undefined
+                ? ` (${MAX_REDISPATCH} times)`
+                : ', and took the buffers moved to it with transfer()'),
             { cause: error },
           ),
         );

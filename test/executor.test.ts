@@ -361,6 +361,17 @@ describe('transfer', () => {
     port1.close();
   });
 
+  test('a buffer transferred twice (already detached) fails that task alone', async () => {
+    const bytes = new Uint8Array(64);
+    const first = pool.submit((b: Uint8Array) => b.length, transfer(bytes));
+    const second = pool.submit((b: Uint8Array) => b.length, transfer(bytes));
+    assert.equal(await first, 64);
+    const error = await errorOf(second);
+    assert.ok(error instanceof TaskSerializationError);
+    assert.match(error.message, /could not be posted to a worker thread/);
+    assert.equal(await pool.submit(() => 'still fine'), 'still fine');
+  });
+
   test('refuses a pooled Buffer slice and a non-transferable', () => {
     assert.throws(() => transfer(Buffer.from('small')), TaskSerializationError);
     assert.throws(
