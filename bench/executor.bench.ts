@@ -8,9 +8,10 @@
  * (b) Throughput of trivial tasks (`x => x + 1`, written inline in the call as users do), 256 in
  *     flight: typhoon's executor vs raw piscina with the same number of threads and the same
  *     function (in a module). Target: typhoon ≥ 0.8× piscina with its defaults. Raw piscina
- *     with `stricterFIFO` (the mode typhoon runs it in; it never queues inside piscina, so the
- *     mode costs it nothing) is shown too: it is slower than the default, which lets
- *     tasks overtake one another, so the default is the baseline.
+ *     with `stricterFIFO` (the mode typhoon runs it in; typhoon hands piscina only as many
+ *     tasks as it has free pipeline slots, so piscina's own queue stays empty) is shown too:
+ *     it is slower than the default, which lets tasks overtake one another, so the default is
+ *     the baseline.
  * (c) The blocking watchdog's cost (threshold 100 ms): on a busy loop, callbacks of a fixed
  *     ~20 µs computation per second with the watchdog on vs off, 11 alternating rounds (target
  *     ≥ 0.98×, i.e. ≤ 2 % overhead); on an idle loop, CPU time the process (all threads)
