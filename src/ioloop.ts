@@ -293,6 +293,15 @@ export class IOLoop {
    * Report every stall of this loop longer than `ms`: a warning on `appLog` with its duration
    * and, where it can be taken, the stack of the JavaScript that was running, then
    * `options.onStall(report)`. `null` or `0` turns the watchdog off.
+   *
+   * The stack is sampled from a watchdog thread that pauses the loop's thread through the
+   * inspector. When the cores are saturated that thread may get to run only after the stall
+   * has ended, and the stack is then of whatever ran next; the duration is always right.
+   *
+   * @example
+   * ```ts
+   * IOLoop.current().setBlockingLogThreshold(100, { onStall: (r) => metrics.stall(r.durationMs) });
+   * ```
    * Tornado: `IOLoop.set_blocking_log_threshold` (seconds there).
    */
   setBlockingLogThreshold(ms: number | null, options: BlockingLogOptions = {}): void {
