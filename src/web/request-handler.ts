@@ -29,32 +29,37 @@
  * @module
  */
 
-import { hash as oneShotHash } from 'node:crypto';
-import { appLog, genLog } from '../log.ts';
+import { appLog } from '../log.ts';
 import { Future, isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
-import {
-  HTTPError,
-  HTTPInputError,
-  HTTPOutputError,
-  MissingArgumentError,
-  statusReason,
-} from '../errors.ts';
-import {
-  HTTPHeaders,
-  decodeUtf8Strict,
-  formatTimestamp,
-  percentDecodeToBuffer,
-  type ArgumentMap,
-  type HTTPConnection,
-  type HTTPFile,
-  type HTTPServerRequest,
-} from '../httputil.ts';
+import { HTTPError, HTTPOutputError, statusReason } from '../errors.ts';
+import type { HTTPConnection, HTTPFile, HTTPHeaders, HTTPServerRequest } from '../httputil.ts';
 import type { Application, ApplicationSettings } from './application.ts';
 // issue 6: cookies, signed cookies, XSRF, authentication, streamed bodies
 import * as cookies from './cookies.ts';
 import * as auth from './auth.ts';
 import { prepareWithBody } from './stream-body.ts';
+import { asRequestError, errorPageHtml, logRequestException, tracebackText } from './error-page.ts';
+import {
+  DEFAULT_CONTENT_TYPE,
+  JSON_CONTENT_TYPE,
+  SERVER_HEADER,
+  checkHeaderName,
+  convertHeaderValue,
+  etagMatches,
+  headerMapFrom,
+  sha1Etag,
+  type HeaderValue,
+} from './response-headers.ts';
+import {
+  allArguments,
+  argumentMap,
+  decodePathArgument,
+  decodeUtf8Argument,
+  lastArgument,
+  parseJsonBody,
+  requestFiles,
+} from './arguments.ts';
 
 /**
  * Rewrites a response on its way out (compression is one). Created per request by the
@@ -75,9 +80,6 @@ export interface OutputTransform {
 /** Makes an {@link OutputTransform} for one request. */
 export type OutputTransformFactory = (request: HTTPServerRequest) => OutputTransform;
 
-/** A header value {@link RequestHandler.setHeader} accepts. */
-export type HeaderValue = string | number | Date;
-
 /** Options of {@link RequestHandler.redirect}. */
 export interface RedirectOptions {
   /** 301 instead of 302. Default false. */
@@ -92,52 +94,9 @@ export interface ErrorOptions {
   error?: unknown;
 }
 
-// Control characters other than tab/CR/LF/VT/FF, which Tornado turns into spaces in arguments.
-const ARG_CONTROL_CHARS = /[\x00-\x08\x0e-\x1f]/g;
-const UNSAFE_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REASON_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const FORBIDDEN_JSON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const EMPTY = Buffer.alloc(0);
-const SERVER_HEADER = 'TyphoonServer/0.1.0';
-const DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8';
-const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
-
-// The Date header changes once a second; formatting it per request shows in benchmarks.
-let cachedDateSecond = -1;
-let cachedDate = '';
-function httpDateNow(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== cachedDateSecond) {
-    cachedDateSecond = second;
-    cachedDate = formatTimestamp(second * 1000);
-  }
-  return cachedDate;
-}
-
-// Etags of recent small string bodies. SHA-1 through node's crypto costs about a microsecond
-// per response (a call into C++ and OpenSSL); most responses of a busy server are few
-// distinct bodies (a page, a JSON status), and a map hit on the string is far cheaper. Keyed
-// by the body itself, so a hit is exactly the digest; emptied whenever it fills up.
-const ETAG_CACHE_MAX_ENTRIES = 256;
-const ETAG_CACHE_MAX_LENGTH = 1024;
-const etagCache = new Map<string, string>();
-
-function sha1Etag(chunk: Chunk): string {
-  if (typeof chunk === 'string' && chunk.length <= ETAG_CACHE_MAX_LENGTH) {
-    let etag = etagCache.get(chunk);
-    if (etag === undefined) {
-      etag = `"${oneShotHash('sha1', chunk, 'hex')}"`;
-      if (etagCache.size >= ETAG_CACHE_MAX_ENTRIES) etagCache.clear();
-      etagCache.set(chunk, etag);
-    }
-    return etag;
-  }
-  return `"${oneShotHash('sha1', chunk, 'hex')}"`;
-}
-
 // Lower-case method names without a `toLowerCase()` string per request.
 const METHOD_NAMES: Record<string, string | undefined> = Object.assign(
   Object.create(null) as Record<string, string | undefined>,
@@ -152,14 +111,11 @@ const METHOD_NAMES: Record<string, string | undefined> = Object.assign(
   },
 );
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 type Chunk = string | Buffer;
 
 /** What {@link RequestHandler.write} accepts. */
 export type WriteChunk = string | Uint8Array | Record<string, unknown>;
+export type { HeaderValue };
 
 /**
  * Throw to end a request without an error page: the response is finished (with `chunk`
@@ -430,17 +386,7 @@ export class RequestHandler {
 
   /** The header map, built from the fields the first time something needs it. */
   #map(): HTTPHeaders {
-    let headers = this.#headers;
-    if (headers === null) {
-      headers = new HTTPHeaders();
-      headers.set('Server', SERVER_HEADER);
-      if (this.#contentType !== null) headers.set('Content-Type', this.#contentType);
-      headers.set('Date', httpDateNow());
-      if (this.#etag !== null) headers.set('Etag', this.#etag);
-      if (this.#contentLength !== null) headers.set('Content-Length', this.#contentLength);
-      this.#headers = headers;
-    }
-    return headers;
+    return (this.#headers ??= headerMapFrom(this.#contentType, this.#etag, this.#contentLength));
   }
 
   /**
@@ -727,13 +673,7 @@ export class RequestHandler {
     const etag = this.#getKnown('Etag');
     const header = this.request.rawHeader('If-None-Match');
     if (etag === undefined || header === undefined) return false;
-    if (header.trim() === '*') return true;
-    const strip = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
-    const mine = strip(etag);
-    for (const candidate of header.split(',')) {
-      if (strip(candidate.trim()) === mine) return true;
-    }
-    return false;
+    return etagMatches(etag, header);
   }
 
   /**
@@ -789,61 +729,21 @@ export class RequestHandler {
     const error = options.error;
     if (this.settings.serveTraceback && error instanceof Error) {
       this.setHeader('Content-Type', 'text/plain; charset=UTF-8');
-      this.#finish(error.stack ?? String(error));
+      this.#finish(tracebackText(error));
       return;
     }
-    const reason = escapeHtml(this.#reason);
-    this.#finish(
-      `<html><title>${status}: ${reason}</title><body>${status}: ${reason}</body></html>`,
-    );
+    this.#finish(errorPageHtml(status, this.#reason));
   }
 
   // --- arguments -----------------------------------------------------------------------------
-
-  #arguments(kind: 'arguments' | 'queryArguments' | 'bodyArguments'): ArgumentMap {
-    try {
-      return this.request[kind];
-    } catch (error) {
-      if (error instanceof HTTPInputError)
-        throw new HTTPError(400, error.message, { cause: error });
-      throw error;
-    }
-  }
-
-  #getOne(
-    map: ArgumentMap,
-    name: string,
-    hasDefault: boolean,
-    fallback: string | null | undefined,
-    strip: boolean,
-  ): string | null | undefined {
-    const values = map[name];
-    if (values === undefined || values.length === 0) {
-      if (!hasDefault) throw new MissingArgumentError(name);
-      return fallback;
-    }
-    return this.#clean(name, values[values.length - 1]!, strip);
-  }
-
-  #clean(name: string, value: Buffer, strip: boolean): string {
-    let text = this.decodeArgument(value, name).replace(ARG_CONTROL_CHARS, ' ');
-    if (strip) text = text.trim();
-    return text;
-  }
+  // Thin delegates: reading, decoding and checking the input lives in arguments.ts.
 
   /**
    * Decode an argument's bytes. UTF-8, with a 400 on invalid bytes; override for other
    * encodings. Tornado: `decode_argument`.
    */
   decodeArgument(value: Buffer, name?: string): string {
-    try {
-      return decodeUtf8Strict(value);
-    } catch {
-      throw new HTTPError(
-        400,
-        `Invalid unicode in ${name ?? 'url'}: ${JSON.stringify(value.subarray(0, 40).toString('latin1'))}`,
-      );
-    }
+    return decodeUtf8Argument(value, name);
   }
 
   /**
@@ -861,18 +761,13 @@ export class RequestHandler {
     name: string,
     ...rest: [(string | null | undefined)?, boolean?]
   ): string | null | undefined {
-    return this.#getOne(
-      this.#arguments('arguments'),
-      name,
-      rest.length > 0,
-      rest[0],
-      rest[1] ?? true,
-    );
+    const map = argumentMap(this.request, 'arguments');
+    return lastArgument(this, map, name, rest.length > 0, rest[0], rest[1] ?? true);
   }
 
   /** Every value of argument `name` (empty when absent). Tornado: `get_arguments`. */
   getArguments(name: string, strip = true): string[] {
-    return (this.#arguments('arguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+    return allArguments(this, argumentMap(this.request, 'arguments'), name, strip);
   }
 
   /** {@link RequestHandler.getArgument} for the query string only. Tornado: `get_query_argument`. */
@@ -886,18 +781,13 @@ export class RequestHandler {
     name: string,
     ...rest: [(string | null | undefined)?, boolean?]
   ): string | null | undefined {
-    return this.#getOne(
-      this.#arguments('queryArguments'),
-      name,
-      rest.length > 0,
-      rest[0],
-      rest[1] ?? true,
-    );
+    const map = argumentMap(this.request, 'queryArguments');
+    return lastArgument(this, map, name, rest.length > 0, rest[0], rest[1] ?? true);
   }
 
   /** Every query value of `name`. Tornado: `get_query_arguments`. */
   getQueryArguments(name: string, strip = true): string[] {
-    return (this.#arguments('queryArguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+    return allArguments(this, argumentMap(this.request, 'queryArguments'), name, strip);
   }
 
   /** {@link RequestHandler.getArgument} for the body only. Tornado: `get_body_argument`. */
@@ -911,29 +801,18 @@ export class RequestHandler {
     name: string,
     ...rest: [(string | null | undefined)?, boolean?]
   ): string | null | undefined {
-    return this.#getOne(
-      this.#arguments('bodyArguments'),
-      name,
-      rest.length > 0,
-      rest[0],
-      rest[1] ?? true,
-    );
+    const map = argumentMap(this.request, 'bodyArguments');
+    return lastArgument(this, map, name, rest.length > 0, rest[0], rest[1] ?? true);
   }
 
   /** Every body value of `name`. Tornado: `get_body_arguments`. */
   getBodyArguments(name: string, strip = true): string[] {
-    return (this.#arguments('bodyArguments')[name] ?? []).map((v) => this.#clean(name, v, strip));
+    return allArguments(this, argumentMap(this.request, 'bodyArguments'), name, strip);
   }
 
   /** Uploaded files of a multipart body, name → files. */
   get files(): Record<string, HTTPFile[]> {
-    try {
-      return this.request.files;
-    } catch (error) {
-      if (error instanceof HTTPInputError)
-        throw new HTTPError(400, error.message, { cause: error });
-      throw error;
-    }
+    return requestFiles(this.request);
   }
 
   /**
@@ -942,36 +821,11 @@ export class RequestHandler {
    * `prototype` key anywhere (so the result can be merged into objects safely).
    */
   getJsonBody<T = unknown>(): T {
-    if (this.#hasJsonBody) return this.#jsonBody as T;
-    const type = (this.request.rawHeader('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (
-      type !== 'application/json' &&
-      !(type.startsWith('application/') && type.endsWith('+json'))
-    ) {
-      throw new HTTPError(415, `expected application/json, got ${JSON.stringify(type)}`);
+    if (!this.#hasJsonBody) {
+      this.#jsonBody = parseJsonBody(this.request);
+      this.#hasJsonBody = true;
     }
-    let text: string;
-    try {
-      text = decodeUtf8Strict(this.request.body, 'JSON body');
-    } catch (error) {
-      throw new HTTPError(400, 'invalid UTF-8 in JSON body', { cause: error });
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text, (key, v: unknown) => {
-        if (FORBIDDEN_JSON_KEYS.has(key))
-          throw new HTTPError(400, `forbidden key ${key} in JSON body`);
-        return v;
-      });
-    } catch (error) {
-      if (error instanceof HTTPError) throw error;
-      throw new HTTPError(400, `malformed JSON body: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    this.#jsonBody = value;
-    this.#hasJsonBody = true;
-    return value as T;
+    return this.#jsonBody as T;
   }
 
   /**
@@ -1146,12 +1000,12 @@ export class RequestHandler {
       if (!supported.includes(method)) throw new HTTPError(405);
       if (kwargs !== undefined) {
         const decoded = Object.create(null) as Record<string, string | undefined>;
-        for (const key in kwargs) decoded[key] = this.#decodePathArg(kwargs[key]);
+        for (const key in kwargs) decoded[key] = decodePathArgument(this, kwargs[key]);
         this.pathKwargs = decoded;
       } else if (args.length > 0) {
         // (No groups: pathArgs keeps the empty array the constructor made.)
         const decoded: Array<string | undefined> = new Array<string | undefined>(args.length);
-        for (let i = 0; i < args.length; i++) decoded[i] = this.#decodePathArg(args[i]);
+        for (let i = 0; i < args.length; i++) decoded[i] = decodePathArgument(this, args[i]);
         this.pathArgs = decoded;
       }
       this.checkXsrf();
@@ -1178,18 +1032,6 @@ export class RequestHandler {
    */
   protected checkXsrf(): void {
     if (cookies.needsXsrfCheck(this)) this.checkXsrfCookie();
-  }
-
-  #decodePathArg(value: string | undefined): string | undefined {
-    if (value === undefined) return undefined;
-    if (value.indexOf('%') < 0 && /^[\x00-\x7f]*$/.test(value)) return value;
-    let bytes: Buffer;
-    try {
-      bytes = percentDecodeToBuffer(value);
-    } catch (error) {
-      throw new HTTPError(400, 'invalid percent-encoding in path', { cause: error });
-    }
-    return this.decodeArgument(bytes);
   }
 
   #runMethod(named: boolean): void {
@@ -1240,8 +1082,7 @@ export class RequestHandler {
       }
       return;
     }
-    if (error instanceof HTTPInputError)
-      error = new HTTPError(400, error.message, { cause: error });
+    error = asRequestError(error);
     try {
       this.logException(error);
     } catch (logError) {
@@ -1261,13 +1102,7 @@ export class RequestHandler {
    * warning on `genLog`, any other error with its stack on `appLog`. Tornado: `log_exception`.
    */
   logException(error: unknown): void {
-    if (error instanceof HTTPError) {
-      if (error.logMessage !== undefined) {
-        genLog.warning(`${error.statusCode} ${this.#summary()}: ${error.logMessage}`);
-      }
-      return;
-    }
-    appLog.error(`Uncaught exception ${this.#summary()}\n${this.request.toString()}`, error);
+    logRequestException(this.#summary(), this.request, error);
   }
 }
 
@@ -1292,24 +1127,6 @@ function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown
     typeof (x as Generator).throw === 'function' &&
     typeof (x as Generator)[Symbol.iterator] === 'function'
   );
-}
-
-function checkHeaderName(name: string): string {
-  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
-    throw new HTTPOutputError(`Unsafe header name ${JSON.stringify(String(name))}`);
-  }
-  return name;
-}
-
-function convertHeaderValue(value: HeaderValue): string {
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else if (typeof value === 'number') text = String(value);
-  else if (value instanceof Date) text = formatTimestamp(value);
-  else throw new TypeError(`Unsupported header value ${String(value)}`);
-  if (UNSAFE_HEADER_VALUE.test(text))
-    throw new HTTPOutputError(`Unsafe header value ${JSON.stringify(text)}`);
-  return text;
 }
 
 /** Run a handler for a matched request (used by the application). @internal */

@@ -1,0 +1,130 @@
+/**
+ * Response headers of {@link RequestHandler}, apart from the handler's own fields: checking
+ * names and values, the constants every response starts with, the once-a-second `Date`, the
+ * automatic `Etag` digest and `If-None-Match` matching, and building the full header map.
+ *
+ * Why separate: these are pure helpers and small caches with no handler state, and each is
+ * one concept a reader looks up on its own ("why is this header refused?", "how is the Etag
+ * made?"). The handler keeps the fast path itself — the plain `Content-Type`/`Etag`/
+ * `Content-Length` fields and the flat array handed to node — in `#private` fields and
+ * methods, so a small response pays no extra object or call for being split out; only the
+ * slower paths (the lazily built `HTTPHeaders` map, validation of user-set headers, a
+ * conditional GET) call in here. Internal: exported from neither src/index.ts nor
+ * src/web/index.ts, except the public {@link HeaderValue} type.
+ *
+ * @example
+ * ```ts
+ * // inside RequestHandler.setHeader(name, value):
+ * this.#setKnown(checkHeaderName(name), convertHeaderValue(value));
+ * ```
+ * Tornado: the header half of `tornado.web.RequestHandler` (`set_header`,
+ * `_convert_header_value`, `compute_etag`, `check_etag_header`).
+ * @module
+ */
+
+import { hash as oneShotHash } from 'node:crypto';
+import { HTTPOutputError } from '../errors.ts';
+import { HTTPHeaders, formatTimestamp } from '../httputil.ts';
+
+/** A header value {@link RequestHandler.setHeader} accepts. */
+export type HeaderValue = string | number | Date;
+
+/** The `Server` header of every response. */
+export const SERVER_HEADER = 'TyphoonServer/0.1.0';
+/** The `Content-Type` a response has until the handler sets another. */
+export const DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8';
+/** The `Content-Type` of a response written as a JSON object. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
+
+const UNSAFE_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** `name` when it is a valid header token, else {@link HTTPOutputError}. */
+export function checkHeaderName(name: string): string {
+  if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+    throw new HTTPOutputError(`Unsafe header name ${JSON.stringify(String(name))}`);
+  }
+  return name;
+}
+
+/**
+ * A header value as text (numbers as decimals, Dates as HTTP dates); a control character,
+ * CR or LF — which could inject another header — is {@link HTTPOutputError}.
+ */
+export function convertHeaderValue(value: HeaderValue): string {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number') text = String(value);
+  else if (value instanceof Date) text = formatTimestamp(value);
+  else throw new TypeError(`Unsupported header value ${String(value)}`);
+  if (UNSAFE_HEADER_VALUE.test(text))
+    throw new HTTPOutputError(`Unsafe header value ${JSON.stringify(text)}`);
+  return text;
+}
+
+// The Date header changes once a second; formatting it per request shows in benchmarks.
+let cachedDateSecond = -1;
+let cachedDate = '';
+function httpDateNow(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedDateSecond) {
+    cachedDateSecond = second;
+    cachedDate = formatTimestamp(second * 1000);
+  }
+  return cachedDate;
+}
+
+/**
+ * The full header map of a response whose headers so far live in the handler's fields:
+ * `Server`, `Date` and whichever of the three field-backed headers are set.
+ */
+export function headerMapFrom(
+  contentType: string | null,
+  etag: string | null,
+  contentLength: string | null,
+): HTTPHeaders {
+  const headers = new HTTPHeaders();
+  headers.set('Server', SERVER_HEADER);
+  if (contentType !== null) headers.set('Content-Type', contentType);
+  headers.set('Date', httpDateNow());
+  if (etag !== null) headers.set('Etag', etag);
+  if (contentLength !== null) headers.set('Content-Length', contentLength);
+  return headers;
+}
+
+// Etags of recent small string bodies. SHA-1 through node's crypto costs about a microsecond
+// per response (a call into C++ and OpenSSL); most responses of a busy server are few
+// distinct bodies (a page, a JSON status), and a map hit on the string is far cheaper. Keyed
+// by the body itself, so a hit is exactly the digest; emptied whenever it fills up.
+const ETAG_CACHE_MAX_ENTRIES = 256;
+const ETAG_CACHE_MAX_LENGTH = 1024;
+const etagCache = new Map<string, string>();
+
+/** The automatic Etag of a body: its SHA-1 as quoted hex. */
+export function sha1Etag(chunk: string | Buffer): string {
+  if (typeof chunk === 'string' && chunk.length <= ETAG_CACHE_MAX_LENGTH) {
+    let etag = etagCache.get(chunk);
+    if (etag === undefined) {
+      etag = `"${oneShotHash('sha1', chunk, 'hex')}"`;
+      if (etagCache.size >= ETAG_CACHE_MAX_ENTRIES) etagCache.clear();
+      etagCache.set(chunk, etag);
+    }
+    return etag;
+  }
+  return `"${oneShotHash('sha1', chunk, 'hex')}"`;
+}
+
+/**
+ * Whether an `If-None-Match` header value matches `etag`: weak comparison (a `W/` prefix is
+ * ignored on either side), and `*` matches anything.
+ */
+export function etagMatches(etag: string, ifNoneMatch: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  const strip = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+  const mine = strip(etag);
+  for (const candidate of ifNoneMatch.split(',')) {
+    if (strip(candidate.trim()) === mine) return true;
+  }
+  return false;
+}
