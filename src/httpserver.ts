@@ -22,6 +22,11 @@
  * Each refusal is logged once on `genLog` at info level (as Tornado logs malformed messages)
  * and the server keeps serving.
  *
+ * This module is the listener's lifetime (options, listen, stop and drain, upgrade routing,
+ * parser errors); the checks of one request's framing and the bare refusals are in
+ * `httpserver-framing.ts`, and the per-request connection and body reader in
+ * `httpserver-connection.ts`.
+ *
  * @example
  * ```ts
  * import { HTTPServer } from 'typhoon';
@@ -40,7 +45,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
-import * as zlib from 'node:zlib';
 import { genLog, appLog } from './log.ts';
 import { isThenable } from './concurrent.ts';
 import {
@@ -51,9 +55,22 @@ import {
   type HTTPMessageDelegate,
   type HTTPRequestCallback,
   type HTTPServerConnectionDelegate,
-  type RawConnection,
-  type WriteCallback,
 } from './httputil.ts';
+import {
+  BARE_RESPONSES,
+  checkFraming,
+  kRejected,
+  rejectRequest,
+  remoteAddressOf,
+} from './httpserver-framing.ts';
+import {
+  RequestContext,
+  kConnection,
+  onSocketClose,
+  type LiveSet,
+  type ServerSettings,
+  type TaggedSocket,
+} from './httpserver-connection.ts';
 
 /** Options of {@link HTTPServer}. Times are in milliseconds. */
 export interface HTTPServerOptions {
@@ -98,107 +115,6 @@ export interface StopOptions {
 }
 
 const MiB = 1024 * 1024;
-const kContext = Symbol('typhoon.httpserver.context');
-const kConnection = Symbol('typhoon.httpserver.connection');
-const kRejected = Symbol('typhoon.httpserver.rejected');
-
-interface ConnectionState {
-  active: Set<RequestContext>;
-  /** The server's set of live connection states (for stop() to wait on). */
-  live: Set<ConnectionState>;
-}
-
-type TaggedSocket = net.Socket & { [kConnection]?: ConnectionState; [kRejected]?: boolean };
-type TaggedRequest = http.IncomingMessage & { [kContext]?: RequestContext };
-
-/** Settings resolved once per server, read by every request. */
-interface ServerSettings {
-  xheaders: boolean;
-  trustedDownstream: ReadonlySet<string>;
-  noKeepAlive: boolean;
-  decompressRequest: boolean;
-  maxHeaderCount: number;
-  maxBodySize: number;
-  maxFields: number;
-  bodyTimeout: number;
-  protocol: string;
-  stopping: boolean;
-}
-
-const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
-
-/**
- * The headers that decide how a request is framed and checked, read from `rawHeaders` in one
- * pass. Node's `req.headers` is built lazily on first access (a lower-cased object of every
- * line); typhoon never touches it on the hot path. Repeated lines combine as node combines
- * them: `Content-Length` keeps the first, `Transfer-Encoding` and `Content-Encoding` join
- * with `, ` (so `chunked` sent twice is refused, as before).
- */
-interface FramingHeaders {
-  host: string | undefined;
-  hostCount: number;
-  transferEncoding: string | undefined;
-  contentLength: string | undefined;
-  contentEncoding: string | undefined;
-}
-
-const NO_FRAMING: FramingHeaders = {
-  host: undefined,
-  hostCount: 0,
-  transferEncoding: undefined,
-  contentLength: undefined,
-  contentEncoding: undefined,
-};
-
-function scanHeaders(raw: readonly string[]): FramingHeaders {
-  let host: string | undefined;
-  let hostCount = 0;
-  let te: string | undefined;
-  let cl: string | undefined;
-  let ce: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    // Compare lengths first: only a name of the right length is lower-cased.
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'host') {
-          hostCount++;
-          host = raw[i + 1];
-        }
-        break;
-      case 14:
-        if (cl === undefined && name.toLowerCase() === 'content-length') cl = raw[i + 1];
-        break;
-      case 16:
-        if (name.toLowerCase() === 'content-encoding')
-          ce = ce === undefined ? raw[i + 1] : `${ce}, ${raw[i + 1]!}`;
-        break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding')
-          te = te === undefined ? raw[i + 1] : `${te}, ${raw[i + 1]!}`;
-        break;
-    }
-  }
-  if (host === undefined && te === undefined && cl === undefined && ce === undefined)
-    return NO_FRAMING;
-  return {
-    host,
-    hostCount,
-    transferEncoding: te,
-    contentLength: cl,
-    contentEncoding: ce,
-  };
-}
-
-/** The last `Host` value that passed {@link HOST_RE}: clients repeat it on every request. */
-let lastGoodHost = '';
-
-const BARE_RESPONSES: Record<number, string> = {
-  400: 'HTTP/1.1 400 Bad Request\r\n\r\n',
-  408: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
-  413: 'HTTP/1.1 413 Request Entity Too Large\r\nConnection: close\r\n\r\n',
-  431: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
-};
 
 /** Adapts a plain request callback to the delegate interface: buffer the body, then call. */
 class CallbackDelegate implements HTTPServerConnectionDelegate {
@@ -255,294 +171,9 @@ class CallbackMessage implements HTTPMessageDelegate {
   onConnectionClose(): void {}
 }
 
-/**
- * The response side of one request over Node's `ServerResponse`, and the reader of its body.
- * One object per request; Node's `data`/`end` listeners are shared functions that find it
- * through a symbol on the request, so no closure is allocated per request.
- */
-class RequestContext implements HTTPConnection {
-  readonly head: Buffer | undefined;
-  #raw: RawConnection | undefined;
-  readonly req: TaggedRequest;
-  readonly res: http.ServerResponse;
-  readonly settings: ServerSettings;
-  readonly state: ConnectionState;
-  delegate!: HTTPMessageDelegate;
-  maxBodySize: number;
-  bodyTimeout: number;
-  bytesReceived = 0;
-  decompressed = 0;
-  gunzip: zlib.Gunzip | undefined;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Framing headers found by the server's one pass over `rawHeaders` (see `scanHeaders`). */
-  framing: FramingHeaders = NO_FRAMING;
-  done = false;
-  aborted = false;
-  closeNotified = false;
-
-  constructor(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    settings: ServerSettings,
-    state: ConnectionState,
-    head?: Buffer,
-  ) {
-    this.req = req;
-    this.res = res;
-    this.settings = settings;
-    this.state = state;
-    this.maxBodySize = settings.maxBodySize;
-    this.bodyTimeout = settings.bodyTimeout;
-    this.head = head;
-  }
-
-  /** The Node objects, made on first use (most requests never detach). */
-  get raw(): RawConnection {
-    // An upgrade request's `res` only answers refusals; whoever detaches gets the socket.
-    return (this.#raw ??=
-      this.head === undefined
-        ? { req: this.req, res: this.res, socket: this.req.socket }
-        : { req: this.req, socket: this.req.socket, head: this.head });
-  }
-
-  get closed(): boolean {
-    return this.req.socket.destroyed;
-  }
-
-  setMaxBodySize(bytes: number): void {
-    this.maxBodySize = bytes;
-  }
-
-  setBodyTimeout(ms: number): void {
-    this.bodyTimeout = ms;
-  }
-
-  #prepareKeepAlive(): void {
-    const settings = this.settings;
-    if (settings.noKeepAlive) {
-      this.res.shouldKeepAlive = false;
-    } else if (settings.stopping) {
-      // Draining: close after this response unless later pipelined requests still need the
-      // connection (closing now would lose their answers).
-      let last: RequestContext | undefined;
-      for (const ctx of this.state.active) last = ctx;
-      if (last === this) this.res.shouldKeepAlive = false;
-    }
-  }
-
-  writeHeaders(
-    statusCode: number,
-    reason: string,
-    headers: HTTPHeaders | readonly string[],
-    chunk?: Uint8Array | null,
-    callback?: WriteCallback,
-  ): void {
-    const res = this.res;
-    this.#prepareKeepAlive();
-    res.writeHead(
-      statusCode,
-      reason,
-      (headers instanceof HTTPHeaders ? headers.toFlatArray() : headers) as string[],
-    );
-    if (chunk !== undefined && chunk !== null && chunk.length > 0) {
-      res.write(chunk, callback);
-    } else if (callback !== undefined) {
-      res.flushHeaders();
-      callback();
-    }
-  }
-
-  write(chunk: Uint8Array, callback?: WriteCallback): void {
-    if (chunk.length === 0) {
-      callback?.();
-      return;
-    }
-    this.res.write(chunk, callback);
-  }
-
-  detach(): RawConnection {
-    this.done = true;
-    this.clearTimer();
-    this.state.active.delete(this);
-    if (this.raw.res === undefined) this.res.detachSocket(this.req.socket);
-    return this.raw;
-  }
-
-  finish(chunk?: Uint8Array | string | null): void {
-    if (this.done) return;
-    this.done = true;
-    // Answered before the whole body arrived (a handler refusing a streamed upload): the body
-    // timer must not keep running for an hour, holding the process open.
-    this.clearTimer();
-    this.state.active.delete(this);
-    if (chunk !== undefined && chunk !== null && chunk.length > 0) this.res.end(chunk);
-    else this.res.end();
-    if (this.settings.stopping && this.state.active.size === 0) {
-      this.res.once('finish', closeAfterDrain);
-    }
-  }
-
-  /** The client went away before the response was finished. */
-  notifyClose(): void {
-    if (this.closeNotified) return;
-    this.closeNotified = true;
-    this.clearTimer();
-    this.state.active.delete(this);
-    try {
-      this.delegate.onConnectionClose();
-    } catch (error) {
-      appLog.error('Exception in onConnectionClose', error);
-    }
-  }
-
-  startGunzip(): void {
-    const gunzip = zlib.createGunzip();
-    this.gunzip = gunzip;
-    gunzip.on('data', (chunk: Buffer) => {
-      this.decompressed += chunk.length;
-      if (this.decompressed > this.maxBodySize) {
-        this.abort(413, `decompressed body over the limit of ${this.maxBodySize}`);
-        gunzip.destroy();
-        return;
-      }
-      this.deliver(chunk);
-    });
-    gunzip.on('end', () => {
-      if (!this.aborted) this.finishMessage();
-    });
-    gunzip.on('error', (error) => {
-      if (!this.aborted) this.abort(400, `bad gzip request body: ${error.message}`);
-    });
-  }
-
-  /** A raw body chunk arrived. */
-  received(chunk: Buffer): void {
-    if (this.aborted) return;
-    this.bytesReceived += chunk.length;
-    if (this.bytesReceived > this.maxBodySize) {
-      this.abort(413, `body over the limit of ${this.maxBodySize}`);
-      return;
-    }
-    if (this.gunzip !== undefined) this.gunzip.write(chunk);
-    else this.deliver(chunk);
-  }
-
-  /** The raw body ended. */
-  ended(): void {
-    if (this.aborted) return;
-    if (this.gunzip !== undefined) this.gunzip.end();
-    else this.finishMessage();
-  }
-
-  deliver(chunk: Buffer): void {
-    if (this.aborted) return;
-    try {
-      const pending = this.delegate.dataReceived(chunk);
-      if (isThenable(pending)) {
-        this.req.pause();
-        pending.then(
-          () => {
-            if (!this.aborted) this.req.resume();
-          },
-          (error: unknown) => this.failDelegate(error),
-        );
-      }
-    } catch (error) {
-      this.failDelegate(error);
-    }
-  }
-
-  finishMessage(): void {
-    this.clearTimer();
-    try {
-      this.delegate.finish();
-    } catch (error) {
-      this.failDelegate(error);
-    }
-  }
-
-  timedOut(): void {
-    this.timer = undefined;
-    if (this.aborted || this.done) return;
-    genLog.info(`Timeout reading request body from ${remoteAddressOf(this.req.socket)}`);
-    this.abort(408, null);
-  }
-
-  /** Refuse the request (413, 408, 400 on the body): answer, stop reading, tell the delegate. */
-  abort(status: number, message: string | null): void {
-    this.aborted = true;
-    this.clearTimer();
-    this.req.off('data', onRequestData);
-    if (message !== null) rejectRequest(this.req, this.res, status, message);
-    else respondAndClose(this.req, this.res, status);
-    this.notifyClose();
-  }
-
-  /** The delegate threw: log, answer 500 if nothing was sent yet, forget the request. */
-  failDelegate(error: unknown): void {
-    this.aborted = true;
-    this.clearTimer();
-    appLog.error('Uncaught exception in HTTP message delegate', error);
-    respondAndClose(this.req, this.res, 500);
-    this.done = true;
-    this.state.active.delete(this);
-  }
-
-  clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-}
-
-function respondAndClose(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  status: number,
-): void {
-  if (res.headersSent) {
-    req.socket.destroy();
-    return;
-  }
-  res.shouldKeepAlive = false;
-  res.writeHead(status, { 'Content-Length': '0' });
-  res.end();
-}
-
-function rejectRequest(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  status: number,
-  message: string,
-): void {
-  genLog.info(`Malformed HTTP message from ${remoteAddressOf(req.socket)}: ${message}`);
-  // llhttp may trip over the rest of a refused request; that is the same failure, logged once.
-  (req.socket as TaggedSocket)[kRejected] = true;
-  respondAndClose(req, res, status);
-}
-
-function closeAfterDrain(this: http.ServerResponse): void {
-  const socket = this.socket;
-  if (socket !== null && !socket.destroyed) socket.end();
-}
-
+/** An upgraded socket's errors (a client reset) just close it. */
 function onUpgradedSocketError(this: net.Socket): void {
   this.destroy();
-}
-
-function onSocketClose(this: TaggedSocket): void {
-  const state = this[kConnection];
-  if (state === undefined) return;
-  for (const ctx of [...state.active]) ctx.notifyClose();
-  state.live.delete(state);
-  if (state.live.size === 0) (state.live as LiveSet).onEmpty?.();
-}
-
-type LiveSet = Set<ConnectionState> & { onEmpty?: () => void };
-
-function remoteAddressOf(socket: net.Socket): string {
-  return socket.remoteAddress ?? '0.0.0.0';
 }
 
 /**
@@ -758,34 +389,9 @@ export class HTTPServer {
     head?: Buffer,
   ): void {
     const settings = this.#settings;
-    const raw = req.rawHeaders;
-    if (raw.length > settings.maxHeaderCount * 2) {
-      rejectRequest(req, res, 431, `more than ${settings.maxHeaderCount} header lines`);
-      return;
-    }
-    const framing = scanHeaders(raw);
+    const framing = checkFraming(req, res, settings.maxHeaderCount);
+    if (framing === undefined) return;
     const host = framing.host;
-    if (framing.hostCount > 1) {
-      rejectRequest(req, res, 400, 'duplicate Host header');
-      return;
-    }
-    if (host !== undefined && host !== lastGoodHost) {
-      if (!HOST_RE.test(host)) {
-        rejectRequest(req, res, 400, `malformed Host header ${JSON.stringify(host.slice(0, 100))}`);
-        return;
-      }
-      lastGoodHost = host;
-    }
-    const te = framing.transferEncoding;
-    if (te !== undefined && te.toLowerCase() !== 'chunked') {
-      rejectRequest(
-        req,
-        res,
-        400,
-        `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 100))}`,
-      );
-      return;
-    }
     if (settings.stopping) {
       genLog.info(`Refusing request from ${remoteAddressOf(req.socket)}: server is stopping`);
       res.shouldKeepAlive = false;
@@ -813,7 +419,7 @@ export class HTTPServer {
       method: req.method ?? 'GET',
       uri: req.url ?? '/',
       version: `HTTP/${req.httpVersion}`,
-      headers: raw,
+      headers: req.rawHeaders,
       remoteIp,
       protocol,
       connection: ctx,
@@ -839,7 +445,7 @@ export class HTTPServer {
         req.pause();
         pending.then(
           () => {
-            if (!ctx.done) this.#readBody(ctx, expectContinue);
+            if (!ctx.done) ctx.readBody(expectContinue);
           },
           (error: unknown) => ctx.failDelegate(error),
         );
@@ -849,7 +455,7 @@ export class HTTPServer {
       ctx.failDelegate(error);
       return;
     }
-    this.#readBody(ctx, expectContinue);
+    ctx.readBody(expectContinue);
   }
 
   #applyXheaders(req: http.IncomingMessage, remoteIp: string, protocol: string): [string, string] {
@@ -873,42 +479,4 @@ export class HTTPServer {
     }
     return [remoteIp, protocol];
   }
-
-  #readBody(ctx: RequestContext, expectContinue: boolean): void {
-    const req = ctx.req;
-    const framing = ctx.framing;
-    const te = framing.transferEncoding;
-    const cl = framing.contentLength;
-    if (te === undefined && (cl === undefined || cl === '0')) {
-      ctx.finishMessage();
-      return;
-    }
-    if (cl !== undefined && Number(cl) > ctx.maxBodySize) {
-      ctx.abort(413, `Content-Length ${cl} over the limit of ${ctx.maxBodySize}`);
-      return;
-    }
-    if (expectContinue) ctx.res.writeContinue();
-    if (this.#settings.decompressRequest) {
-      const encoding = framing.contentEncoding;
-      if (encoding !== undefined && encoding.toLowerCase() === 'gzip') ctx.startGunzip();
-    }
-    if (ctx.bodyTimeout > 0) ctx.timer = setTimeout(onBodyTimeout, ctx.bodyTimeout, ctx);
-    req[kContext] = ctx;
-    req.on('data', onRequestData);
-    req.on('end', onRequestEnd);
-    req.resume();
-  }
-}
-
-// Shared listeners: `this` is the IncomingMessage, which carries its context.
-function onRequestData(this: TaggedRequest, chunk: Buffer): void {
-  this[kContext]?.received(chunk);
-}
-
-function onRequestEnd(this: TaggedRequest): void {
-  this[kContext]?.ended();
-}
-
-function onBodyTimeout(ctx: RequestContext): void {
-  ctx.timedOut();
 }

@@ -1,0 +1,366 @@
+/**
+ * The per-request side of {@link HTTPServer}: one {@link RequestContext} per request is the
+ * {@link HTTPConnection} a handler answers through (status line and headers, writes, finish,
+ * detach for upgrades and streaming), and the reader of the request body (the `maxBodySize`
+ * count, raw or after gunzip, the `bodyTimeout` timer, `100 Continue`, flow control while a
+ * delegate's `dataReceived` is pending). It also keeps the per-socket state that lets
+ * `stop()` drain pipelined requests and tell handlers when their client went away.
+ *
+ * Separate from `httpserver.ts` because it is the lifetime of one request, where the server
+ * module is the lifetime of the listener (options, listen, stop, upgrade routing). Node's
+ * listeners here are shared module functions that find their context through a symbol on the
+ * request, so the hot path allocates no closure per request.
+ * Tornado: the server side of `tornado.http1connection.HTTP1Connection`.
+ * @module
+ */
+
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import * as zlib from 'node:zlib';
+import { genLog, appLog } from './log.ts';
+import { isThenable } from './concurrent.ts';
+import {
+  HTTPHeaders,
+  type HTTPConnection,
+  type HTTPMessageDelegate,
+  type RawConnection,
+  type WriteCallback,
+} from './httputil.ts';
+import {
+  NO_FRAMING,
+  kRejected,
+  rejectRequest,
+  remoteAddressOf,
+  respondAndClose,
+  type FramingHeaders,
+} from './httpserver-framing.ts';
+
+const kContext = Symbol('typhoon.httpserver.context');
+/** Where a socket keeps its {@link ConnectionState}, set on its first request. */
+export const kConnection = Symbol('typhoon.httpserver.connection');
+
+/** The requests in flight on one socket, and the server's set that socket belongs to. */
+export interface ConnectionState {
+  active: Set<RequestContext>;
+  /** The server's set of live connection states (for stop() to wait on). */
+  live: Set<ConnectionState>;
+}
+
+/** The server's live connection states; `stop()` sets `onEmpty` to learn when the last closes. */
+export type LiveSet = Set<ConnectionState> & { onEmpty?: () => void };
+
+/** A socket as the server tags it: its connection state, and whether a request was refused. */
+export type TaggedSocket = net.Socket & { [kConnection]?: ConnectionState; [kRejected]?: boolean };
+type TaggedRequest = http.IncomingMessage & { [kContext]?: RequestContext };
+
+/** Settings resolved once per server, read by every request. */
+export interface ServerSettings {
+  xheaders: boolean;
+  trustedDownstream: ReadonlySet<string>;
+  noKeepAlive: boolean;
+  decompressRequest: boolean;
+  maxHeaderCount: number;
+  maxBodySize: number;
+  maxFields: number;
+  bodyTimeout: number;
+  protocol: string;
+  stopping: boolean;
+}
+
+/**
+ * The response side of one request over Node's `ServerResponse`, and the reader of its body.
+ * One object per request; Node's `data`/`end` listeners are shared functions that find it
+ * through a symbol on the request, so no closure is allocated per request.
+ */
+export class RequestContext implements HTTPConnection {
+  readonly head: Buffer | undefined;
+  #raw: RawConnection | undefined;
+  readonly req: TaggedRequest;
+  readonly res: http.ServerResponse;
+  readonly settings: ServerSettings;
+  readonly state: ConnectionState;
+  delegate!: HTTPMessageDelegate;
+  maxBodySize: number;
+  bodyTimeout: number;
+  bytesReceived = 0;
+  decompressed = 0;
+  gunzip: zlib.Gunzip | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Framing headers found by the server's one pass over `rawHeaders` (see `scanHeaders`). */
+  framing: FramingHeaders = NO_FRAMING;
+  done = false;
+  aborted = false;
+  closeNotified = false;
+
+  constructor(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    settings: ServerSettings,
+    state: ConnectionState,
+    head?: Buffer,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.settings = settings;
+    this.state = state;
+    this.maxBodySize = settings.maxBodySize;
+    this.bodyTimeout = settings.bodyTimeout;
+    this.head = head;
+  }
+
+  /** The Node objects, made on first use (most requests never detach). */
+  get raw(): RawConnection {
+    // An upgrade request's `res` only answers refusals; whoever detaches gets the socket.
+    return (this.#raw ??=
+      this.head === undefined
+        ? { req: this.req, res: this.res, socket: this.req.socket }
+        : { req: this.req, socket: this.req.socket, head: this.head });
+  }
+
+  get closed(): boolean {
+    return this.req.socket.destroyed;
+  }
+
+  setMaxBodySize(bytes: number): void {
+    this.maxBodySize = bytes;
+  }
+
+  setBodyTimeout(ms: number): void {
+    this.bodyTimeout = ms;
+  }
+
+  #prepareKeepAlive(): void {
+    const settings = this.settings;
+    if (settings.noKeepAlive) {
+      this.res.shouldKeepAlive = false;
+    } else if (settings.stopping) {
+      // Draining: close after this response unless later pipelined requests still need the
+      // connection (closing now would lose their answers).
+      let last: RequestContext | undefined;
+      for (const ctx of this.state.active) last = ctx;
+      if (last === this) this.res.shouldKeepAlive = false;
+    }
+  }
+
+  writeHeaders(
+    statusCode: number,
+    reason: string,
+    headers: HTTPHeaders | readonly string[],
+    chunk?: Uint8Array | null,
+    callback?: WriteCallback,
+  ): void {
+    const res = this.res;
+    this.#prepareKeepAlive();
+    res.writeHead(
+      statusCode,
+      reason,
+      (headers instanceof HTTPHeaders ? headers.toFlatArray() : headers) as string[],
+    );
+    if (chunk !== undefined && chunk !== null && chunk.length > 0) {
+      res.write(chunk, callback);
+    } else if (callback !== undefined) {
+      res.flushHeaders();
+      callback();
+    }
+  }
+
+  write(chunk: Uint8Array, callback?: WriteCallback): void {
+    if (chunk.length === 0) {
+      callback?.();
+      return;
+    }
+    this.res.write(chunk, callback);
+  }
+
+  detach(): RawConnection {
+    this.done = true;
+    this.clearTimer();
+    this.state.active.delete(this);
+    if (this.raw.res === undefined) this.res.detachSocket(this.req.socket);
+    return this.raw;
+  }
+
+  finish(chunk?: Uint8Array | string | null): void {
+    if (this.done) return;
+    this.done = true;
+    // Answered before the whole body arrived (a handler refusing a streamed upload): the body
+    // timer must not keep running for an hour, holding the process open.
+    this.clearTimer();
+    this.state.active.delete(this);
+    if (chunk !== undefined && chunk !== null && chunk.length > 0) this.res.end(chunk);
+    else this.res.end();
+    if (this.settings.stopping && this.state.active.size === 0) {
+      this.res.once('finish', closeAfterDrain);
+    }
+  }
+
+  /** The client went away before the response was finished. */
+  notifyClose(): void {
+    if (this.closeNotified) return;
+    this.closeNotified = true;
+    this.clearTimer();
+    this.state.active.delete(this);
+    try {
+      this.delegate.onConnectionClose();
+    } catch (error) {
+      appLog.error('Exception in onConnectionClose', error);
+    }
+  }
+
+  startGunzip(): void {
+    const gunzip = zlib.createGunzip();
+    this.gunzip = gunzip;
+    gunzip.on('data', (chunk: Buffer) => {
+      this.decompressed += chunk.length;
+      if (this.decompressed > this.maxBodySize) {
+        this.abort(413, `decompressed body over the limit of ${this.maxBodySize}`);
+        gunzip.destroy();
+        return;
+      }
+      this.deliver(chunk);
+    });
+    gunzip.on('end', () => {
+      if (!this.aborted) this.finishMessage();
+    });
+    gunzip.on('error', (error) => {
+      if (!this.aborted) this.abort(400, `bad gzip request body: ${error.message}`);
+    });
+  }
+
+  /** A raw body chunk arrived. */
+  received(chunk: Buffer): void {
+    if (this.aborted) return;
+    this.bytesReceived += chunk.length;
+    if (this.bytesReceived > this.maxBodySize) {
+      this.abort(413, `body over the limit of ${this.maxBodySize}`);
+      return;
+    }
+    if (this.gunzip !== undefined) this.gunzip.write(chunk);
+    else this.deliver(chunk);
+  }
+
+  /** The raw body ended. */
+  ended(): void {
+    if (this.aborted) return;
+    if (this.gunzip !== undefined) this.gunzip.end();
+    else this.finishMessage();
+  }
+
+  deliver(chunk: Buffer): void {
+    if (this.aborted) return;
+    try {
+      const pending = this.delegate.dataReceived(chunk);
+      if (isThenable(pending)) {
+        this.req.pause();
+        pending.then(
+          () => {
+            if (!this.aborted) this.req.resume();
+          },
+          (error: unknown) => this.failDelegate(error),
+        );
+      }
+    } catch (error) {
+      this.failDelegate(error);
+    }
+  }
+
+  finishMessage(): void {
+    this.clearTimer();
+    try {
+      this.delegate.finish();
+    } catch (error) {
+      this.failDelegate(error);
+    }
+  }
+
+  timedOut(): void {
+    this.timer = undefined;
+    if (this.aborted || this.done) return;
+    genLog.info(`Timeout reading request body from ${remoteAddressOf(this.req.socket)}`);
+    this.abort(408, null);
+  }
+
+  /** Refuse the request (413, 408, 400 on the body): answer, stop reading, tell the delegate. */
+  abort(status: number, message: string | null): void {
+    this.aborted = true;
+    this.clearTimer();
+    this.req.off('data', onRequestData);
+    if (message !== null) rejectRequest(this.req, this.res, status, message);
+    else respondAndClose(this.req, this.res, status);
+    this.notifyClose();
+  }
+
+  /** The delegate threw: log, answer 500 if nothing was sent yet, forget the request. */
+  failDelegate(error: unknown): void {
+    this.aborted = true;
+    this.clearTimer();
+    appLog.error('Uncaught exception in HTTP message delegate', error);
+    respondAndClose(this.req, this.res, 500);
+    this.done = true;
+    this.state.active.delete(this);
+  }
+
+  /**
+   * Start reading the body once the delegate has the headers: finish at once when there is
+   * none, refuse a declared length over the limit (before any `100 Continue`), else arm the
+   * body timer and listen through the shared `data`/`end` functions.
+   */
+  readBody(expectContinue: boolean): void {
+    const req = this.req;
+    const framing = this.framing;
+    const te = framing.transferEncoding;
+    const cl = framing.contentLength;
+    if (te === undefined && (cl === undefined || cl === '0')) {
+      this.finishMessage();
+      return;
+    }
+    if (cl !== undefined && Number(cl) > this.maxBodySize) {
+      this.abort(413, `Content-Length ${cl} over the limit of ${this.maxBodySize}`);
+      return;
+    }
+    if (expectContinue) this.res.writeContinue();
+    if (this.settings.decompressRequest) {
+      const encoding = framing.contentEncoding;
+      if (encoding !== undefined && encoding.toLowerCase() === 'gzip') this.startGunzip();
+    }
+    if (this.bodyTimeout > 0) this.timer = setTimeout(onBodyTimeout, this.bodyTimeout, this);
+    req[kContext] = this;
+    req.on('data', onRequestData);
+    req.on('end', onRequestEnd);
+    req.resume();
+  }
+
+  clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+function closeAfterDrain(this: http.ServerResponse): void {
+  const socket = this.socket;
+  if (socket !== null && !socket.destroyed) socket.end();
+}
+
+/** A served socket closed: tell its unfinished requests, and stop() if it was the last one. */
+export function onSocketClose(this: TaggedSocket): void {
+  const state = this[kConnection];
+  if (state === undefined) return;
+  for (const ctx of [...state.active]) ctx.notifyClose();
+  state.live.delete(state);
+  if (state.live.size === 0) (state.live as LiveSet).onEmpty?.();
+}
+
+// Shared listeners: `this` is the IncomingMessage, which carries its context.
+function onRequestData(this: TaggedRequest, chunk: Buffer): void {
+  this[kContext]?.received(chunk);
+}
+
+function onRequestEnd(this: TaggedRequest): void {
+  this[kContext]?.ended();
+}
+
+function onBodyTimeout(ctx: RequestContext): void {
+  ctx.timedOut();
+}
