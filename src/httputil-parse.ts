@@ -24,6 +24,7 @@
 
 import { HTTPInputError } from './errors.ts';
 import { parseCookieHeader } from './internal/cookie.ts';
+import { collectMultipart, MultipartError, type CollectedMultipart } from './internal/multipart.ts';
 import { HTTPHeaders } from './httputil-headers.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -239,50 +240,26 @@ export function parseMultipartFormData(
   files: FileMap,
   options: ParseBodyOptions = {},
 ): void {
-  const maxFields = options.maxFields ?? DEFAULT_MAX_FIELDS;
   if (boundary.length >= 2 && boundary.startsWith('"') && boundary.endsWith('"')) {
     boundary = boundary.slice(1, -1);
   }
-  if (boundary.length === 0 || boundary.length > 200)
-    throw new HTTPInputError('invalid multipart boundary');
-  const dash = Buffer.from(`--${boundary}`, 'latin1');
-  const final = body.lastIndexOf(Buffer.from(`--${boundary}--`, 'latin1'));
-  if (final < 0) throw new HTTPInputError('invalid multipart/form-data: no final boundary');
-  let pos = body.indexOf(dash);
-  if (pos < 0 || pos > final) throw new HTTPInputError('invalid multipart/form-data: no boundary');
-  const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
-  let count = 0;
-  pos += dash.length;
-  while (pos < final) {
-    // Each part starts after the boundary line's CRLF.
-    if (body[pos] !== 0x0d || body[pos + 1] !== 0x0a)
-      throw new HTTPInputError('invalid multipart/form-data: bad boundary line');
-    pos += 2;
-    const next = body.indexOf(delimiter, pos);
-    if (next < 0) throw new HTTPInputError('invalid multipart/form-data: unterminated part');
-    if (++count > maxFields)
-      throw new HTTPInputError(`too many multipart parts (more than ${maxFields})`);
-    const part = body.subarray(pos, next);
-    pos = next + delimiter.length;
-    const eoh = part.indexOf('\r\n\r\n');
-    if (eoh < 0) throw new HTTPInputError('multipart/form-data missing headers');
-    const headers = HTTPHeaders.parse(part.subarray(0, eoh).toString('utf8'));
-    const disposition = headers.get('Content-Disposition') ?? '';
-    const [kind, params] = parseHeaderValue(disposition);
-    const name = params.name;
-    if (kind !== 'form-data' || name === undefined) {
-      throw new HTTPInputError('invalid multipart/form-data: bad Content-Disposition');
-    }
-    const value = part.subarray(eoh + 4);
-    if (params.filename !== undefined) {
-      const list = files[name] ?? (files[name] = []);
-      list.push(
-        new HTTPFile(params.filename, value, headers.get('Content-Type') ?? 'application/unknown'),
-      );
-    } else {
-      const list = args[name] ?? (args[name] = []);
-      list.push(value);
-    }
+  // One multipart parser serves both paths: the streaming one, bounded in parts, header bytes
+  // and parameters and linear on hostile input, collects the buffered body here too.
+  let collected: CollectedMultipart<HTTPFile>;
+  try {
+    collected = collectMultipart(boundary, body, {
+      maxParts: options.maxFields ?? DEFAULT_MAX_FIELDS,
+      makeFile: (f) => new HTTPFile(f.filename, f.body, f.contentType),
+    });
+  } catch (error) {
+    if (error instanceof MultipartError) throw new HTTPInputError(error.message, { cause: error });
+    throw error;
+  }
+  for (const name in collected.arguments) {
+    (args[name] ??= []).push(...collected.arguments[name]!);
+  }
+  for (const name in collected.files) {
+    (files[name] ??= []).push(...collected.files[name]!);
   }
 }
 
