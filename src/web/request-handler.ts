@@ -46,7 +46,6 @@ import {
   SERVER_HEADER,
   checkHeaderName,
   convertHeaderValue,
-  etagMatches,
   headerMapFrom,
   sha1Etag,
   type HeaderValue,
@@ -60,6 +59,7 @@ import {
   parseJsonBody,
   requestFiles,
 } from './arguments.ts';
+import { etagMatches } from '../internal/http-range.ts';
 
 /**
  * Rewrites a response on its way out (compression is one). Created per request by the
@@ -673,7 +673,7 @@ export class RequestHandler {
     const etag = this.#getKnown('Etag');
     const header = this.request.rawHeader('If-None-Match');
     if (etag === undefined || header === undefined) return false;
-    return etagMatches(etag, header);
+    return etagMatches(header, etag);
   }
 
   /**

@@ -114,17 +114,3 @@ export function sha1Etag(chunk: string | Buffer): string {
   }
   return `"${oneShotHash('sha1', chunk, 'hex')}"`;
 }
-
-/**
- * Whether an `If-None-Match` header value matches `etag`: weak comparison (a `W/` prefix is
- * ignored on either side), and `*` matches anything.
- */
-export function etagMatches(etag: string, ifNoneMatch: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  const strip = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
-  const mine = strip(etag);
-  for (const candidate of ifNoneMatch.split(',')) {
-    if (strip(candidate.trim()) === mine) return true;
-  }
-  return false;
-}
