@@ -21,10 +21,7 @@
 import { appLog, genLog } from '../log.ts';
 import { HTTPError, HTTPInputError } from '../errors.ts';
 import type { HTTPServerRequest } from '../httputil.ts';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml } from '../internal/html.ts';
 
 /** The default error page: `<html><title>404: Not Found</title><body>404: Not Found</body></html>`. */
 export function errorPageHtml(status: number, reason: string): string {

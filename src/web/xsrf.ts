@@ -12,6 +12,7 @@
  * @module
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { escapeHtml } from '../internal/html.ts';
 
 /** The decoded `_xsrf` secret: Tornado's `_get_raw_xsrf_token` tuple. */
 export interface RawXsrfToken {
@@ -189,12 +190,6 @@ export function checkXsrfToken(
  */
 export function xsrfFormHtml(token: string): string {
   return `<input type="hidden" name="_xsrf" value="${escapeHtml(token)}"/>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;',
-  );
 }
 
 // XOR with a repeating 4-byte mask (the WebSocket masking Tornado reuses for this).
