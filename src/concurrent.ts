@@ -504,3 +504,34 @@ export function failedFuture<T = never>(error: unknown): Future<T> {
   future.setException(error);
   return future;
 }
+
+/**
+ * A Future whose failures are always handed to someone: every exception set on it is marked
+ * retrieved at once, so it is never reported as lost, and nothing needs to notice when it is
+ * awaited. Its `constructor` is therefore a plain property (still `Promise`, so `await` keeps
+ * V8's fast path) instead of the getter that marks other Futures retrieved: each `await` of
+ * one skips a call into JavaScript. IOStream's reads and writes return these; they fail only
+ * in ways the stream itself reports.
+ *
+ * @example
+ * ```ts
+ * const read = new QuietFuture<Buffer>(); // fails quietly: whoever awaits gets the error
+ * ```
+ * Tornado: none (an implementation detail).
+ * @internal
+ */
+export class QuietFuture<T = unknown> extends Future<T> {
+  static {
+    Reflect.defineProperty(QuietFuture.prototype, 'constructor', {
+      configurable: true,
+      writable: true,
+      value: Promise,
+    });
+  }
+
+  /** Fail the Future and mark the failure retrieved. See {@link Future.setException}. */
+  override setException(error: unknown): void {
+    super.setException(error);
+    this.exception();
+  }
+}

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   Future,
+  QuietFuture,
   chainFuture,
   failedFuture,
   futureAddDoneCallback,
@@ -257,16 +258,33 @@ describe('helpers', () => {
   });
 });
 
+describe('QuietFuture', () => {
+  test('is a Future that awaits like one, and marks each failure retrieved as it is set', async () => {
+    const ok = new QuietFuture<number>();
+    assert.ok(ok instanceof Future);
+    assert.equal(ok.constructor, Promise, 'await keeps the native fast path');
+    setTimeout(() => ok.setResult(7), 1);
+    assert.equal(await ok, 7);
+    const failed = new QuietFuture<number>();
+    failed.setException(new BoomError('quiet'));
+    assert.equal(failed.done(), true);
+    await assert.rejects(failed, BoomError);
+    assert.throws(() => failed.setResult(1), InvalidStateError);
+  });
+});
+
 describe('never-retrieved exceptions', () => {
   test('a failed Future nobody looked at is logged when collected; retrieved ones are not', () => {
     // GC timing is only controllable with --expose-gc, so this runs in a child process.
     const concurrent = fileURLToPath(new URL('../src/concurrent.ts', import.meta.url));
     const log = fileURLToPath(new URL('../src/log.ts', import.meta.url));
     const script = `
-      const { Future } = await import(${JSON.stringify(concurrent)});
+      const { Future, QuietFuture } = await import(${JSON.stringify(concurrent)});
       const { configureLogging } = await import(${JSON.stringify(log)});
       configureLogging({ sink: (r) => console.log('LOG', r.logger, r.level, r.message, String(r.error)) });
       (() => { new Future().setException(new Error('forgotten')); })();
+      // A QuietFuture's failures are delivered by whoever set them: never reported.
+      (() => { new QuietFuture().setException(new Error('quiet')); })();
       await (async () => {
         const a = new Future(); a.setException(new Error('awaited'));
         try { await a; } catch {}
