@@ -10,6 +10,7 @@ import {
   InvalidStateError,
   StreamBufferFullError,
   StreamClosedError,
+  UnsatisfiableReadError,
 } from '../src/errors.ts';
 import { bindUnusedPort } from '../src/testing.ts';
 import {
@@ -244,5 +245,67 @@ describe('IOStream over plain TCP', () => {
     assert.match(String(clientSide.reason.realError), /certificate/i);
     assert.equal(serverSide.status, 'rejected');
     assert.ok(serverSide.reason instanceof StreamClosedError);
+  });
+});
+
+describe('IOStream write and read fast paths', () => {
+  test('a write the socket takes at once is done at once; one behind a queued write waits', async () => {
+    const pair = await tcpPair();
+    const { client, server } = pair;
+    try {
+      const first = client.write('a');
+      assert.equal(first.done(), true, 'an idle socket takes a small write at once');
+      assert.equal(client.writing(), false);
+      // Large enough that the kernel cannot take it at once while nobody reads.
+      const big = client.write(Buffer.alloc(16 * 1024 * 1024, 1));
+      const after = client.write('b');
+      assert.equal(big.done(), false);
+      assert.equal(after.done(), false, 'a write queued behind another is not done before it');
+      assert.equal(client.writing(), true);
+      const order: string[] = [];
+      void big.then(() => order.push('big'));
+      void after.then(() => order.push('after'));
+      const all = await server.readBytes(1 + 16 * 1024 * 1024 + 1);
+      assert.equal(all[0], 'a'.charCodeAt(0));
+      assert.equal(all[all.length - 1], 'b'.charCodeAt(0));
+      await after;
+      assert.deepEqual(order, ['big', 'after']);
+      assert.equal(client.writing(), false);
+      // Once the queue has drained, small writes are done at once again, and a burst of them
+      // (whose callbacks all arrive later) leaves the stream consistent.
+      const burst = Array.from({ length: 1000 }, () => client.write('c'));
+      assert.ok(burst.every((w) => w.done()));
+      assert.equal((await server.readBytes(1000)).toString(), 'c'.repeat(1000));
+      const queued = client.write(Buffer.alloc(16 * 1024 * 1024, 2));
+      assert.equal(queued.done(), false);
+      await server.readBytes(16 * 1024 * 1024);
+      await queued;
+      assert.equal(client.writing(), false);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  test('a chunk that is exactly the pending read is delivered whole; limits still apply', async () => {
+    const pair = await tcpPair();
+    const { client, server } = pair;
+    try {
+      const line = server.readUntil('\n');
+      await client.write('one line\n');
+      assert.equal((await line).toString(), 'one line\n');
+      const bytes = server.readBytes(5);
+      await client.write('12345');
+      assert.equal((await bytes).toString(), '12345');
+      const partial = server.readBytes(100, { partial: true });
+      await client.write('short');
+      assert.equal((await partial).toString(), 'short');
+      // The delimiter ends the chunk, but the line is longer than maxBytes.
+      const tooLong = server.readUntil('\n', { maxBytes: 4 });
+      await client.write('12345\n');
+      await assert.rejects(tooLong, UnsatisfiableReadError);
+      assert.equal(server.closed(), true);
+    } finally {
+      await pair.close();
+    }
   });
 });
