@@ -72,6 +72,32 @@ function rawSinkServer(): net.Server {
   });
 }
 
+// The same echo in Node's own coroutine style: an async function per connection iterating the
+// socket (`for await`). Only the idle-memory benchmark uses it, to price the programming model
+// apart from typhoon: both hold a suspended coroutine per connection.
+function rawAsyncEchoServer(): net.Server {
+  return net.createServer((socket) => {
+    socket.on('error', () => {});
+    void (async () => {
+      let pending: Buffer | null = null;
+      try {
+        for await (const chunk of socket as AsyncIterable<Buffer>) {
+          const data: Buffer = pending === null ? chunk : Buffer.concat([pending, chunk]);
+          let start = 0;
+          let idx: number;
+          while ((idx = data.indexOf(NL, start)) >= 0) {
+            socket.write(data.subarray(start, idx + 1));
+            start = idx + 1;
+          }
+          pending = start < data.length ? data.subarray(start) : null;
+        }
+      } catch {
+        // the peer went away
+      }
+    })();
+  });
+}
+
 async function listenRaw(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;
@@ -162,6 +188,8 @@ function rawBulkLoop(socket: net.Socket, deadline: number): Promise<void> {
 // Node 24), so the gap is not all overhead. RSS after a burst of accepts also carries V8's
 // young generation, which grows with the number of surviving objects (about 12 MB for typhoon,
 // 4 MB for raw, at 2000 connections), so read the heap figure for per-connection retention.
+// A third contender serves the raw socket from an async function (`for await`), Node's own
+// coroutine style, to show what a coroutine per connection costs without typhoon.
 
 interface MemorySample {
   heapPerConnection: number;
@@ -187,7 +215,7 @@ async function idleServerChild(kind: string, count: number): Promise<void> {
     }
     port = await new Idle().listen(0, '127.0.0.1');
   } else {
-    const server = rawEchoServer();
+    const server = kind === 'raw-async' ? rawAsyncEchoServer() : rawEchoServer();
     server.on('connection', () => accepted++);
     port = await listenRaw(server);
   }
@@ -205,7 +233,10 @@ async function idleServerChild(kind: string, count: number): Promise<void> {
   process.stdout.write(`result ${JSON.stringify(sample)}\n`);
 }
 
-async function measureIdle(kind: 'typhoon' | 'raw', count: number): Promise<MemorySample> {
+async function measureIdle(
+  kind: 'typhoon' | 'raw' | 'raw-async',
+  count: number,
+): Promise<MemorySample> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(
     process.execPath,
@@ -378,6 +409,10 @@ const factory: BenchFactory = ({ smoke, sampleMs }) => {
       {
         name: 'raw net.Socket',
         measure: async () => (await measureIdle('raw', idleCount))[metric],
+      },
+      {
+        name: 'raw net.Socket in an async function (for await)',
+        measure: async () => (await measureIdle('raw-async', idleCount))[metric],
       },
     ],
   });
