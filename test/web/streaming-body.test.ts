@@ -325,7 +325,10 @@ test('a 200 MB upload streams through without the server holding it in memory', 
     const [received] = (JSON.parse(res.body) as { parts: Received[] }).parts;
     assert.equal(received!.bytes, total);
     assert.equal(received!.sha256, expected.digest('hex'));
-    assert.ok(peak < 64 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MiB`);
+    // The samples include garbage: V8 lets about 64 MiB of dead Buffer memory pile up before it
+    // collects (its external-memory soft limit), and idle runs peaked at 50-63 MiB. A server that
+    // held the upload would grow by its whole 200 MiB, so 128 MiB still tells the two apart.
+    assert.ok(peak < 128 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MiB`);
   } finally {
     await srv.close();
   }
