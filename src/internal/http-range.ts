@@ -206,21 +206,6 @@ export function parseHttpDate(value: string | null | undefined): number | null {
 }
 
 /**
- * Formats a time (milliseconds since the epoch, or a Date) as an IMF-fixdate:
- * `Sun, 06 Nov 1994 08:49:37 GMT`.
- *
- * Tornado: `tornado.httputil.format_timestamp`.
- *
- * @example
- * ```ts
- * formatHttpDate(0); // → 'Thu, 01 Jan 1970 00:00:00 GMT'
- * ```
- */
-export function formatHttpDate(time: number | Date): string {
-  return (typeof time === 'number' ? new Date(time) : time).toUTCString();
-}
-
-/**
  * Whether an `If-None-Match` header matches an entity tag: `*` as its first element matches
  * anything; otherwise each listed tag is compared weakly (a `W/` prefix is ignored on both
  * sides). No header, no tags in it, or no etag → `false`. Linear in the header's length.

@@ -47,8 +47,9 @@ import { lookup as lookupMime } from 'mime-types';
 import { HTTPError } from '../errors.ts';
 import type { Future } from '../concurrent.ts';
 import { appLog } from '../log.ts';
+import { formatTimestamp } from '../httputil.ts';
 import { checkStaticUrlPath, resolveStaticPath } from '../internal/static-path.ts';
-import { formatHttpDate, isNotModified, resolveRange } from '../internal/http-range.ts';
+import { isNotModified, resolveRange } from '../internal/http-range.ts';
 import { RequestHandler } from './request-handler.ts';
 import { GZipContentEncoding } from './transforms.ts';
 import type { ApplicationSettings, Rule } from './application.ts';
@@ -261,11 +262,11 @@ export class StaticFileHandler extends RequestHandler {
 
     this.setHeader('Accept-Ranges', 'bytes');
     this.setHeader('Etag', etag);
-    this.setHeader('Last-Modified', formatHttpDate(Math.floor(stats.mtimeMs / 1000) * 1000));
+    this.setHeader('Last-Modified', formatTimestamp(Math.floor(stats.mtimeMs / 1000) * 1000));
     this.setHeader('Content-Type', contentType);
     const cacheTime = this.getCacheTime(resolved.path, stats.mtimeMs, contentType);
     if (cacheTime > 0) {
-      this.setHeader('Expires', formatHttpDate(Date.now() + cacheTime * 1000));
+      this.setHeader('Expires', formatTimestamp(Date.now() + cacheTime * 1000));
       this.setHeader('Cache-Control', `max-age=${cacheTime}`);
     }
 
