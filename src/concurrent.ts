@@ -84,8 +84,9 @@ const neverRetrieved = new FinalizationRegistry<unknown>((error) => {
   genLog.error('Future exception was never retrieved', error);
 });
 
-// Set by Future's static block: `reactWhenDone` needs the private flags.
+// Set by Future's static blocks: `reactWhenDone` and `QuietFuture` need the private flags.
 let reactImpl: (future: Future<unknown>, fn: () => void) => void;
+let markRetrieved: (future: Future<unknown>) => void;
 
 /**
  * A placeholder for the result of an asynchronous operation: pending, then either finished
@@ -147,6 +148,9 @@ export class Future<T = unknown> extends Promise<T> {
   }
 
   static {
+    markRetrieved = (future) => {
+      future.#flags |= RETRIEVED;
+    };
     reactImpl = (future, fn) => {
       const flags = future.#flags;
       void nativeThen.call(future, fn, fn);
@@ -262,6 +266,11 @@ export class Future<T = unknown> extends Promise<T> {
     // is waiting for is watched for the never-retrieved report.
     if ((flags & RETRIEVED) === 0) {
       this.#flags = flags | TRACKED;
+      // Until its stack is formatted, an error keeps the functions on its stack alive, and so
+      // whatever their closures see; when that includes this Future (a timer callback that
+      // fails it), the registry's hold on the error would keep the Future from ever being
+      // collected and reported. Reading `stack` formats it and lets those functions go.
+      if (error instanceof Error) void error.stack;
       neverRetrieved.register(this, error, this);
     }
     this.#scheduleCallbacks();
@@ -531,7 +540,8 @@ export class QuietFuture<T = unknown> extends Future<T> {
 
   /** Fail the Future and mark the failure retrieved. See {@link Future.setException}. */
   override setException(error: unknown): void {
+    // Marked first, so the failure is never registered for the report (nor its stack formatted).
+    if (!this.done()) markRetrieved(this);
     super.setException(error);
-    this.exception();
   }
 }

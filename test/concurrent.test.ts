@@ -283,6 +283,8 @@ describe('never-retrieved exceptions', () => {
       const { configureLogging } = await import(${JSON.stringify(log)});
       configureLogging({ sink: (r) => console.log('LOG', r.logger, r.level, r.message, String(r.error)) });
       (() => { new Future().setException(new Error('forgotten')); })();
+      // Failed from a closure that sees it: the error's stack holds that closure.
+      (() => { const f = new Future(); setTimeout(() => f.setException(new Error('closure-held')), 1); })();
       // A QuietFuture's failures are delivered by whoever set them: never reported.
       (() => { new QuietFuture().setException(new Error('quiet')); })();
       await (async () => {
@@ -290,8 +292,11 @@ describe('never-retrieved exceptions', () => {
         try { await a; } catch {}
         const b = new Future(); b.setException(new Error('inspected')); b.exception();
         const c = new Future(); c.setException(new Error('then-handled')); c.then(undefined, () => {});
-        // Awaited while still pending, failed later: the await retrieves it.
-        const d = new Future(); setTimeout(() => d.setException(new Error('awaited-pending')), 5);
+        // Awaited while still pending, failed later: the await retrieves it. The error is made
+        // outside the timer's closure: an error's stack keeps the functions on it alive, and a
+        // closure that sees d would keep d from being collected, so the check could not fail.
+        const d = new Future(); const pendingError = new Error('awaited-pending');
+        setTimeout(() => d.setException(pendingError), 5);
         try { await d; } catch {}
       })();
       for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
@@ -305,7 +310,8 @@ describe('never-retrieved exceptions', () => {
     assert.equal(child.status, 0, child.stderr);
     assert.match(child.stdout, /END/);
     const lines = child.stdout.split('\n').filter((l) => l.startsWith('LOG'));
-    assert.deepEqual(lines, [
+    assert.deepEqual(lines.sort(), [
+      'LOG gen error Future exception was never retrieved Error: closure-held',
       'LOG gen error Future exception was never retrieved Error: forgotten',
     ]);
   });
