@@ -33,20 +33,25 @@ class TyphoonEcho extends TCPServer {
   }
 }
 
+// Echo every complete line of `pending + chunk`; returns the incomplete rest (or null).
+function echoLines(socket: net.Socket, pending: Buffer | null, chunk: Buffer): Buffer | null {
+  const data = pending === null ? chunk : Buffer.concat([pending, chunk]);
+  let start = 0;
+  let idx: number;
+  while ((idx = data.indexOf(NL, start)) >= 0) {
+    socket.write(data.subarray(start, idx + 1));
+    start = idx + 1;
+  }
+  return start < data.length ? data.subarray(start) : null;
+}
+
 function rawEchoServer(): net.Server {
   return net.createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {});
     let pending: Buffer | null = null;
     socket.on('data', (chunk: Buffer) => {
-      const data = pending === null ? chunk : Buffer.concat([pending, chunk]);
-      let start = 0;
-      let idx: number;
-      while ((idx = data.indexOf(NL, start)) >= 0) {
-        socket.write(data.subarray(start, idx + 1));
-        start = idx + 1;
-      }
-      pending = start < data.length ? data.subarray(start) : null;
+      pending = echoLines(socket, pending, chunk);
     });
   });
 }
@@ -82,14 +87,7 @@ function rawAsyncEchoServer(): net.Server {
       let pending: Buffer | null = null;
       try {
         for await (const chunk of socket as AsyncIterable<Buffer>) {
-          const data: Buffer = pending === null ? chunk : Buffer.concat([pending, chunk]);
-          let start = 0;
-          let idx: number;
-          while ((idx = data.indexOf(NL, start)) >= 0) {
-            socket.write(data.subarray(start, idx + 1));
-            start = idx + 1;
-          }
-          pending = start < data.length ? data.subarray(start) : null;
+          pending = echoLines(socket, pending, chunk);
         }
       } catch {
         // the peer went away
