@@ -16,7 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import type * as net from 'node:net';
+import { Agent, ProxyAgent, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
 import { HTTPClientError, TimeoutError } from './errors.ts';
 import { appLog } from './log.ts';
 import { Future } from './concurrent.ts';
@@ -236,19 +237,25 @@ export class ClientCore {
     state.begin();
   }
 
-  /** The dispatcher for a request's TLS and proxy settings. */
+  /**
+   * The dispatcher for a request's TLS and proxy settings and its connect time limit. The
+   * limit is part of the key because the dispatcher's connector enforces it: a request that
+   * gives up connecting sooner than the defaults allow must not leave its half-open socket to
+   * live on until the default limit.
+   */
   dispatcherFor(r: ResolvedRequest): Dispatcher {
     const tlsDefault =
       r.validateCert &&
       r.caCerts === undefined &&
       r.clientCert === undefined &&
       r.clientKey === undefined;
-    if (tlsDefault && r.proxy === undefined) {
-      if (this.#agent === null) this.#agent = new Agent(this.#agentOptions({}));
+    const connectLimit = positiveMin(r.connectTimeout, r.requestTimeout);
+    if (tlsDefault && r.proxy === undefined && connectLimit === this.#defaultConnectLimit()) {
+      if (this.#agent === null) this.#agent = new Agent(this.#agentOptions({}, connectLimit));
       return this.#agent;
     }
     const tls: Record<string, unknown> = { rejectUnauthorized: r.validateCert };
-    const keyParts = [String(r.validateCert)];
+    const keyParts = [String(connectLimit), String(r.validateCert)];
     for (const [name, value] of [
       ['ca', r.caCerts],
       ['cert', r.clientCert],
@@ -275,7 +282,7 @@ export class ClientCore {
     if (dispatcher === undefined) {
       if (r.proxy !== undefined) {
         const proxyOptions: ProxyAgent.Options = {
-          ...this.#agentOptions({}),
+          ...this.#agentOptions({}, connectLimit),
           uri: `http://${r.proxy.host.includes(':') ? `[${r.proxy.host}]` : r.proxy.host}:${r.proxy.port}`,
           requestTls: tls,
         };
@@ -284,7 +291,7 @@ export class ClientCore {
         }
         dispatcher = new ProxyAgent(proxyOptions);
       } else {
-        dispatcher = new Agent(this.#agentOptions(tls));
+        dispatcher = new Agent(this.#agentOptions(tls, connectLimit));
       }
       if (this.#dispatchers.size >= MAX_DISPATCHERS) {
         const [oldestKey, oldest] = this.#dispatchers.entries().next().value!;
@@ -296,12 +303,17 @@ export class ClientCore {
     return dispatcher;
   }
 
-  #agentOptions(tls: Record<string, unknown>): Agent.Options {
-    const connectTimeout = this.#defaults.connectTimeout ?? 20_000;
-    const requestTimeout = this.#defaults.requestTimeout ?? 20_000;
-    // undici's own connect timeout bounds the socket's life; typhoon's per-request timers
-    // decide when the fetch fails. Headers/body timeouts are typhoon's requestTimeout.
-    const timeout = positiveMin(connectTimeout, requestTimeout);
+  #defaultConnectLimit(): number {
+    return positiveMin(
+      this.#defaults.connectTimeout ?? 20_000,
+      this.#defaults.requestTimeout ?? 20_000,
+    );
+  }
+
+  // `timeout`: how long a connection (with its TLS handshake) may take before its socket is
+  // destroyed. typhoon's per-request timers decide when the fetch fails; this bounds the
+  // socket's life. Headers/body timeouts are typhoon's requestTimeout.
+  #agentOptions(tls: Record<string, unknown>, timeout: number): Agent.Options {
     return {
       // The server's Keep-Alive hint may shorten, never lengthen, the idle time.
       // Never more connections per origin than requests in flight: without a cap, undici
@@ -312,13 +324,41 @@ export class ClientCore {
       headersTimeout: 0,
       bodyTimeout: 0,
       maxHeaderSize: this.#maxHeaderSize,
-      connect: { timeout, ...tls },
+      connect: timedConnector(tls, timeout),
     };
   }
 
   get maxHeaderSize(): number {
     return this.#maxHeaderSize;
   }
+}
+
+// undici's own connect timer is coarse past one second (its timers tick about twice a second),
+// so a socket typhoon had given up on could live up to a second longer. This connector times
+// each connection attempt, TLS handshake included, with a plain timer instead.
+type SocketConnector = (
+  options: buildConnector.Options,
+  callback: buildConnector.Callback,
+) => net.Socket;
+function timedConnector(tls: Record<string, unknown>, timeout: number): buildConnector.connector {
+  // Typed as returning void; it returns the socket it creates (undici's own Client uses it).
+  const connect = buildConnector({ ...tls, timeout: 0 }) as unknown as SocketConnector;
+  if (!(timeout > 0)) return connect;
+  return (options, callback) => {
+    let timer: NodeJS.Timeout | undefined;
+    const socket = connect(options, (...args) => {
+      clearTimeout(timer);
+      callback(...args);
+    });
+    timer = setTimeout(() => {
+      socket.destroy(
+        new undiciErrors.ConnectTimeoutError(
+          `Connect Timeout Error (attempted address: ${options.hostname}:${options.port}, ` +
+            `timeout: ${timeout}ms)`,
+        ),
+      );
+    }, timeout);
+  };
 }
 
 function positiveMin(a: number, b: number): number {

@@ -79,7 +79,12 @@ export interface HTTPRequestOptions {
   authPassword?: string;
   /** Authentication scheme; only `basic` is supported (Tornado's default). */
   authMode?: 'basic';
-  /** Milliseconds to establish the connection (TCP and TLS). Default 20 000. */
+  /**
+   * Milliseconds to establish the connection (TCP and TLS). Default 20 000. A connection that
+   * takes longer is closed then, not merely abandoned. Connections are pooled per distinct
+   * connect limit (the smaller of this and `requestTimeout`), so requests that share one
+   * share sockets.
+   */
   connectTimeout?: number;
   /** Milliseconds for the whole request once it left the queue. Default 20 000. */
   requestTimeout?: number;

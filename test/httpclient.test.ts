@@ -541,6 +541,22 @@ describe('timeouts', () => {
   });
 });
 
+test('a per-request connectTimeout shorter than the default also closes the socket it gave up on', async () => {
+  const peer = await silentPeer();
+  // Default 20 s; this request allows 150 ms. The abandoned handshake must not hold its socket
+  // until the default runs out.
+  const client = new AsyncHTTPClient({ forceInstance: true });
+  try {
+    const err = await rejects(client.fetch(peer.url('/'), { connectTimeout: 150 }));
+    assert.equal(err.code, 599);
+    assert.match(err.message, /Timeout while connecting/);
+    await waitFor(() => peer.openSockets() === 0, 'the half-open socket to close');
+  } finally {
+    await client.close();
+    await peer.close();
+  }
+});
+
 describe('redirects', () => {
   const redirector: http.RequestListener = (req, res) => {
     const m = /^\/r\/(\d+)\/(\d+)(.*)$/.exec(req.url!);
