@@ -762,7 +762,7 @@ export class IOStream {
       }
     }
     // One callback per stream, not per write: the socket calls write callbacks in order.
-    socket.write(data, (this.#onWrite ??= (error) => this.#written(error)));
+    socket.write(data, (this.#onWrite ??= this.#written.bind(this)));
     const queue = this.#writeFutures;
     if (
       socket.writableLength === 0 &&
