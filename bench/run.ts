@@ -2,9 +2,15 @@
  * `npm run bench -- [NAME ...] [--smoke]`: run the named benchmarks (files
  * `bench/NAME.bench.ts`), or all of them, print a Markdown table per benchmark with medians
  * and ratios, and save the results as JSON under `bench/results/`.
+ *
+ * With more than one file, each runs in a process of its own: a benchmark that ran before
+ * would otherwise leave its heap behind, and the garbage collector's extra work would weigh
+ * most on whichever contender allocates more. Contenders of one benchmark still share a
+ * process and alternate round by round.
  */
-import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { formatResult, runBench, type BenchFactory, type BenchResult } from './harness.ts';
@@ -25,24 +31,55 @@ for (const name of names) {
   }
 }
 
-console.log(
-  `# typhoon benchmarks${smoke ? ' (smoke mode)' : ''}\n\n` +
-    `${new Date().toISOString()} — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ` +
-    `${Math.round(totalmem() / 2 ** 30)} GiB\n`,
-);
+// Set when this process runs one file for a parent run: where to leave the results.
+const resultsTo = args.find((a) => a.startsWith('--results-to='))?.slice('--results-to='.length);
+
+if (resultsTo === undefined) {
+  console.log(
+    `# typhoon benchmarks${smoke ? ' (smoke mode)' : ''}\n\n` +
+      `${new Date().toISOString()} — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ` +
+      `${Math.round(totalmem() / 2 ** 30)} GiB\n`,
+  );
+}
 const results: BenchResult[] = [];
-for (const name of names) {
-  const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as {
-    default: BenchFactory;
-  };
-  const benches = await mod.default({ smoke, sampleMs: smoke ? 100 : 1000 });
-  for (const bench of benches) {
-    const result = await runBench(bench, { smoke, sampleMs: smoke ? 100 : 1000 });
-    results.push(result);
-    console.log(formatResult(result));
+if (names.length > 1) {
+  for (const name of names) {
+    const out = join(tmpdir(), `typhoon-bench-${process.pid}-${name}.json`);
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        name,
+        ...(smoke ? ['--smoke'] : []),
+        `--results-to=${out}`,
+      ],
+      { stdio: 'inherit' },
+    );
+    if (child.status !== 0) {
+      console.error(`benchmark ${name} failed (exit ${child.status ?? child.signal})`);
+      process.exitCode = 1;
+      continue;
+    }
+    results.push(...(JSON.parse(readFileSync(out, 'utf8')) as BenchResult[]));
+    rmSync(out, { force: true });
+  }
+} else {
+  for (const name of names) {
+    const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as {
+      default: BenchFactory;
+    };
+    const benches = await mod.default({ smoke, sampleMs: smoke ? 100 : 1000 });
+    for (const bench of benches) {
+      const result = await runBench(bench, { smoke, sampleMs: smoke ? 100 : 1000 });
+      results.push(result);
+      console.log(formatResult(result));
+    }
   }
 }
-if (!smoke) {
+if (resultsTo !== undefined) {
+  writeFileSync(resultsTo, JSON.stringify(results));
+} else if (!smoke) {
   mkdirSync(join(dir, 'results'), { recursive: true });
   const file = join(dir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));

@@ -35,6 +35,27 @@ for (const name of names) {
   });
 }
 
+test(
+  'several benchmarks run one process each and report together',
+  { timeout: 120_000 },
+  async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [`${benchDir}run.ts`, 'future', 'multi', '--smoke'],
+        { timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, out, stderr) => {
+          if (error) reject(new Error(`${error.message}\n${out}\n${stderr}`));
+          else resolve(out);
+        },
+      );
+    });
+    assert.equal(stdout.match(/^# typhoon benchmarks/gm)?.length, 1, 'one heading');
+    assert.match(stdout, /### await an already-resolved placeholder/);
+    assert.match(stdout, /### parallel wait on 1000 pending children/);
+  },
+);
+
 test('the benchmark list is not empty', () => {
   assert.ok(names.length > 0, 'no bench/*.bench.ts found');
 });
