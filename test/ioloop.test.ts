@@ -66,7 +66,13 @@ describe('IOLoop basics', () => {
       loop.addCallback(() => calls.push('c (added by a)'));
     });
     loop.addCallback(() => calls.push('b'));
-    await sleep(5);
+    // Not a timer: on a busy machine a 5 ms timer can fire between the two batches. An
+    // immediate queued now runs right after the first batch; one queued then runs after the
+    // second (Node runs immediates queued during a turn on the next turn, in order).
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
+    assert.deepEqual(calls, ['a', 'b'], 'c waits for the next batch');
+    await nextTurn();
     assert.deepEqual(calls, ['a', 'b', 'c (added by a)']);
   });
 
@@ -78,7 +84,8 @@ describe('IOLoop basics', () => {
         throw new BoomError('callback boom');
       });
       loop.addCallback(() => (after = true));
-      await sleep(5);
+      // An immediate queued now runs right after the batch (a timer could run before it).
+      await new Promise<void>((resolve) => setImmediate(resolve));
     });
     assert.equal(after, true);
     assert.equal(records.length, 1);
