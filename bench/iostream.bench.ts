@@ -96,6 +96,26 @@ function rawAsyncEchoServer(): net.Server {
   });
 }
 
+// The leanest coroutine per connection on a raw socket, with no framework: a `data` listener
+// resolves the one pending Promise an async function awaits. The idle-memory benchmark uses it
+// to hold the programming model equal: what it costs over `rawEchoServer` is the coroutine's.
+function rawCoroutineEchoServer(): net.Server {
+  return net.createServer((socket) => {
+    socket.on('error', () => {});
+    let wake: ((chunk: Buffer | null) => void) | null = null;
+    socket.on('data', (chunk: Buffer) => wake?.(chunk));
+    socket.on('close', () => wake?.(null));
+    void (async () => {
+      let pending: Buffer | null = null;
+      for (;;) {
+        const chunk = await new Promise<Buffer | null>((resolve) => (wake = resolve));
+        if (chunk === null) return;
+        pending = echoLines(socket, pending, chunk);
+      }
+    })();
+  });
+}
+
 async function listenRaw(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;
@@ -186,8 +206,10 @@ function rawBulkLoop(socket: net.Socket, deadline: number): Promise<void> {
 // Node 24), so the gap is not all overhead. RSS after a burst of accepts also carries V8's
 // young generation, which grows with the number of surviving objects (about 12 MB for typhoon,
 // 4 MB for raw, at 2000 connections), so read the heap figure for per-connection retention.
-// A third contender serves the raw socket from an async function (`for await`), Node's own
-// coroutine style, to show what a coroutine per connection costs without typhoon.
+// Two more contenders serve the raw socket from a coroutine without typhoon: Node's own style
+// (an async function doing `for await` over the socket), and the leanest one can write (an
+// async function awaiting one Promise that a `data` listener resolves). They show what a
+// coroutine per connection costs before any framework.
 
 interface MemorySample {
   heapPerConnection: number;
@@ -213,7 +235,12 @@ async function idleServerChild(kind: string, count: number): Promise<void> {
     }
     port = await new Idle().listen(0, '127.0.0.1');
   } else {
-    const server = kind === 'raw-async' ? rawAsyncEchoServer() : rawEchoServer();
+    const server =
+      kind === 'raw-async'
+        ? rawAsyncEchoServer()
+        : kind === 'raw-coroutine'
+          ? rawCoroutineEchoServer()
+          : rawEchoServer();
     server.on('connection', () => accepted++);
     port = await listenRaw(server);
   }
@@ -232,7 +259,7 @@ async function idleServerChild(kind: string, count: number): Promise<void> {
 }
 
 async function measureIdle(
-  kind: 'typhoon' | 'raw' | 'raw-async',
+  kind: 'typhoon' | 'raw' | 'raw-async' | 'raw-coroutine',
   count: number,
 ): Promise<MemorySample> {
   const self = fileURLToPath(import.meta.url);
@@ -411,6 +438,10 @@ const factory: BenchFactory = ({ smoke, sampleMs }) => {
       {
         name: 'raw net.Socket in an async function (for await)',
         measure: async () => (await measureIdle('raw-async', idleCount))[metric],
+      },
+      {
+        name: 'raw net.Socket, an async function awaiting one Promise (leanest coroutine)',
+        measure: async () => (await measureIdle('raw-coroutine', idleCount))[metric],
       },
     ],
   });
