@@ -27,6 +27,7 @@ import { BodyDecoder, DecodeError, parseContentEncoding } from './internal/http-
 import {
   HTTPRequest,
   HTTPResponse,
+  REQUEST_DEFAULTS,
   REQUEST_OPTION_NAMES,
   clientError,
   resolveRequest,
@@ -109,6 +110,8 @@ type WritableError = { response: HTTPResponse | undefined };
 export class ClientCore {
   #maxClients = DEFAULT_MAX_CLIENTS;
   #defaults: HTTPRequestOptions = {};
+  // The connect limit of a request that sets no timeouts of its own (see `dispatcherFor`).
+  #defaultConnectLimit = 0;
   #maxBodySize = DEFAULT_MAX_BODY_SIZE;
   #maxHeaderSize = DEFAULT_MAX_HEADER_SIZE;
   #keepAliveTimeout = 4000;
@@ -129,6 +132,10 @@ export class ClientCore {
       this.#maxClients = options.maxClients;
     }
     this.#defaults = { ...options.defaults };
+    this.#defaultConnectLimit = positiveMin(
+      this.#defaults.connectTimeout ?? REQUEST_DEFAULTS.connectTimeout,
+      this.#defaults.requestTimeout ?? REQUEST_DEFAULTS.requestTimeout,
+    );
     this.#maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.#maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     this.#keepAliveTimeout = options.keepAliveTimeout ?? 4000;
@@ -250,7 +257,7 @@ export class ClientCore {
       r.clientCert === undefined &&
       r.clientKey === undefined;
     const connectLimit = positiveMin(r.connectTimeout, r.requestTimeout);
-    if (tlsDefault && r.proxy === undefined && connectLimit === this.#defaultConnectLimit()) {
+    if (tlsDefault && r.proxy === undefined && connectLimit === this.#defaultConnectLimit) {
       if (this.#agent === null) this.#agent = new Agent(this.#agentOptions({}, connectLimit));
       return this.#agent;
     }
@@ -301,13 +308,6 @@ export class ClientCore {
       this.#dispatchers.set(key, dispatcher);
     }
     return dispatcher;
-  }
-
-  #defaultConnectLimit(): number {
-    return positiveMin(
-      this.#defaults.connectTimeout ?? 20_000,
-      this.#defaults.requestTimeout ?? 20_000,
-    );
   }
 
   // `timeout`: how long a connection (with its TLS handshake) may take before its socket is
