@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import type { Bench, BenchFactory, Contender } from './harness.ts';
 import { startPeer, tornadoPython, type Peer } from './peers/spawn.ts';
-import { AsyncHTTPClient, HTTPClient } from '../src/httpclient.ts';
+import { AsyncHTTPClient, HTTPClient } from '../src/httpclient/index.ts';
 
 const CONCURRENCY = 64;
 

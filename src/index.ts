@@ -153,7 +153,7 @@ export {
   splitHostAndPort,
   normalizeHeaderName,
   DEFAULT_MAX_FIELDS,
-} from './httputil.ts';
+} from './httputil/index.ts';
 export type {
   HTTPHeadersInit,
   ArgumentMap,
@@ -167,11 +167,11 @@ export type {
   HTTPRequestCallback,
   RawConnection,
   WriteCallback,
-} from './httputil.ts';
+} from './httputil/index.ts';
 
 // --- httpserver ----------------------------------------------------------------------------
-export { HTTPServer } from './httpserver.ts';
-export type { HTTPServerOptions, StopOptions } from './httpserver.ts';
+export { HTTPServer } from './httpserver/index.ts';
+export type { HTTPServerOptions, StopOptions } from './httpserver/index.ts';
 
 // --- httpclient ----------------------------------------------------------------------------
 export {
@@ -183,7 +183,7 @@ export {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
   DEFAULT_MAX_CLIENTS,
-} from './httpclient.ts';
+} from './httpclient/index.ts';
 export type {
   AsyncHTTPClientOptions,
   AsyncHTTPClientConstructorOptions,
@@ -196,7 +196,7 @@ export type {
   HeaderMap,
   HeadersInput,
   TimeInfo,
-} from './httpclient.ts';
+} from './httpclient/index.ts';
 
 // --- web -----------------------------------------------------------------------------------
 export {
@@ -251,14 +251,14 @@ export {
   WebSocketClientConnection,
   websocketConnect,
   DEFAULT_MAX_MESSAGE_SIZE,
-} from './websocket.ts';
+} from './websocket/index.ts';
 export type {
   WebSocketMessage,
   WebSocketWritable,
   WriteMessageOptions,
   CompressionOptions,
   WebSocketConnectOptions,
-} from './websocket.ts';
+} from './websocket/index.ts';
 
 // --- testing -------------------------------------------------------------------------------
 export { expectLog, bindUnusedPort, genTest, startTestServer } from './testing.ts';

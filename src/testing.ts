@@ -16,8 +16,8 @@
 import * as net from 'node:net';
 import { addLogInterceptor, type LogLevel, type Logger, type LogRecord } from './log.ts';
 import { TimeoutError } from './errors.ts';
-import { HTTPServer, type HTTPServerOptions } from './httpserver.ts';
-import type { HTTPRequestCallback, HTTPServerConnectionDelegate } from './httputil.ts';
+import { HTTPServer, type HTTPServerOptions } from './httpserver/index.ts';
+import type { HTTPRequestCallback, HTTPServerConnectionDelegate } from './httputil/index.ts';
 import { Application } from './web/application.ts';
 import { RequestHandler } from './web/request-handler.ts';
 

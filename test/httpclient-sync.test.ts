@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HTTPClient, HTTPRequest, type HTTPResponse } from '../src/httpclient.ts';
+import { HTTPClient, HTTPRequest, type HTTPResponse } from '../src/httpclient/index.ts';
 import { HTTPClientError } from '../src/errors.ts';
 
 const SERVER = `

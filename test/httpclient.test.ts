@@ -13,10 +13,10 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
   REQUEST_DEFAULTS,
-} from '../src/httpclient.ts';
+} from '../src/httpclient/index.ts';
 import { HTTPClientError, TimeoutError } from '../src/errors.ts';
 import { IOLoop } from '../src/ioloop.ts';
-import { HTTPHeaders } from '../src/httputil.ts';
+import { HTTPHeaders } from '../src/httputil/index.ts';
 import { appLog } from '../src/log.ts';
 import { expectLog } from '../src/testing.ts';
 import {

@@ -6,12 +6,12 @@ import * as zlib from 'node:zlib';
 import { Application, RequestHandler } from '../src/web/index.ts';
 import { startTestServer, expectLog, type TestServer } from '../src/testing.ts';
 import { accessLog } from '../src/log.ts';
-import { HTTPServer } from '../src/httpserver.ts';
+import { HTTPServer } from '../src/httpserver/index.ts';
 import {
   HTTPHeaders,
   type HTTPServerConnectionDelegate,
   type HTTPServerRequest,
-} from '../src/httputil.ts';
+} from '../src/httputil/index.ts';
 import { captureLogs, get, parseResponses, sendRaw } from './helpers/raw-http.ts';
 
 let handlerRuns = 0;

@@ -16,7 +16,7 @@ import {
   requestPathOf,
   type ArgumentMap,
   type FileMap,
-} from '../src/httputil.ts';
+} from '../src/httputil/index.ts';
 import { HTTPInputError } from '../src/errors.ts';
 
 test('HTTPHeaders: case-insensitive, multi-valued, normalized names', () => {

@@ -7,7 +7,7 @@ import { WebSocket as RawWebSocket } from 'ws';
 import { Future } from '../src/concurrent.ts';
 import { HTTPClientError, WebSocketClosedError } from '../src/errors.ts';
 import { sleep } from '../src/gen.ts';
-import { HTTPHeaders } from '../src/httputil.ts';
+import { HTTPHeaders } from '../src/httputil/index.ts';
 import { accessLog, appLog, genLog } from '../src/log.ts';
 import { genTest, expectLog, startTestServer, type TestServer } from '../src/testing.ts';
 import { Application, type ApplicationSettings, type Rule } from '../src/web/application.ts';
@@ -19,7 +19,7 @@ import {
   websocketConnect,
   type CompressionOptions,
   type WebSocketMessage,
-} from '../src/websocket.ts';
+} from '../src/websocket/index.ts';
 import { sendRaw } from './helpers/raw-http.ts';
 
 interface Served {

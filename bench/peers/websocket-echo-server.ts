@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import { WebSocketServer } from 'ws';
 import { configureLogging } from '../../src/log.ts';
 import { Application } from '../../src/web/index.ts';
-import { WebSocketHandler, type WebSocketMessage } from '../../src/websocket.ts';
+import { WebSocketHandler, type WebSocketMessage } from '../../src/websocket/index.ts';
 import { announce, exitWithParent, portArgument } from './child.ts';
 
 configureLogging({ level: 'warning' });

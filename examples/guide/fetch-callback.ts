@@ -6,7 +6,7 @@
  * Run it: `node examples/guide/fetch-callback.ts`
  * Tornado guide: "Asynchronous and non-Blocking I/O" → callback argument.
  */
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 
 /** Fetch `url`; `callback(body)` runs when it has arrived. */
 export function asynchronousFetch(url: string, callback: (body: Buffer) => void): void {

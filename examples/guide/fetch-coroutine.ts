@@ -7,7 +7,7 @@
  * Tornado guide: "Coroutines" → `fetch_coroutine`.
  */
 import { coroutine } from '../../src/gen.ts';
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 
 /** Generator coroutine: `yield` the fetch Future, get the response back. */
 export const fetchCoroutine = coroutine(function* (url: string) {

@@ -7,7 +7,7 @@
  * Tornado guide: "Asynchronous and non-Blocking I/O" → `Future`.
  */
 import { Future } from '../../src/concurrent.ts';
-import { AsyncHTTPClient } from '../../src/httpclient.ts';
+import { AsyncHTTPClient } from '../../src/httpclient/index.ts';
 
 /** A Future of `url`'s body. */
 export function asyncFetchFuture(url: string): Future<Buffer> {

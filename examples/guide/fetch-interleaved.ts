@@ -9,7 +9,7 @@
  */
 import type { Future } from '../../src/concurrent.ts';
 import { coroutine } from '../../src/gen.ts';
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 
 /** Options of {@link InterleavedHandler}. */

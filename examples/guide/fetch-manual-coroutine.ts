@@ -9,7 +9,7 @@
  * Tornado guide: "Coroutines" → "How it works" (simplified inner loop of `gen.Runner`).
  */
 import { Future } from '../../src/concurrent.ts';
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 
 /** The simplified runner: send the last result in, wait for the next yielded Future. */
 export class SimpleRunner<R> {

@@ -8,7 +8,7 @@
  * `parallel_fetch_dict`).
  */
 import { coroutine, multi } from '../../src/gen.ts';
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 
 /** Two URLs at once. */
 export const parallelFetch = coroutine(function* (url1: string, url2: string) {

@@ -7,7 +7,7 @@
  * Tornado guide: "Asynchronous and non-Blocking I/O" → synchronous `HTTPClient`.
  */
 import { spawn } from 'node:child_process';
-import { HTTPClient } from '../../src/httpclient.ts';
+import { HTTPClient } from '../../src/httpclient/index.ts';
 
 /** Fetch `url` and return its body, blocking until it arrives. */
 export function synchronousFetch(url: string): Buffer {

@@ -2,7 +2,7 @@
  * Shared runner for the three handler examples: starts a slow local upstream (100 ms), serves
  * the example's application, POSTs once and prints what happened in which order.
  */
-import { AsyncHTTPClient } from '../../src/httpclient.ts';
+import { AsyncHTTPClient } from '../../src/httpclient/index.ts';
 import { sleep } from '../../src/gen.ts';
 import { configureLogging } from '../../src/log.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';

@@ -11,7 +11,7 @@
  * Run it: `node examples/guide/handler-awaits.ts`
  * Tornado guide: "Coroutines" (`@gen.coroutine` + `yield`).
  */
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { coroutine } from '../../src/gen.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import type { GuideHandlerArgs } from './handler-forgets-to-wait.ts';

@@ -11,7 +11,7 @@
  * Run it: `node examples/guide/handler-forgets-to-wait.ts`
  * Tornado guide: "Asynchronous and non-Blocking I/O" / the `@web.asynchronous` note.
  */
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { coroutine } from '../../src/gen.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 

@@ -16,9 +16,9 @@
  * `new WebSocket('ws://localhost:8888/websocket')`.
  * Tornado: `tornado.websocket.WebSocketHandler` docstring example, `websocket_connect`.
  */
-import type { HTTPServer } from '../../src/httpserver.ts';
+import type { HTTPServer } from '../../src/httpserver/index.ts';
 import { Application } from '../../src/web/index.ts';
-import { WebSocketHandler, websocketConnect, type WebSocketMessage } from '../../src/websocket.ts';
+import { WebSocketHandler, websocketConnect, type WebSocketMessage } from '../../src/websocket/index.ts';
 
 /** Echoes text with a prefix and binary as it came. */
 export class EchoWebSocket extends WebSocketHandler {

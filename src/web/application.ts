@@ -19,13 +19,13 @@
  */
 
 import { accessLog, appLog } from '../log.ts';
-import { HTTPServer, type HTTPServerOptions } from '../httpserver.ts';
+import { HTTPServer, type HTTPServerOptions } from '../httpserver/index.ts';
 import type {
   HTTPConnection,
   HTTPMessageDelegate,
   HTTPServerConnectionDelegate,
   HTTPServerRequest,
-} from '../httputil.ts';
+} from '../httputil/index.ts';
 import {
   RequestHandler,
   notifyConnectionClose,

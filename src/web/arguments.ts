@@ -26,7 +26,7 @@ import {
   type ArgumentMap,
   type HTTPFile,
   type HTTPServerRequest,
-} from '../httputil.ts';
+} from '../httputil/index.ts';
 
 /** What decodes argument bytes: the handler, whose `decodeArgument` a subclass may override. */
 export interface ArgumentDecoder {

@@ -31,7 +31,7 @@
 import { HTTPError } from '../errors.ts';
 import { isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
-import type { HTTPServerRequest } from '../httputil.ts';
+import type { HTTPServerRequest } from '../httputil/index.ts';
 import type { ApplicationSettings } from './application.ts';
 
 /** What this module needs from a handler; `RequestHandler` has all of it. */

@@ -21,7 +21,7 @@
  * @module
  */
 import { HTTPError, HTTPOutputError } from '../errors.ts';
-import type { HTTPHeaders, HTTPServerRequest } from '../httputil.ts';
+import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import { formatSetCookie, type SetCookieOptions } from '../internal/cookie.ts';
 import { createSignedValue, decodeSignedValue, type SignedValueSecret } from './signed-value.ts';
 import {

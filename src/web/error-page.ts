@@ -20,8 +20,8 @@
 
 import { appLog, genLog } from '../log.ts';
 import { HTTPError, HTTPInputError } from '../errors.ts';
-import type { HTTPServerRequest } from '../httputil.ts';
-import { escapeHtml } from '../internal/html.ts';
+import type { HTTPServerRequest } from '../httputil/index.ts';
+import { escapeHtml } from './html.ts';
 
 /** The default error page: `<html><title>404: Not Found</title><body>404: Not Found</body></html>`. */
 export function errorPageHtml(status: number, reason: string): string {

@@ -16,7 +16,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTPError } from '../errors.ts';
-import { urlConcat } from '../httputil.ts';
+import { urlConcat } from '../httputil/index.ts';
 import { RequestHandler, markDetached } from './request-handler.ts';
 
 /** `initArgs` of {@link RedirectHandler}. */

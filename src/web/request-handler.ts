@@ -33,7 +33,7 @@ import { appLog } from '../log.ts';
 import { Future, isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
 import { HTTPError, HTTPOutputError, statusReason } from '../errors.ts';
-import type { HTTPConnection, HTTPFile, HTTPHeaders, HTTPServerRequest } from '../httputil.ts';
+import type { HTTPConnection, HTTPFile, HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import type { Application, ApplicationSettings } from './application.ts';
 // issue 6: cookies, signed cookies, XSRF, authentication, streamed bodies
 import * as cookies from './cookies.ts';
@@ -59,7 +59,7 @@ import {
   parseJsonBody,
   requestFiles,
 } from './arguments.ts';
-import { etagMatches } from '../internal/http-range.ts';
+import { etagMatches } from './http-range.ts';
 
 /**
  * Rewrites a response on its way out (compression is one). Created per request by the

@@ -24,7 +24,7 @@
 
 import { hash as oneShotHash } from 'node:crypto';
 import { HTTPOutputError } from '../errors.ts';
-import { HTTPHeaders, formatTimestamp } from '../httputil.ts';
+import { HTTPHeaders, formatTimestamp } from '../httputil/index.ts';
 
 /** A header value {@link RequestHandler.setHeader} accepts. */
 export type HeaderValue = string | number | Date;

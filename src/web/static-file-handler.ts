@@ -15,7 +15,7 @@
  * - Large files are streamed in 256 KiB pieces (read into buffers reused across responses),
  *   each written only when the previous one was handed to the OS, so a slow client never
  *   makes the server buffer the file.
- * - Safety (via `internal/static-path.ts`): traversal (`..`, percent- and double-encoded),
+ * - Safety (via `static-path.ts`): traversal (`..`, percent- and double-encoded),
  *   absolute paths, NUL bytes, backslashes, `:` (drive letters, `file::$DATA`) → 403; dotfiles,
  *   Windows device names (`CON`, `nul.txt`), symlinks leading out of the root → 404; a
  *   directory → 403 unless `defaultFilename` is set, then a redirect adding the trailing slash
@@ -47,9 +47,9 @@ import { lookup as lookupMime } from 'mime-types';
 import { HTTPError } from '../errors.ts';
 import type { Future } from '../concurrent.ts';
 import { appLog } from '../log.ts';
-import { formatTimestamp } from '../httputil.ts';
-import { checkStaticUrlPath, resolveStaticPath } from '../internal/static-path.ts';
-import { isNotModified, resolveRange } from '../internal/http-range.ts';
+import { formatTimestamp } from '../httputil/index.ts';
+import { checkStaticUrlPath, resolveStaticPath } from './static-path.ts';
+import { isNotModified, resolveRange } from './http-range.ts';
 import { RequestHandler } from './request-handler.ts';
 import { GZipContentEncoding } from './transforms.ts';
 import type { ApplicationSettings, Rule } from './application.ts';

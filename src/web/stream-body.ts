@@ -20,7 +20,7 @@
  * @module
  */
 import { isThenable } from '../concurrent.ts';
-import type { HTTPServerRequest } from '../httputil.ts';
+import type { HTTPServerRequest } from '../httputil/index.ts';
 
 /**
  * A handler may define a method under this symbol: it is called (and awaited) once the whole

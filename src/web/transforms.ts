@@ -25,7 +25,7 @@
  * @module
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import type { HTTPHeaders, HTTPServerRequest } from '../httputil.ts';
+import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import type { OutputTransform, OutputTransformFactory } from './request-handler.ts';
 
 // Types that compress well, besides every text/*: Tornado's list, plus the +json/+xml suffixes.

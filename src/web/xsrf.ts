@@ -12,7 +12,7 @@
  * @module
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { escapeHtml } from '../internal/html.ts';
+import { escapeHtml } from './html.ts';
 
 /** The decoded `_xsrf` secret: Tornado's `_get_raw_xsrf_token` tuple. */
 export interface RawXsrfToken {

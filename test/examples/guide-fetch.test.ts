@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { HTTPClientError } from '../../src/errors.ts';
 import { accessLog } from '../../src/log.ts';
 import { expectLog, startTestServer, type TestServer } from '../../src/testing.ts';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { startTestServer, type TestServer } from '../../src/testing.ts';
-import { AsyncHTTPClient } from '../../src/httpclient.ts';
+import { AsyncHTTPClient } from '../../src/httpclient/index.ts';
 import { sleep } from '../../src/gen.ts';
 import { makeApp as forgetsApp } from '../../examples/guide/handler-forgets-to-wait.ts';
 import { makeApp as awaitsApp } from '../../examples/guide/handler-awaits.ts';

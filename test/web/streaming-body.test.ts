@@ -11,7 +11,7 @@ import { Application, RequestHandler } from '../../src/web/index.ts';
 import { MultipartStreamHandler, type StreamedPart } from '../../src/web/multipart-stream.ts';
 import { HTTPError } from '../../src/errors.ts';
 import { startTestServer, type TestServer } from '../../src/testing.ts';
-import type { HTTPServerOptions } from '../../src/httpserver.ts';
+import type { HTTPServerOptions } from '../../src/httpserver/index.ts';
 import { accessLog, genLog } from '../../src/log.ts';
 import { captureLogs, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';

@@ -17,10 +17,10 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
-import { Future, isThenable, resolvedFuture } from './concurrent.ts';
-import { HTTPClientError, WebSocketClosedError } from './errors.ts';
-import { HTTPHeaders, type HTTPHeadersInit } from './httputil.ts';
-import { appLog, genLog } from './log.ts';
+import { Future, isThenable, resolvedFuture } from '../concurrent.ts';
+import { HTTPClientError, WebSocketClosedError } from '../errors.ts';
+import { HTTPHeaders, type HTTPHeadersInit } from '../httputil/index.ts';
+import { appLog, genLog } from '../log.ts';
 import {
   CLOSE_TIMEOUT,
   DEFAULT_CONNECT_TIMEOUT,
@@ -37,7 +37,7 @@ import {
   type WebSocketMessage,
   type WebSocketWritable,
   type WriteMessageOptions,
-} from './websocket-protocol.ts';
+} from './protocol.ts';
 
 /** Options of {@link websocketConnect}. Times are in milliseconds. */
 export interface WebSocketConnectOptions {

@@ -3,7 +3,7 @@
  * {@link normalizeHeaderName}, its `Http-Header-Case` spelling.
  *
  * Separate from `httputil.ts` because headers are a self-contained data type used on their
- * own by the client, the server, websockets and the body parsers in `httputil-parse.ts`
+ * own by the client, the server, websockets and the body parsers in `parse.ts`
  * (which read each multipart part's headers); keeping them apart lets the parsers depend on
  * them without an import cycle. Users import these names from `typhoon/httputil`.
  *
@@ -17,7 +17,7 @@
  * @module
  */
 
-import { HTTPInputError } from './errors.ts';
+import { HTTPInputError } from '../errors.ts';
 
 interface HeaderEntry {
   name: string;

@@ -17,15 +17,15 @@
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import * as zlib from 'node:zlib';
-import { genLog, appLog } from './log.ts';
-import { isThenable } from './concurrent.ts';
+import { genLog, appLog } from '../log.ts';
+import { isThenable } from '../concurrent.ts';
 import {
   HTTPHeaders,
   type HTTPConnection,
   type HTTPMessageDelegate,
   type RawConnection,
   type WriteCallback,
-} from './httputil.ts';
+} from '../httputil/index.ts';
 import {
   NO_FRAMING,
   kRejected,
@@ -33,7 +33,7 @@ import {
   remoteAddressOf,
   respondAndClose,
   type FramingHeaders,
-} from './httpserver-framing.ts';
+} from './framing.ts';
 
 const kContext = Symbol('typhoon.httpserver.context');
 /** Where a socket keeps its {@link ConnectionState}, set on its first request. */

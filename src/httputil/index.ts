@@ -8,9 +8,9 @@
  * - The delegate interfaces ({@link HTTPServerConnectionDelegate}, {@link HTTPMessageDelegate},
  *   {@link HTTPConnection}) through which `httpserver.ts` reaches the web framework without
  *   importing it: lower layers declare the interfaces, upper layers implement them.
- * - From `httputil-headers.ts`: {@link HTTPHeaders}, a case-insensitive, multi-valued header
+ * - From `headers.ts`: {@link HTTPHeaders}, a case-insensitive, multi-valued header
  *   map.
- * - From `httputil-parse.ts`: {@link parseQs}, {@link parseBodyArguments},
+ * - From `parse.ts`: {@link parseQs}, {@link parseBodyArguments},
  *   {@link parseMultipartFormData}, {@link parseCookie}, parsers that take bytes or strings
  *   and return values, never touching a socket, so tests can feed them hostile input
  *   directly; and small helpers such as {@link urlConcat} and {@link formatTimestamp}.
@@ -28,7 +28,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { HTTPHeaders } from './httputil-headers.ts';
+import { HTTPHeaders } from './headers.ts';
 import {
   DEFAULT_MAX_FIELDS,
   parseBodyArguments,
@@ -36,13 +36,13 @@ import {
   parseQs,
   requestPathOf,
   splitHostAndPort,
-} from './httputil-parse.ts';
-import type { ArgumentMap, FileMap, HTTPFile } from './httputil-parse.ts';
+} from './parse.ts';
+import type { ArgumentMap, FileMap, HTTPFile } from './parse.ts';
 
 // The headers and the parsers live in their own modules; this one re-exports them so
 // `typhoon/httputil` (and every importer of `./httputil.ts`) keeps one surface.
-export { HTTPHeaders, normalizeHeaderName } from './httputil-headers.ts';
-export type { HTTPHeadersInit } from './httputil-headers.ts';
+export { HTTPHeaders, normalizeHeaderName } from './headers.ts';
+export type { HTTPHeadersInit } from './headers.ts';
 export {
   HTTPFile,
   DEFAULT_MAX_FIELDS,
@@ -57,8 +57,8 @@ export {
   formatTimestamp,
   splitHostAndPort,
   requestPathOf,
-} from './httputil-parse.ts';
-export type { ArgumentMap, FileMap, ParseQsOptions, ParseBodyOptions } from './httputil-parse.ts';
+} from './parse.ts';
+export type { ArgumentMap, FileMap, ParseQsOptions, ParseBodyOptions } from './parse.ts';
 
 /** A prototype-free object, so `__proto__` or `constructor` as a key is just a key. */
 function emptyMap<V>(): Record<string, V> {

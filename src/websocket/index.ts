@@ -31,11 +31,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { isThenable, type Future } from './concurrent.ts';
-import { WebSocketClosedError } from './errors.ts';
-import { coroutine } from './gen.ts';
-import { appLog, genLog } from './log.ts';
-import { RequestHandler, markDetached } from './web/request-handler.ts';
+import { isThenable, type Future } from '../concurrent.ts';
+import { WebSocketClosedError } from '../errors.ts';
+import { coroutine } from '../gen.ts';
+import { appLog, genLog } from '../log.ts';
+import { RequestHandler, markDetached } from '../web/request-handler.ts';
 import {
   CLOSE_TIMEOUT,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -51,17 +51,17 @@ import {
   type WebSocketMessage,
   type WebSocketWritable,
   type WriteMessageOptions,
-} from './websocket-protocol.ts';
+} from './protocol.ts';
 
-export { DEFAULT_MAX_MESSAGE_SIZE } from './websocket-protocol.ts';
+export { DEFAULT_MAX_MESSAGE_SIZE } from './protocol.ts';
 export type {
   CompressionOptions,
   WebSocketMessage,
   WebSocketWritable,
   WriteMessageOptions,
-} from './websocket-protocol.ts';
-export { WebSocketClientConnection, websocketConnect } from './websocket-client.ts';
-export type { WebSocketConnectOptions } from './websocket-client.ts';
+} from './protocol.ts';
+export { WebSocketClientConnection, websocketConnect } from './client.ts';
+export type { WebSocketConnectOptions } from './client.ts';
 
 const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 const ORIGIN_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;

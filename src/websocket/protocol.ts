@@ -15,9 +15,9 @@
  */
 
 import { WebSocket, type PerMessageDeflateOptions, type RawData } from 'ws';
-import { Future } from './concurrent.ts';
-import { WebSocketClosedError } from './errors.ts';
-import { genLog } from './log.ts';
+import { Future } from '../concurrent.ts';
+import { WebSocketClosedError } from '../errors.ts';
+import { genLog } from '../log.ts';
 
 /** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;

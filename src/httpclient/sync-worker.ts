@@ -1,13 +1,13 @@
 /**
- * The worker thread behind the synchronous `HTTPClient` (see `httpclient-sync.ts`): it runs
+ * The worker thread behind the synchronous `HTTPClient` (see `sync.ts`): it runs
  * a private `AsyncHTTPClient`, answers each request message on its port, then raises the
  * shared flag and wakes the blocked caller with `Atomics.notify`. Not a public module.
  * @module
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import { HTTPClientError } from './errors.ts';
-import { AsyncHTTPClient, type HTTPResponse } from './httpclient.ts';
-import type { HTTPClientOptions, SyncFetchMessage, SyncFetchReply } from './httpclient-sync.ts';
+import { HTTPClientError } from '../errors.ts';
+import { AsyncHTTPClient, type HTTPResponse } from './index.ts';
+import type { HTTPClientOptions, SyncFetchMessage, SyncFetchReply } from './sync.ts';
 
 const {
   flag: shared,

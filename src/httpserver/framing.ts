@@ -19,7 +19,7 @@
 
 import type * as http from 'node:http';
 import type * as net from 'node:net';
-import { genLog } from './log.ts';
+import { genLog } from '../log.ts';
 
 /**
  * Marks a socket whose request was refused, so llhttp tripping over the rest of it is not

@@ -24,8 +24,8 @@
  *
  * This module is the listener's lifetime (options, listen, stop and drain, upgrade routing,
  * parser errors); the checks of one request's framing and the bare refusals are in
- * `httpserver-framing.ts`, and the per-request connection and body reader in
- * `httpserver-connection.ts`.
+ * `framing.ts`, and the per-request connection and body reader in
+ * `connection.ts`.
  *
  * @example
  * ```ts
@@ -45,8 +45,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { genLog, appLog } from './log.ts';
-import { isThenable } from './concurrent.ts';
+import { genLog, appLog } from '../log.ts';
+import { isThenable } from '../concurrent.ts';
 import {
   DEFAULT_MAX_FIELDS,
   HTTPHeaders,
@@ -55,14 +55,14 @@ import {
   type HTTPMessageDelegate,
   type HTTPRequestCallback,
   type HTTPServerConnectionDelegate,
-} from './httputil.ts';
+} from '../httputil/index.ts';
 import {
   BARE_RESPONSES,
   checkFraming,
   kRejected,
   rejectRequest,
   remoteAddressOf,
-} from './httpserver-framing.ts';
+} from './framing.ts';
 import {
   RequestContext,
   kConnection,
@@ -70,7 +70,7 @@ import {
   type LiveSet,
   type ServerSettings,
   type TaggedSocket,
-} from './httpserver-connection.ts';
+} from './connection.ts';
 
 /** Options of {@link HTTPServer}. Times are in milliseconds. */
 export interface HTTPServerOptions {

@@ -7,7 +7,7 @@ import {
   checkStaticUrlPath,
   resolveStaticPath,
   type StaticPathResult,
-} from '../../src/internal/static-path.ts';
+} from '../../src/web/static-path.ts';
 import { growthRatio } from '../helpers/complexity.ts';
 
 function status(r: StaticPathResult | ReturnType<typeof checkStaticUrlPath>): number | string {

@@ -8,26 +8,26 @@
  * mapping of every failure to an `HTTPClientError` (599 when no response arrived). undici
  * supplies connection pooling with keep-alive, the HTTP/1.1 parser, TLS and proxies.
  *
- * The engine lives in `httpclient-engine.ts`, the request and response types in
- * `httpclient-request.ts`, the blocking client in `httpclient-sync.ts`.
+ * The engine lives in `engine.ts`, the request and response types in
+ * `request.ts`, the blocking client in `sync.ts`.
  * @module
  */
-import type { Future } from './concurrent.ts';
-import { IOLoop } from './ioloop.ts';
+import type { Future } from '../concurrent.ts';
+import { IOLoop } from '../ioloop.ts';
 import {
   ClientCore,
   type AsyncHTTPClientConstructorOptions,
   type AsyncHTTPClientOptions,
   type HTTPClientStats,
-} from './httpclient-engine.ts';
-import type { FetchOptions, HTTPRequest, HTTPResponse } from './httpclient-request.ts';
+} from './engine.ts';
+import type { FetchOptions, HTTPRequest, HTTPResponse } from './request.ts';
 
 export {
   HTTPRequest,
   HTTPResponse,
   REQUEST_DEFAULTS,
   normalizeHeaders,
-} from './httpclient-request.ts';
+} from './request.ts';
 export type {
   BodyProducer,
   FetchOptions,
@@ -36,19 +36,19 @@ export type {
   HeaderMap,
   HeadersInput,
   TimeInfo,
-} from './httpclient-request.ts';
-export { HTTPClient } from './httpclient-sync.ts';
-export type { HTTPClientOptions } from './httpclient-sync.ts';
+} from './request.ts';
+export { HTTPClient } from './sync.ts';
+export type { HTTPClientOptions } from './sync.ts';
 export {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
   DEFAULT_MAX_CLIENTS,
-} from './httpclient-engine.ts';
+} from './engine.ts';
 export type {
   AsyncHTTPClientOptions,
   AsyncHTTPClientConstructorOptions,
   HTTPClientStats,
-} from './httpclient-engine.ts';
+} from './engine.ts';
 
 const shared = new WeakMap<IOLoop, AsyncHTTPClient>();
 let configured: AsyncHTTPClientOptions = {};

@@ -22,10 +22,10 @@
  * @module
  */
 
-import { HTTPInputError } from './errors.ts';
-import { parseCookieHeader } from './internal/cookie.ts';
-import { collectMultipart, MultipartError, type CollectedMultipart } from './internal/multipart.ts';
-import { HTTPHeaders } from './httputil-headers.ts';
+import { HTTPInputError } from '../errors.ts';
+import { parseCookieHeader } from '../internal/cookie.ts';
+import { collectMultipart, MultipartError, type CollectedMultipart } from '../internal/multipart.ts';
+import { HTTPHeaders } from './headers.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Files, arguments and bodies

@@ -5,7 +5,7 @@
  * own loop has work pending (that work simply waits, as it would in Tornado).
  *
  * ```
- *  main thread                         worker thread (httpclient-sync-worker.ts)
+ *  main thread                         worker thread (sync-worker.ts)
  *  fetch(url) ── postMessage ─────────▶ AsyncHTTPClient.fetch(url)
  *  Atomics.wait(flag) … parked            … response
  *  receiveMessageOnPort ◀─ postMessage ── flag = 1; Atomics.notify
@@ -18,8 +18,8 @@ import {
   receiveMessageOnPort,
   type MessagePort,
 } from 'node:worker_threads';
-import { HTTPClientError } from './errors.ts';
-import { HTTPHeaders } from './httputil.ts';
+import { HTTPClientError } from '../errors.ts';
+import { HTTPHeaders } from '../httputil/index.ts';
 import {
   HTTPRequest,
   HTTPResponse,
@@ -27,7 +27,7 @@ import {
   type FetchOptions,
   type HTTPRequestOptions,
   type TimeInfo,
-} from './httpclient-request.ts';
+} from './request.ts';
 
 /**
  * Options of {@link HTTPClient}: those of a private `AsyncHTTPClient`, minus function-valued
@@ -84,7 +84,7 @@ const WORKER_START_MS = 10_000;
 
 function workerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./httpclient-sync-worker${ext}`, import.meta.url);
+  return new URL(`./sync-worker${ext}`, import.meta.url);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeHtml } from '../../src/internal/html.ts';
+import { escapeHtml } from '../../src/web/html.ts';
 
 test('escapeHtml replaces the five markup characters and nothing else', () => {
   assert.equal(

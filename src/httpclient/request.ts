@@ -2,11 +2,11 @@
  * The request and response objects of typhoon's HTTP client ({@link HTTPRequest},
  * {@link HTTPResponse}), their options, Tornado's defaults, and the checks a request passes
  * before a byte is sent. Shared by the asynchronous client (`httpclient.ts`) and the
- * synchronous one (`httpclient-sync.ts`); users import them from `typhoon/httpclient`.
+ * synchronous one (`sync.ts`); users import them from `typhoon/httpclient`.
  * @module
  */
-import { HTTPClientError, statusReason } from './errors.ts';
-import { HTTPHeaders } from './httputil.ts';
+import { HTTPClientError, statusReason } from '../errors.ts';
+import { HTTPHeaders } from '../httputil/index.ts';
 
 /**
  * Header input accepted by {@link HTTPRequest}: a plain object (a value may be a list), a

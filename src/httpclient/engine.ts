@@ -18,12 +18,12 @@ import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import type * as net from 'node:net';
 import { Agent, ProxyAgent, buildConnector, errors as undiciErrors, type Dispatcher } from 'undici';
-import { HTTPClientError, TimeoutError } from './errors.ts';
-import { appLog } from './log.ts';
-import { Future } from './concurrent.ts';
-import { IOLoop } from './ioloop.ts';
-import { HTTPHeaders } from './httputil.ts';
-import { BodyDecoder, DecodeError, parseContentEncoding } from './internal/http-client-decode.ts';
+import { HTTPClientError, TimeoutError } from '../errors.ts';
+import { appLog } from '../log.ts';
+import { Future } from '../concurrent.ts';
+import { IOLoop } from '../ioloop.ts';
+import { HTTPHeaders } from '../httputil/index.ts';
+import { BodyDecoder, DecodeError, parseContentEncoding } from './decode.ts';
 import {
   HTTPRequest,
   HTTPResponse,
@@ -37,7 +37,7 @@ import {
   type HeaderMap,
   type ResolvedRequest,
   type TimeInfo,
-} from './httpclient-request.ts';
+} from './request.ts';
 
 /** Default `maxBodySize`: 100 MiB, counted after decompression. Tornado: `max_body_size`. */
 export const DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024;

@@ -7,8 +7,8 @@ import {
   parseHttpDate,
   etagMatches,
   isNotModified,
-} from '../../src/internal/http-range.ts';
-import { formatTimestamp } from '../../src/httputil.ts';
+} from '../../src/web/http-range.ts';
+import { formatTimestamp } from '../../src/httputil/index.ts';
 import { growthRatio } from '../helpers/complexity.ts';
 
 describe('parseRangeHeader', () => {
