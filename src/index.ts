@@ -202,6 +202,7 @@ export type {
 export {
   Application,
   RequestHandler,
+  HandlerOutput,
   Finish,
   URLSpec,
   url,
@@ -227,23 +228,19 @@ export type {
   FallbackHandlerArgs,
   NodeRequestListener,
 } from './web/index.ts';
-export {
-  createSignedValue,
-  decodeSignedValue,
-  getSignatureKeyVersion,
-} from './web/signed-value.ts';
+export { createSignedValue, decodeSignedValue, getSignatureKeyVersion } from './web/index.ts';
 export type {
   SignedValueSecret,
   CreateSignedValueOptions,
   DecodeSignedValueOptions,
-} from './web/signed-value.ts';
-export { authenticated } from './web/auth.ts';
-export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './web/cookies.ts';
-export { StaticFileHandler } from './web/static-file-handler.ts';
-export type { StaticFileHandlerArgs } from './web/static-file-handler.ts';
-export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './web/transforms.ts';
-export { MultipartStreamHandler } from './web/multipart-stream.ts';
-export type { StreamedPart, MultipartStreamLimits } from './web/multipart-stream.ts';
+} from './web/index.ts';
+export { authenticated } from './web/index.ts';
+export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './web/index.ts';
+export { StaticFileHandler } from './web/index.ts';
+export type { StaticFileHandlerArgs } from './web/index.ts';
+export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './web/index.ts';
+export { MultipartStreamHandler } from './web/index.ts';
+export type { StreamedPart, MultipartStreamLimits } from './web/index.ts';
 
 // --- websocket -----------------------------------------------------------------------------
 export {

@@ -18,8 +18,7 @@ import { addLogInterceptor, type LogLevel, type Logger, type LogRecord } from '.
 import { TimeoutError } from './errors.ts';
 import { HTTPServer, type HTTPServerOptions } from './httpserver/index.ts';
 import type { HTTPRequestCallback, HTTPServerConnectionDelegate } from './httputil/index.ts';
-import { Application } from './web/application.ts';
-import { RequestHandler } from './web/request-handler.ts';
+import { Application, RequestHandler } from './web/index.ts';
 
 /** Options of {@link expectLog}. */
 export interface ExpectLogOptions {

@@ -10,3 +10,21 @@ export {};
  * handshake is under way and resolve once it completes (used by TCPServer and TCPClient).
  */
 export const kAfterHandshake: unique symbol = Symbol('typhoon.iostream.afterHandshake');
+
+/** `HandlerOutput[kSetTransforms](transforms)`: the output transforms of one request. */
+export const kSetTransforms: unique symbol = Symbol('typhoon.web.setTransforms');
+
+/** `HandlerOutput[kDetach]()`: the connection was handed to other code (WebSocket, fallback). */
+export const kDetach: unique symbol = Symbol('typhoon.web.detach');
+
+/** `HandlerOutput[kFinish](chunk?, callback?)`: finish without making a Future. */
+export const kFinish: unique symbol = Symbol('typhoon.web.finish');
+
+/** `HandlerOutput[kFinished]()`: hook run once the response is finished. */
+export const kFinished: unique symbol = Symbol('typhoon.web.finished');
+
+/** `RequestHandler[kExecute](args, kwargs, transforms)`: run a matched request. */
+export const kExecute: unique symbol = Symbol('typhoon.web.execute');
+
+/** `RequestHandler[kConnectionClose]()`: the client went away. */
+export const kConnectionClose: unique symbol = Symbol('typhoon.web.connectionClose');

@@ -26,13 +26,9 @@ import type {
   HTTPServerConnectionDelegate,
   HTTPServerRequest,
 } from '../httputil/index.ts';
-import {
-  RequestHandler,
-  notifyConnectionClose,
-  runHandler,
-  type OutputTransform,
-  type OutputTransformFactory,
-} from './request-handler.ts';
+import { RequestHandler } from './request-handler.ts';
+import type { OutputTransform, OutputTransformFactory } from './output.ts';
+import { kConnectionClose, kExecute } from '../internal/symbols.ts';
 import { toURLSpec, type PathMatch, type RuleSpec, type URLSpec } from './routing.ts';
 import { ErrorHandler } from './handlers.ts';
 // issue 6: static files, compression, streamed bodies
@@ -331,7 +327,7 @@ class HandlerDispatcher implements HTTPMessageDelegate {
         typeof initialized.then === 'function'
       ) {
         initialized.then(
-          () => runHandler(handler, route.match.args, route.match.kwargs, transforms),
+          () => handler[kExecute](route.match.args, route.match.kwargs, transforms),
           (error: unknown) => {
             appLog.error(`Exception in initialize of ${handler.requestSummary()}`, error);
             handler.sendError(500, { error });
@@ -344,13 +340,13 @@ class HandlerDispatcher implements HTTPMessageDelegate {
       handler.sendError(500, { error });
       return;
     }
-    runHandler(handler, route.match.args, route.match.kwargs, transforms);
+    handler[kExecute](route.match.args, route.match.kwargs, transforms);
   }
 
   onConnectionClose(): void {
     this.closed = true;
     this.chunks = null;
     this.body?.abort();
-    if (this.handler !== undefined) notifyConnectionClose(this.handler);
+    this.handler?.[kConnectionClose]();
   }
 }

@@ -17,7 +17,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTPError } from '../errors.ts';
 import { urlConcat } from '../httputil/index.ts';
-import { RequestHandler, markDetached } from './request-handler.ts';
+import { RequestHandler } from './request-handler.ts';
+import { kDetach } from '../internal/symbols.ts';
 
 /** `initArgs` of {@link RedirectHandler}. */
 export interface RedirectHandlerArgs {
@@ -161,7 +162,7 @@ export class FallbackHandler extends RequestHandler {
     if (connection.raw.res === undefined)
       throw new HTTPError(500, 'FallbackHandler cannot serve an upgrade');
     const raw = connection.detach();
-    markDetached(this);
+    this[kDetach]();
     this.#fallback!(raw.req, raw.res!);
     return undefined;
   }

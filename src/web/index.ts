@@ -17,14 +17,9 @@
 export { Application } from './application.ts';
 export type { ApplicationSettings, HandlerClass, Rule, RouteMatch } from './application.ts';
 export { RequestHandler, Finish } from './request-handler.ts';
-export type {
-  OutputTransform,
-  OutputTransformFactory,
-  HeaderValue,
-  RedirectOptions,
-  ErrorOptions,
-  WriteChunk,
-} from './request-handler.ts';
+export type { RedirectOptions, ErrorOptions } from './request-handler.ts';
+export { HandlerOutput } from './output.ts';
+export type { OutputTransform, OutputTransformFactory, HeaderValue, WriteChunk } from './output.ts';
 export { URLSpec, url } from './routing.ts';
 export type { PathMatch, RuleSpec, HandlerClassLike } from './routing.ts';
 export { RedirectHandler, ErrorHandler, FallbackHandler } from './handlers.ts';
@@ -36,7 +31,13 @@ export type {
 } from './handlers.ts';
 export { authenticated } from './auth.ts';
 export { StaticFileHandler } from './static-file-handler.ts';
-export { GZipContentEncoding } from './transforms.ts';
+export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './transforms.ts';
+export { createSignedValue, decodeSignedValue, getSignatureKeyVersion } from './signed-value.ts';
+export type {
+  SignedValueSecret,
+  CreateSignedValueOptions,
+  DecodeSignedValueOptions,
+} from './signed-value.ts';
 export { MultipartStreamHandler } from './multipart-stream.ts';
 export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './cookies.ts';
 export type { StaticFileHandlerArgs } from './static-file-handler.ts';

@@ -30,26 +30,29 @@
  */
 
 import { appLog } from '../log.ts';
-import { Future, isThenable } from '../concurrent.ts';
+import { isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
-import { HTTPError, HTTPOutputError, statusReason } from '../errors.ts';
-import type { HTTPConnection, HTTPFile, HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
+import { HTTPError, HTTPOutputError } from '../errors.ts';
+import type { HTTPFile, HTTPServerRequest } from '../httputil/index.ts';
+import {
+  kConnectionClose,
+  kExecute,
+  kFinish,
+  kFinished,
+  kSetTransforms,
+} from '../internal/symbols.ts';
 import type { Application, ApplicationSettings } from './application.ts';
-// issue 6: cookies, signed cookies, XSRF, authentication, streamed bodies
 import * as cookies from './cookies.ts';
 import * as auth from './auth.ts';
 import { prepareWithBody } from './stream-body.ts';
 import { asRequestError, errorPageHtml, logRequestException, tracebackText } from './error-page.ts';
+import type { HeaderValue } from './response-headers.ts';
 import {
-  DEFAULT_CONTENT_TYPE,
-  JSON_CONTENT_TYPE,
-  SERVER_HEADER,
-  checkHeaderName,
-  convertHeaderValue,
-  headerMapFrom,
-  sha1Etag,
-  type HeaderValue,
-} from './response-headers.ts';
+  HandlerOutput,
+  type OutputTransform,
+  type OutputTransformFactory,
+  type WriteChunk,
+} from './output.ts';
 import {
   allArguments,
   argumentMap,
@@ -59,26 +62,6 @@ import {
   parseJsonBody,
   requestFiles,
 } from './arguments.ts';
-import { etagMatches } from './http-range.ts';
-
-/**
- * Rewrites a response on its way out (compression is one). Created per request by the
- * application's transform factories. Tornado: `tornado.web.OutputTransform`.
- */
-export interface OutputTransform {
-  /** Called with the first chunk, before the headers are written. */
-  transformFirstChunk(
-    statusCode: number,
-    headers: HTTPHeaders,
-    chunk: Buffer,
-    finishing: boolean,
-  ): [number, HTTPHeaders, Buffer];
-  /** Called with every later chunk. */
-  transformChunk(chunk: Buffer, finishing: boolean): Buffer;
-}
-
-/** Makes an {@link OutputTransform} for one request. */
-export type OutputTransformFactory = (request: HTTPServerRequest) => OutputTransform;
 
 /** Options of {@link RequestHandler.redirect}. */
 export interface RedirectOptions {
@@ -94,9 +77,6 @@ export interface ErrorOptions {
   error?: unknown;
 }
 
-const REASON_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
-const EMPTY = Buffer.alloc(0);
 // Lower-case method names without a `toLowerCase()` string per request.
 const METHOD_NAMES: Record<string, string | undefined> = Object.assign(
   Object.create(null) as Record<string, string | undefined>,
@@ -111,11 +91,7 @@ const METHOD_NAMES: Record<string, string | undefined> = Object.assign(
   },
 );
 
-type Chunk = string | Buffer;
-
-/** What {@link RequestHandler.write} accepts. */
-export type WriteChunk = string | Uint8Array | Record<string, unknown>;
-export type { HeaderValue };
+export type { HeaderValue, OutputTransform, OutputTransformFactory, WriteChunk };
 
 /**
  * Throw to end a request without an error page: the response is finished (with `chunk`
@@ -142,21 +118,12 @@ export class Finish extends Error {
 }
 type AnyMethod = (this: RequestHandler, ...args: unknown[]) => unknown;
 
-let executeHandler: (
-  handler: RequestHandler,
-  args: Array<string | undefined>,
-  kwargs: Record<string, string | undefined> | undefined,
-  transforms: OutputTransform[] | null,
-) => void;
-let connectionClosed: (handler: RequestHandler) => void;
-let detached: (handler: RequestHandler) => void;
-
 /**
  * Base class for HTTP request handlers. See the module documentation for the lifecycle.
  *
  * Tornado: `tornado.web.RequestHandler`.
  */
-export class RequestHandler {
+export class RequestHandler extends HandlerOutput {
   /** The methods this handler class accepts; others get 405 before anything runs. */
   static SUPPORTED_METHODS: readonly string[] = [
     'GET',
@@ -176,8 +143,6 @@ export class RequestHandler {
 
   /** The application serving this request. */
   readonly application: Application;
-  /** The request being served. */
-  readonly request: HTTPServerRequest;
   /** Positional groups of the matched path, percent-decoded once. */
   pathArgs: Array<string | undefined> = [];
   // A prototype-free object is a dictionary-mode allocation: made only when someone looks.
@@ -197,45 +162,14 @@ export class RequestHandler {
    */
   autoFinish = true;
 
-  #status = 200;
-  #reason = 'OK';
-  // Response headers. Until something needs the whole map (`responseHeaders`, `addHeader`,
-  // another header name, an output transform), they live in three fields: every response
-  // has Server and Date (constant, and node's own Date), and most set only Content-Type,
-  // Etag and Content-Length. A map with an entry and an array per header, then flattened
-  // for node, was the largest per-request cost of a small response.
-  #headers: HTTPHeaders | null = null;
-  #contentType: string | null = DEFAULT_CONTENT_TYPE;
-  #etag: string | null = null;
-  #contentLength: string | null = null;
-  #writeBuffer!: Chunk[]; // set by clear() in the constructor
-  #headersWritten = false;
-  #finished = false;
-  #transforms: OutputTransform[] | null = null;
   #jsonBody: unknown;
   #hasJsonBody = false;
 
   constructor(application: Application, request: HTTPServerRequest) {
+    super(request);
     this.application = application;
-    this.request = request;
+    // After `application` is set: setDefaultHeaders() overrides may read the settings.
     this.clear();
-  }
-
-  static {
-    executeHandler = (handler, args, kwargs, transforms) =>
-      handler.#execute(args, kwargs, transforms);
-    detached = (handler) => {
-      handler.#finished = true;
-      handler.#headersWritten = true;
-    };
-    connectionClosed = (handler) => {
-      if (handler.#finished) return;
-      try {
-        handler.onConnectionClose();
-      } catch (error) {
-        appLog.error(`Exception in onConnectionClose of ${handler.#summary()}`, error);
-      }
-    };
   }
 
   /** The application's settings. */
@@ -243,14 +177,24 @@ export class RequestHandler {
     return this.application.settings;
   }
 
-  /** True once `finish()` ran. */
-  get finished(): boolean {
-    return this.#finished;
+  /** Log the finished request and run `onFinish()`. */
+  override [kFinished](): void {
+    this.application.logRequest(this);
+    try {
+      this.onFinish();
+    } catch (error) {
+      appLog.error(`Exception in onFinish of ${this.requestSummary()}`, error);
+    }
   }
 
-  /** True once the status line and headers were sent. */
-  get headersWritten(): boolean {
-    return this.#headersWritten;
+  /** The client went away: run `onConnectionClose()` once, unless already finished. */
+  [kConnectionClose](): void {
+    if (this.finished) return;
+    try {
+      this.onConnectionClose();
+    } catch (error) {
+      appLog.error(`Exception in onConnectionClose of ${this.requestSummary()}`, error);
+    }
   }
 
   // --- hooks ---------------------------------------------------------------------------------
@@ -277,12 +221,6 @@ export class RequestHandler {
    * browser closed). Tornado: `on_connection_close`.
    */
   onConnectionClose(): void {}
-
-  /**
-   * Set the headers every response of this handler starts with. Called for each response
-   * (and again by `clear()`, e.g. before an error page). Tornado: `set_default_headers`.
-   */
-  setDefaultHeaders(): void {}
 
   /**
    * For `streamRequestBody` handlers: one chunk of the body. May return a Promise to slow
@@ -322,373 +260,19 @@ export class RequestHandler {
     throw new HTTPError(405);
   }
 
-  // --- status and headers --------------------------------------------------------------------
-
-  /** Reset headers, status and buffered output to the defaults. Tornado: `clear`. */
-  clear(): void {
-    this.#headers = null;
-    this.#contentType = DEFAULT_CONTENT_TYPE;
-    this.#etag = null;
-    this.#contentLength = null;
-    this.setDefaultHeaders();
-    this.#writeBuffer = [];
-    this.#status = 200;
-    this.#reason = 'OK';
-  }
-
-  /**
-   * Set the response status. Without `reason`, the standard phrase (`Unknown` for codes
-   * without one); a reason with control characters also becomes `Unknown`.
-   * Tornado: `set_status`.
-   */
-  setStatus(statusCode: number, reason?: string): void {
-    if (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 999) {
-      throw new RangeError(`invalid HTTP status code ${String(statusCode)}`);
-    }
-    this.#status = statusCode;
-    if (reason === undefined || reason === null) this.#reason = statusReason(statusCode);
-    else this.#reason = REASON_CONTROL.test(reason) ? 'Unknown' : String(reason);
-  }
-
-  /** The response status. Tornado: `get_status`. */
-  getStatus(): number {
-    return this.#status;
-  }
-
-  /** The reason phrase that goes with the status. */
-  getReason(): string {
-    return this.#reason;
-  }
-
-  /**
-   * Set a response header, replacing previous values. Numbers and Dates are formatted; a
-   * CR, LF or other control character in the name or value throws {@link HTTPOutputError}
-   * (nothing is sent). Tornado: `set_header`.
-   */
-  setHeader(name: string, value: HeaderValue): void {
-    this.#setKnown(checkHeaderName(name), convertHeaderValue(value));
-  }
-
-  /** Add a response header value, keeping earlier ones. Tornado: `add_header`. */
-  addHeader(name: string, value: HeaderValue): void {
-    this.#map().add(checkHeaderName(name), convertHeaderValue(value));
-  }
-
-  /** Remove a response header. Tornado: `clear_header`. */
-  clearHeader(name: string): void {
-    this.#setKnown(name, null);
-  }
-
-  /** The response headers so far (live object). */
-  get responseHeaders(): HTTPHeaders {
-    return this.#map();
-  }
-
-  /** The header map, built from the fields the first time something needs it. */
-  #map(): HTTPHeaders {
-    return (this.#headers ??= headerMapFrom(this.#contentType, this.#etag, this.#contentLength));
-  }
-
-  /**
-   * Set (or, with null, remove) a header whose name and value are already valid. The three
-   * field-backed names, spelled as typhoon spells them, stay in their fields; anything else
-   * moves the headers to the map.
-   */
-  #setKnown(name: string, value: string | null): void {
-    const headers = this.#headers;
-    if (headers === null) {
-      if (name === 'Content-Type') {
-        this.#contentType = value;
-        return;
-      }
-      if (name === 'Etag') {
-        this.#etag = value;
-        return;
-      }
-      if (name === 'Content-Length') {
-        this.#contentLength = value;
-        return;
-      }
-    }
-    if (value === null) this.#map().delete(name);
-    else this.#map().set(name, value);
-  }
-
-  /** A field-backed header's value (`Content-Type`, `Etag` or `Content-Length`). */
-  #getKnown(name: 'Content-Type' | 'Etag' | 'Content-Length'): string | undefined {
-    const headers = this.#headers;
-    if (headers !== null) return headers.get(name);
-    const value =
-      name === 'Etag'
-        ? this.#etag
-        : name === 'Content-Length'
-          ? this.#contentLength
-          : this.#contentType;
-    return value === null ? undefined : value;
-  }
-
-  /**
-   * The headers for node: the map's, or a flat `[name, value, …]` array from the fields.
-   * Without the map there is no Date here: node's own (`res.sendDate`, formatted once a
-   * second) costs less than handing it one more header to validate.
-   */
-  #headersOut(): HTTPHeaders | string[] {
-    if (this.#headers !== null) return this.#headers;
-    const contentType = this.#contentType;
-    const etag = this.#etag;
-    const contentLength = this.#contentLength;
-    if (contentType !== null && etag !== null && contentLength !== null) {
-      return [
-        'Server',
-        SERVER_HEADER,
-        'Content-Type',
-        contentType,
-        'Etag',
-        etag,
-        'Content-Length',
-        contentLength,
-      ];
-    }
-    const out = ['Server', SERVER_HEADER];
-    if (contentType !== null) out.push('Content-Type', contentType);
-    if (etag !== null) out.push('Etag', etag);
-    if (contentLength !== null) out.push('Content-Length', contentLength);
-    return out;
-  }
-
-  // --- output --------------------------------------------------------------------------------
-
-  /**
-   * Buffer output: a string (UTF-8), bytes, or a plain object sent as JSON with
-   * `Content-Type: application/json; charset=UTF-8`. An array is refused with a TypeError,
-   * as in Tornado (wrap it in an object). Tornado: `write`.
-   */
-  write(chunk: WriteChunk): void {
-    if (this.#finished) throw new HTTPOutputError('Cannot write() after finish()');
-    if (typeof chunk === 'string') {
-      this.#writeBuffer.push(chunk);
-    } else if (chunk instanceof Uint8Array) {
-      this.#writeBuffer.push(
-        Buffer.isBuffer(chunk)
-          ? chunk
-          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-      );
-    } else if (Array.isArray(chunk)) {
-      throw new TypeError(
-        'write() refuses arrays (a JSON array response is a known XSS risk); wrap it in an object',
-      );
-    } else if (chunk !== null && typeof chunk === 'object') {
-      // `</` escaped so JSON can never close a <script> it is embedded in.
-      this.#writeBuffer.push(JSON.stringify(chunk).replace(/<\//g, '<\\/'));
-      this.#setKnown('Content-Type', JSON_CONTENT_TYPE);
-    } else {
-      throw new TypeError(
-        `write() only accepts string, bytes or a plain object, got ${typeof chunk}`,
-      );
-    }
-  }
-
-  #takeBuffer(): Buffer {
-    const buffer = this.#writeBuffer;
-    if (buffer.length === 0) return EMPTY;
-    this.#writeBuffer = [];
-    const joined = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
-    return typeof joined === 'string' ? Buffer.from(joined, 'utf8') : joined;
-  }
-
-  #bufferLength(): number {
-    let n = 0;
-    for (const c of this.#writeBuffer) n += typeof c === 'string' ? Buffer.byteLength(c) : c.length;
-    return n;
-  }
-
-  #connection(): HTTPConnection {
-    const connection = this.request.connection;
-    if (connection === undefined)
-      throw new HTTPOutputError('request has no connection to write to');
-    return connection;
-  }
-
-  /**
-   * Send the buffered output (and the headers, the first time). The Future resolves when the
-   * bytes were handed to the OS. Tornado: `flush`.
-   */
-  flush(): Future<void> {
-    const future = new Future<void>();
-    this.#flush(false, (error) => {
-      if (error) future.setException(error);
-      else future.setResult(undefined);
-    });
-    return future;
-  }
-
-  /**
-   * Send the buffered output. With `end`, also end the response: when nobody waits for a
-   * write callback, the last chunk goes to `connection.finish(chunk)` (node's `res.end(chunk)`),
-   * which skips the cork, the next-tick uncork and the second stream call of `write` + `end`.
-   */
-  #flush(finishing: boolean, callback?: (error?: Error | null) => void, end = false): void {
-    const connection = this.#connection();
-    const transforms = this.#transforms;
-    if (end && callback === undefined && transforms === null && !this.#headersWritten) {
-      // The usual whole response: headers and the body in one `res.end()`. A single string
-      // body stays a string, which node joins to the header block for one `write` syscall.
-      this.#headersWritten = true;
-      const buffer = this.#writeBuffer;
-      let body: Chunk | null = null;
-      if (buffer.length > 0 && this.request.method !== 'HEAD') {
-        body = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
-      }
-      buffer.length = 0; // (emptied in place: no new array for a finished handler)
-      connection.writeHeaders(this.#status, this.#reason, this.#headersOut(), null);
-      connection.finish(body);
-      return;
-    }
-    let chunk = this.#takeBuffer();
-    if (!this.#headersWritten) {
-      this.#headersWritten = true;
-      let status = this.#status;
-      let headers: HTTPHeaders | string[];
-      if (transforms !== null) {
-        let map = this.#map();
-        for (const t of transforms)
-          [status, map, chunk] = t.transformFirstChunk(status, map, chunk, finishing);
-        this.#headers = map;
-        headers = map;
-        if (status !== this.#status) this.setStatus(status);
-      } else {
-        headers = this.#headersOut();
-      }
-      // A HEAD response keeps its headers (Content-Length included) but never a body.
-      if (this.request.method === 'HEAD') chunk = EMPTY;
-      if (end && callback === undefined) {
-        connection.writeHeaders(this.#status, this.#reason, headers, null);
-        connection.finish(chunk);
-        return;
-      }
-      connection.writeHeaders(this.#status, this.#reason, headers, chunk, callback);
-    } else {
-      if (transforms !== null)
-        for (const t of transforms) chunk = t.transformChunk(chunk, finishing);
-      if (this.request.method === 'HEAD') chunk = EMPTY;
-      if (end && callback === undefined) {
-        connection.finish(chunk);
-        return;
-      }
-      if (chunk.length > 0) connection.write(chunk, callback);
-      else callback?.();
-    }
-    if (end) connection.finish();
-  }
-
-  /**
-   * End the response, writing `chunk` first if given. Adds `Content-Length`, an automatic
-   * `Etag` for a 200 GET/HEAD (answering 304 when `If-None-Match` matches), writes the access
-   * log line and calls `onFinish()`. Calling it twice throws. Tornado: `finish`.
-   */
-  finish(chunk?: WriteChunk): Future<void> {
-    const future = new Future<void>();
-    this.#finish(chunk, (error) => {
-      if (error) future.setException(error);
-      else future.setResult(undefined);
-    });
-    return future;
-  }
-
-  #finish(chunk: WriteChunk | undefined | null, callback?: (error?: Error | null) => void): void {
-    if (this.#finished) throw new HTTPOutputError('finish() called twice');
-    if (chunk !== undefined && chunk !== null) this.write(chunk);
-    if (!this.#headersWritten) {
-      const status = this.#status;
-      const method = this.request.method;
-      if (
-        status === 200 &&
-        (method === 'GET' || method === 'HEAD') &&
-        this.#getKnown('Etag') === undefined
-      ) {
-        this.setEtagHeader();
-        if (this.checkEtagHeader()) {
-          this.#writeBuffer = [];
-          this.setStatus(304);
-        }
-      }
-      const final = this.#status;
-      if (final === 204 || final === 304 || (final >= 100 && final < 200)) {
-        if (this.#bufferLength() > 0) {
-          throw new HTTPOutputError(`Cannot send body with ${final}`);
-        }
-        if (final === 304) {
-          // (Without the map there is no Content-Encoding or Content-Language to remove.)
-          const headers = this.#headers;
-          if (headers !== null) {
-            headers.delete('Content-Encoding');
-            headers.delete('Content-Language');
-          }
-          this.#setKnown('Content-Type', null);
-        }
-        this.#setKnown('Content-Length', null);
-      } else if (this.#getKnown('Content-Length') === undefined && this.#transforms === null) {
-        this.#setKnown('Content-Length', String(this.#bufferLength()));
-      }
-    }
-    this.#flush(true, callback, true);
-    this.#finished = true;
-    this.application.logRequest(this);
-    try {
-      this.onFinish();
-    } catch (error) {
-      appLog.error(`Exception in onFinish of ${this.#summary()}`, error);
-    }
-  }
-
-  /**
-   * The Etag of the buffered body: a quoted SHA-1 hex digest, or null for none. Override to
-   * compute it another way. Tornado: `compute_etag`.
-   */
-  computeEtag(): string | null {
-    const buffer = this.#writeBuffer;
-    // One chunk (the usual case) takes the one-shot digest: no Hash object per request.
-    if (buffer.length === 1) return sha1Etag(buffer[0]!);
-    if (buffer.length === 0) return sha1Etag(EMPTY);
-    // Several chunks: joined once here, and kept joined for the response to send as it is.
-    const joined = joinChunks(buffer);
-    this.#writeBuffer = [joined];
-    return sha1Etag(joined);
-  }
-
-  /** Set the `Etag` header from {@link RequestHandler.computeEtag}. Tornado: `set_etag_header`. */
-  setEtagHeader(): void {
-    const etag = this.computeEtag();
-    if (etag === null) return;
-    // The built-in digest is a quoted hex string: only an overridden computeEtag is checked.
-    if (this.computeEtag === RequestHandler.prototype.computeEtag) this.#setKnown('Etag', etag);
-    else this.setHeader('Etag', etag);
-  }
-
-  /**
-   * True when the request's `If-None-Match` matches the response's `Etag` (weak comparison,
-   * `*` matches anything). Tornado: `check_etag_header`.
-   */
-  checkEtagHeader(): boolean {
-    const etag = this.#getKnown('Etag');
-    const header = this.request.rawHeader('If-None-Match');
-    if (etag === undefined || header === undefined) return false;
-    return etagMatches(header, etag);
-  }
-
   /**
    * Send a redirect (302, or 301 with `permanent`, or `status`) to `url` and finish.
    * Tornado: `redirect`.
    */
   redirect(url: string, options: RedirectOptions = {}): void {
-    if (this.#headersWritten)
+    if (this.headersWritten)
       throw new HTTPOutputError('Cannot redirect after headers have been written');
     const status = options.status ?? (options.permanent ? 301 : 302);
     if (!(status >= 300 && status <= 399))
       throw new RangeError(`redirect status must be 3xx, got ${status}`);
     this.setStatus(status);
     this.setHeader('Location', url);
-    this.#finish(undefined);
+    this[kFinish](undefined);
   }
 
   /**
@@ -696,11 +280,11 @@ export class RequestHandler {
    * discarding output buffered so far. Tornado: `send_error`.
    */
   sendError(status = 500, options: ErrorOptions = {}): void {
-    if (this.#headersWritten) {
+    if (this.headersWritten) {
       // Too late for an error page; end what was started so the connection is not left open.
-      if (!this.#finished) {
+      if (!this.finished) {
         try {
-          this.#finish(undefined);
+          this[kFinish](undefined);
         } catch (error) {
           appLog.error('Failed to flush partial response', error);
         }
@@ -716,7 +300,7 @@ export class RequestHandler {
     } catch (writeFailure) {
       appLog.error('Uncaught exception in writeError', writeFailure);
     }
-    if (!this.#finished) this.#finish(undefined);
+    if (!this.finished) this[kFinish](undefined);
   }
 
   /**
@@ -729,10 +313,10 @@ export class RequestHandler {
     const error = options.error;
     if (this.settings.serveTraceback && error instanceof Error) {
       this.setHeader('Content-Type', 'text/plain; charset=UTF-8');
-      this.#finish(tracebackText(error));
+      this[kFinish](tracebackText(error));
       return;
     }
-    this.#finish(errorPageHtml(status, this.#reason));
+    this[kFinish](errorPageHtml(status, this.getReason()));
   }
 
   // --- arguments -----------------------------------------------------------------------------
@@ -837,7 +421,7 @@ export class RequestHandler {
     return value === undefined ? defaultValue : value;
   }
 
-  // --- cookies, signed cookies, XSRF, authentication (issue 6) ---------------------------------
+  // --- cookies, signed cookies, XSRF, authentication -------------------------------------------
   // Thin wrappers: the logic lives in cookies.ts and auth.ts.
 
   /**
@@ -970,7 +554,6 @@ export class RequestHandler {
     }
     return maker.makeStaticUrl(this.settings, path, includeVersion);
   }
-  // --- end issue 6 ---------------------------------------------------------------------------
 
   /** The URL for the named rule, from the application. Tornado: `reverse_url`. */
   reverseUrl(name: string, ...args: unknown[]): string {
@@ -979,21 +562,13 @@ export class RequestHandler {
 
   // --- execution -----------------------------------------------------------------------------
 
-  #summary(): string {
-    return `${this.request.method} ${this.request.uri} (${this.request.remoteIp})`;
-  }
-
-  /** `GET /path (127.0.0.1)`, as in the access log. Tornado: `_request_summary`. */
-  requestSummary(): string {
-    return this.#summary();
-  }
-
-  #execute(
+  /** Run the handler for a matched request (called by the application). */
+  [kExecute](
     args: Array<string | undefined>,
     kwargs: Record<string, string | undefined> | undefined,
     transforms: OutputTransform[] | null,
   ): void {
-    this.#transforms = transforms;
+    this[kSetTransforms](transforms);
     try {
       const method = this.request.method;
       const supported = (this.constructor as typeof RequestHandler).SUPPORTED_METHODS;
@@ -1009,7 +584,7 @@ export class RequestHandler {
         this.pathArgs = decoded;
       }
       this.checkXsrf();
-      // A streaming handler reads its body between prepare() and the method (issue 6).
+      // A streaming handler reads its body between prepare() and the method.
       const prepared = (this.constructor as typeof RequestHandler).streamRequestBody
         ? prepareWithBody(this)
         : this.prepare();
@@ -1036,7 +611,7 @@ export class RequestHandler {
 
   #runMethod(named: boolean): void {
     try {
-      if (this.#finished) return;
+      if (this.finished) return;
       const method = this.request.method;
       const name = METHOD_NAMES[method] ?? method.toLowerCase();
       const fn = (this as unknown as Record<string, unknown>)[name];
@@ -1062,10 +637,10 @@ export class RequestHandler {
   }
 
   #autoFinishNow(): void {
-    if (!this.autoFinish || this.#finished) return;
+    if (!this.autoFinish || this.finished) return;
     try {
-      if (this.finish !== RequestHandler.prototype.finish) void this.finish();
-      else this.#finish(undefined);
+      if (this.finish !== HandlerOutput.prototype.finish) void this.finish();
+      else this[kFinish](undefined);
     } catch (error) {
       this.#handleRequestException(error);
     }
@@ -1073,11 +648,11 @@ export class RequestHandler {
 
   #handleRequestException(error: unknown): void {
     if (error instanceof Finish) {
-      if (!this.#finished) {
+      if (!this.finished) {
         try {
-          this.#finish(error.chunk);
+          this[kFinish](error.chunk);
         } catch (finishError) {
-          appLog.error(`Exception finishing ${this.#summary()}`, finishError);
+          appLog.error(`Exception finishing ${this.requestSummary()}`, finishError);
         }
       }
       return;
@@ -1088,12 +663,15 @@ export class RequestHandler {
     } catch (logError) {
       appLog.error('Exception in logException', logError);
     }
-    if (this.#finished) return;
+    if (this.finished) return;
     try {
       if (error instanceof HTTPError) this.sendError(error.statusCode, { error });
       else this.sendError(500, { error });
     } catch (sendFailure) {
-      appLog.error(`Exception sending the error response for ${this.#summary()}`, sendFailure);
+      appLog.error(
+        `Exception sending the error response for ${this.requestSummary()}`,
+        sendFailure,
+      );
     }
   }
 
@@ -1102,21 +680,8 @@ export class RequestHandler {
    * warning on `genLog`, any other error with its stack on `appLog`. Tornado: `log_exception`.
    */
   logException(error: unknown): void {
-    logRequestException(this.#summary(), this.request, error);
+    logRequestException(this.requestSummary(), this.request, error);
   }
-}
-
-/** Several chunks as one: a string when all are strings (one `write` for node), else bytes. */
-function joinChunks(chunks: readonly Chunk[]): Chunk {
-  let strings = true;
-  for (const c of chunks) {
-    if (typeof c !== 'string') {
-      strings = false;
-      break;
-    }
-  }
-  if (strings) return chunks.join('');
-  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c, 'utf8') : c)));
 }
 
 function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
@@ -1127,24 +692,4 @@ function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown
     typeof (x as Generator).throw === 'function' &&
     typeof (x as Generator)[Symbol.iterator] === 'function'
   );
-}
-
-/** Run a handler for a matched request (used by the application). @internal */
-export function runHandler(
-  handler: RequestHandler,
-  args: Array<string | undefined>,
-  kwargs: Record<string, string | undefined> | undefined,
-  transforms: OutputTransform[] | null,
-): void {
-  executeHandler(handler, args, kwargs, transforms);
-}
-
-/** Tell a handler its client went away (used by the application). @internal */
-export function notifyConnectionClose(handler: RequestHandler): void {
-  connectionClosed(handler);
-}
-
-/** Mark a handler whose connection was handed to other code as finished. @internal */
-export function markDetached(handler: RequestHandler): void {
-  detached(handler);
 }

@@ -26,7 +26,7 @@
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
-import type { OutputTransform, OutputTransformFactory } from './request-handler.ts';
+import type { OutputTransform, OutputTransformFactory } from './output.ts';
 
 // Types that compress well, besides every text/*: Tornado's list, plus the +json/+xml suffixes.
 const COMPRESSIBLE = new Set([

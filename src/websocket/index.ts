@@ -35,7 +35,8 @@ import { isThenable, type Future } from '../concurrent.ts';
 import { WebSocketClosedError } from '../errors.ts';
 import { coroutine } from '../gen.ts';
 import { appLog, genLog } from '../log.ts';
-import { RequestHandler, markDetached } from '../web/request-handler.ts';
+import { RequestHandler } from '../web/index.ts';
+import { kDetach } from '../internal/symbols.ts';
 import {
   CLOSE_TIMEOUT,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -333,7 +334,7 @@ export class WebSocketHandler extends RequestHandler {
     }
 
     const raw = connectionObject.detach();
-    markDetached(this);
+    this[kDetach]();
     this.#socket = raw.socket;
     pendingHandshakes.set(raw.req, { protocol: selected, headers: extra });
     server.handleUpgrade(raw.req, raw.socket, raw.head ?? EMPTY, (ws) => {

@@ -1,6 +1,7 @@
 // The layering of DESIGN.md, enforced: a module imports only from its own layer or below
 // (inside layer 1, only the modules listed before it), never upward — not even `import type` —
-// and the runtime import graph of src/ has no cycle.
+// the runtime import graph of src/ has no cycle, and a concept's folder is entered only through
+// its `index.ts` (files of `internal/` one by one: it has no face).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,39 +12,83 @@ import ts from 'typescript';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const src = join(root, 'src');
 
-/** Rank of a module: its layer * 100 + its position inside layer 1. Lower may not import higher. */
-function rankOf(file: string): number | undefined {
+/** Rank of the text modules (escape, options, locale, template): see allowedEdge. */
+const TEXT = 150;
+
+/**
+ * The rule table. Rank = layer * 100 + position inside layer 1; a module may import one of
+ * equal or lower rank (inside layer 1, only lower, errors and log sharing the first place).
+ * A key ending in `/` is a folder: every file in it has that rank. Adding a concept is one line.
+ */
+const RANKS: Record<string, number> = {
+  'internal/': 0,
+  'errors.ts': 100,
+  'log.ts': 100,
+  'concurrent.ts': 101,
+  'executor.ts': 102,
+  'ioloop.ts': 103,
+  'gen.ts': 104,
+  'locks.ts': 105,
+  'queues.ts': 106,
+  // Layer 1 text: pure modules that import only errors, log and each other.
+  'escape.ts': TEXT,
+  'options.ts': TEXT,
+  'options/': TEXT,
+  'locale/': TEXT,
+  'template/': TEXT,
+  'netutil.ts': 200,
+  'iostream.ts': 200,
+  'iostream/': 200,
+  'tcpserver.ts': 200,
+  'tcpclient.ts': 200,
+  'process/': 200,
+  'httputil/': 300,
+  'httpserver/': 300,
+  'httpclient/': 300,
+  'broker/': 300,
+  'web/': 400,
+  'websocket/': 400,
+  'testing.ts': 500,
+  'index.ts': 600,
+};
+
+/** The rule-table key a file of src/ falls under: its folder (`web/`) or its file name. */
+function keyOf(file: string): string | undefined {
   const rel = relative(src, file).replaceAll('\\', '/');
-  if (rel.startsWith('internal/')) return 0;
-  const layer1: Record<string, number> = {
-    'errors.ts': 100,
-    'log.ts': 100,
-    'concurrent.ts': 101,
-    'executor.ts': 102,
-    'ioloop.ts': 103,
-    'gen.ts': 104,
-    'locks.ts': 105,
-    'queues.ts': 106,
-  };
-  if (rel in layer1) return layer1[rel];
-  if (/^(netutil|iostream|tcpserver|tcpclient)(-[\w-]+)?\.ts$/.test(rel)) return 200;
-  if (/^(httputil|httpserver|httpclient)(-[\w-]+)?\.ts$/.test(rel)) return 300;
-  if (rel.startsWith('web/') || /^websocket(-[\w-]+)?\.ts$/.test(rel)) return 400;
-  if (rel === 'testing.ts') return 500;
-  if (rel === 'index.ts') return 600;
-  return undefined;
+  const slash = rel.indexOf('/');
+  const key = slash === -1 ? rel : rel.slice(0, slash + 1);
+  return key in RANKS ? key : undefined;
+}
+
+/** Rank of a module (see RANKS); undefined for a file the table does not place. */
+function rankOf(file: string): number | undefined {
+  const key = keyOf(file);
+  return key === undefined ? undefined : RANKS[key];
 }
 
 /** Whether a module of rank `from` may import one of rank `to`. */
 function allowedEdge(from: number, to: number): boolean {
   if (to === 600) return false; // src/index.ts is the public surface, imported by nothing in src
   if (from === 0) return to === 0; // internal helpers never reach into typhoon's layers
+  if (from === TEXT) return to === TEXT || to === 100 || to === 0;
+  if (to === TEXT) return from >= 200; // the concurrency core never needs the text modules
   const fromLayer = Math.floor(from / 100);
   const toLayer = Math.floor(to / 100);
   if (toLayer !== fromLayer) return toLayer < fromLayer;
   // Inside layer 1 only modules listed before (errors and log share the first place).
   if (fromLayer === 1) return to < from || (from === 100 && to === 100);
   return true;
+}
+
+/**
+ * Whether `file` may name `target` directly: inside its own folder anything; another folder
+ * only through that folder's `index.ts`; `internal/` file by file.
+ */
+function allowedPath(file: string, target: string): boolean {
+  const targetKey = keyOf(target);
+  if (targetKey === undefined || !targetKey.endsWith('/') || targetKey === 'internal/') return true;
+  if (keyOf(file) === targetKey) return true;
+  return relative(src, target).replaceAll('\\', '/') === `${targetKey}index.ts`;
 }
 
 function walk(dir: string): string[] {
@@ -111,6 +156,18 @@ test('no module imports upward (import type included)', () => {
   assert.deepEqual(violations, [], 'upward imports');
 });
 
+test('another folder is entered only through its index.ts (internal/ file by file)', () => {
+  const violations: string[] = [];
+  for (const file of files) {
+    for (const edge of importsOf(file)) {
+      if (!allowedPath(file, edge.to)) {
+        violations.push(`${relative(root, file)} -> ${relative(root, edge.to)}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, [], "imports that bypass a folder's index.ts");
+});
+
 test('the runtime import graph of src/ has no cycle', () => {
   const graph = new Map<string, string[]>();
   for (const file of files) {
@@ -140,14 +197,24 @@ test('the runtime import graph of src/ has no cycle', () => {
   assert.deepEqual(cycles, [], 'import cycles');
 });
 
-test('the layer checker itself catches an upward import', () => {
+test('the layer checker itself catches an upward import and a bypassed index.ts', () => {
   // Guard against a checker that silently passes everything.
   const rank = (p: string) => rankOf(join(src, p))!;
   assert.equal(allowedEdge(rank('concurrent.ts'), rank('web/index.ts')), false);
   assert.equal(allowedEdge(rank('ioloop.ts'), rank('gen.ts')), false);
   assert.equal(allowedEdge(rank('gen.ts'), rank('ioloop.ts')), true);
-  assert.equal(allowedEdge(rank('httpserver.ts'), rank('web/application.ts')), false);
+  assert.equal(allowedEdge(rank('httpserver/index.ts'), rank('web/application.ts')), false);
   assert.equal(allowedEdge(rank('internal/deque.ts'), rank('errors.ts')), false);
   assert.equal(allowedEdge(rank('web/application.ts'), rank('index.ts')), false);
   assert.equal(allowedEdge(rank('iostream.ts'), rank('tcpclient.ts')), true);
+  assert.equal(allowedEdge(rank('template/index.ts'), rank('concurrent.ts')), false);
+  assert.equal(allowedEdge(rank('template/index.ts'), rank('escape.ts')), true);
+  assert.equal(allowedEdge(rank('process/index.ts'), rank('broker/index.ts')), false);
+  assert.equal(allowedEdge(rank('web/index.ts'), rank('locale/index.ts')), true);
+  const at = (p: string) => join(src, p);
+  assert.equal(allowedPath(at('web/application.ts'), at('httpserver/connection.ts')), false);
+  assert.equal(allowedPath(at('web/application.ts'), at('httpserver/index.ts')), true);
+  assert.equal(allowedPath(at('httpserver/index.ts'), at('httpserver/connection.ts')), true);
+  assert.equal(allowedPath(at('web/cookies.ts'), at('internal/cookie.ts')), true);
+  assert.equal(allowedPath(at('index.ts'), at('websocket/client.ts')), false);
 });
