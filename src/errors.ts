@@ -298,6 +298,73 @@ export class WebSocketClosedError extends TyphoonError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text: options, locale
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A command-line option, config file value or option definition was refused: an unknown
+ * option, a value of the wrong type, a missing value, a malformed duration, date or range, a
+ * second definition of a name. The message names the option; so does {@link OptionError.option}.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   parseCommandLine();
+ * } catch (err) {
+ *   if (!(err instanceof OptionError)) throw err;
+ *   console.error(`${err.message} (see --help)`);
+ *   process.exit(2);
+ * }
+ * ```
+ * Tornado: `tornado.options.Error`.
+ */
+export class OptionError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_OPTION';
+  /** The option's name as written by the user or the definition, when there is one. */
+  readonly option: string | undefined;
+  constructor(message: string, options?: TyphoonErrorOptions & { option?: string }) {
+    super(message, options);
+    this.option = options?.option;
+  }
+}
+
+/**
+ * A translation file could not be loaded: a malformed CSV row (an unknown plural indicator,
+ * an unterminated quote), bytes that are not valid in the file's encoding, a broken `.mo`
+ * file or `Plural-Forms` expression. The message names the file and, where there is one, the
+ * line; the same travel as {@link TranslationError.filename} and {@link TranslationError.lineno}.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   loadTranslations('translations');
+ * } catch (err) {
+ *   if (err instanceof TranslationError) console.error(err.filename, err.lineno);
+ * }
+ * ```
+ * Tornado logs such rows (`Unrecognized plural indicator`) and skips them; typhoon refuses the
+ * load, so a broken translation is found when the server starts, not by a user.
+ */
+export class TranslationError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_TRANSLATION';
+  /** The file that was refused (empty when none was named). */
+  readonly filename: string;
+  /** Its 1-based line where the problem starts, or 0 when it is not about one line. */
+  readonly lineno: number;
+  constructor(
+    message: string,
+    options?: TyphoonErrorOptions & { filename?: string; lineno?: number },
+  ) {
+    const filename = options?.filename ?? '';
+    const lineno = options?.lineno ?? 0;
+    const where = filename === '' ? '' : ` in ${filename}${lineno > 0 ? ` line ${lineno}` : ''}`;
+    super(message + where, options);
+    this.filename = filename;
+    this.lineno = lineno;
+  }
+}
+
 /** Reason phrases for the status codes typhoon knows, used in messages and status lines. */
 export function statusReason(code: number): string {
   return STATUS_REASONS[code] ?? 'Unknown';

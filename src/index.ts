@@ -28,6 +28,8 @@ export {
   MissingArgumentError,
   HTTPClientError,
   WebSocketClosedError,
+  OptionError,
+  TranslationError,
   statusReason,
 } from './errors.ts';
 export type { TyphoonErrorOptions, HTTPErrorOptions, HTTPClientErrorOptions } from './errors.ts';
@@ -109,6 +111,24 @@ export type { WaitOptions, Releaser } from './locks.ts';
 // --- queues --------------------------------------------------------------------------------
 export { Queue, PriorityQueue, LifoQueue } from './queues.ts';
 export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
+
+// --- locale --------------------------------------------------------------------------------
+export {
+  Locale,
+  CSVLocale,
+  GettextLocale,
+  loadTranslations,
+  loadGettextTranslations,
+  setDefaultLocale,
+  getSupportedLocales,
+  LOCALE_NAMES,
+} from './locale/index.ts';
+export type {
+  FormatDateOptions,
+  FormatDayOptions,
+  LoadTranslationsOptions,
+  LocaleName,
+} from './locale/index.ts';
 
 // --- netutil / iostream / tcpserver / tcpclient --------------------------------------------
 export {

@@ -79,6 +79,17 @@ const DESIGN_NAMES: Record<string, string[]> = {
   ],
   websocket: ['WebSocketHandler', 'websocketConnect'],
   testing: ['startTestServer', 'bindUnusedPort', 'expectLog', 'genTest'],
+  locale: [
+    'Locale',
+    'CSVLocale',
+    'GettextLocale',
+    'loadTranslations',
+    'loadGettextTranslations',
+    'setDefaultLocale',
+    'getSupportedLocales',
+    'LOCALE_NAMES',
+    'TranslationError',
+  ],
 };
 
 for (const [module, names] of Object.entries(DESIGN_NAMES)) {
@@ -128,6 +139,7 @@ test('package.json exports map matches the modules on disk', () => {
     'web',
     'websocket',
     'testing',
+    'locale',
   ]) {
     if (!(`./${module}` in pkg.exports)) problems.push(`no subpath export ./${module}`);
   }
