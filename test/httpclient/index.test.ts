@@ -1,6 +1,6 @@
 // AsyncHTTPClient against real node:http / raw TCP peers on 127.0.0.1: the shared instance,
 // every request option, the maxClients queue, timeouts, redirects, decoding, streaming,
-// proxies and TLS. Hostile peers live in httpclient-badinput.test.ts.
+// proxies and TLS. Hostile peers live in badinput.test.ts.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
@@ -13,12 +13,12 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
   REQUEST_DEFAULTS,
-} from '../src/httpclient/index.ts';
-import { HTTPClientError, TimeoutError } from '../src/errors.ts';
-import { IOLoop } from '../src/ioloop.ts';
-import { HTTPHeaders } from '../src/httputil/index.ts';
-import { appLog } from '../src/log.ts';
-import { expectLog } from '../src/testing.ts';
+} from '../../src/httpclient/index.ts';
+import { HTTPClientError, TimeoutError } from '../../src/errors.ts';
+import { IOLoop } from '../../src/ioloop.ts';
+import { HTTPHeaders } from '../../src/httputil/index.ts';
+import { appLog } from '../../src/log.ts';
+import { expectLog } from '../../src/testing.ts';
 import {
   httpPeer,
   httpsPeer,
@@ -26,7 +26,7 @@ import {
   TLS_FILES,
   waitFor,
   type Peer,
-} from './helpers/http-peers.ts';
+} from '../helpers/http-peers.ts';
 
 async function rejects(promise: PromiseLike<unknown>): Promise<HTTPClientError<HTTPResponse>> {
   try {

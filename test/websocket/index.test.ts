@@ -4,23 +4,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { WebSocket as RawWebSocket } from 'ws';
-import { Future } from '../src/concurrent.ts';
-import { HTTPClientError, WebSocketClosedError } from '../src/errors.ts';
-import { sleep } from '../src/gen.ts';
-import { HTTPHeaders } from '../src/httputil/index.ts';
-import { accessLog, appLog, genLog } from '../src/log.ts';
-import { genTest, expectLog, startTestServer, type TestServer } from '../src/testing.ts';
-import { Application, type ApplicationSettings, type Rule } from '../src/web/application.ts';
-import { FallbackHandler, type NodeRequestListener } from '../src/web/handlers.ts';
-import { RequestHandler } from '../src/web/request-handler.ts';
+import { Future } from '../../src/concurrent.ts';
+import { HTTPClientError, WebSocketClosedError } from '../../src/errors.ts';
+import { sleep } from '../../src/gen.ts';
+import { HTTPHeaders } from '../../src/httputil/index.ts';
+import { accessLog, appLog, genLog } from '../../src/log.ts';
+import { genTest, expectLog, startTestServer, type TestServer } from '../../src/testing.ts';
+import { Application, type ApplicationSettings, type Rule } from '../../src/web/application.ts';
+import { FallbackHandler, type NodeRequestListener } from '../../src/web/handlers.ts';
+import { RequestHandler } from '../../src/web/request-handler.ts';
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
   WebSocketHandler,
   websocketConnect,
   type CompressionOptions,
   type WebSocketMessage,
-} from '../src/websocket/index.ts';
-import { sendRaw } from './helpers/raw-http.ts';
+} from '../../src/websocket/index.ts';
+import { sendRaw } from '../helpers/raw-http.ts';
 
 interface Served {
   srv: TestServer;
@@ -830,7 +830,7 @@ describe('wss', () => {
     'a WebSocket over TLS, with caCerts and validateCert',
     genTest(async () => {
       const fixture = (name: string) =>
-        readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url));
+        readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
       class NoDelay extends EchoHandler {
         override open(): void {
           this.setNodelay(true);

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import type * as net from 'node:net';
 import fc from 'fast-check';
-import { AsyncHTTPClient, type HTTPResponse } from '../src/httpclient/index.ts';
-import { HTTPClientError } from '../src/errors.ts';
-import { httpPeer, rawPeer, waitFor, type Peer } from './helpers/http-peers.ts';
+import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
+import { HTTPClientError } from '../../src/errors.ts';
+import { httpPeer, rawPeer, waitFor, type Peer } from '../helpers/http-peers.ts';
 
 let good: Peer;
 let client: AsyncHTTPClient;

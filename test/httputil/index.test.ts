@@ -16,8 +16,8 @@ import {
   requestPathOf,
   type ArgumentMap,
   type FileMap,
-} from '../src/httputil/index.ts';
-import { HTTPInputError } from '../src/errors.ts';
+} from '../../src/httputil/index.ts';
+import { HTTPInputError } from '../../src/errors.ts';
 
 test('HTTPHeaders: case-insensitive, multi-valued, normalized names', () => {
   const h = HTTPHeaders.parse(

@@ -4,16 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { HTTPServer } from '../src/httpserver/index.ts';
-import { HTTPHeaders, type HTTPServerRequest } from '../src/httputil/index.ts';
-import { Application, RequestHandler } from '../src/web/index.ts';
-import { startTestServer } from '../src/testing.ts';
-import { sleep } from '../src/gen.ts';
-import { appLog } from '../src/log.ts';
-import { expectLog } from '../src/testing.ts';
-import { captureLogs, get, parseResponses, sendRaw } from './helpers/raw-http.ts';
+import { HTTPServer } from '../../src/httpserver/index.ts';
+import { HTTPHeaders, type HTTPServerRequest } from '../../src/httputil/index.ts';
+import { Application, RequestHandler } from '../../src/web/index.ts';
+import { startTestServer } from '../../src/testing.ts';
+import { sleep } from '../../src/gen.ts';
+import { appLog } from '../../src/log.ts';
+import { expectLog } from '../../src/testing.ts';
+import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 function reply(request: HTTPServerRequest, text: string): void {
   const body = Buffer.from(text);

@@ -3,16 +3,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
-import { Application, RequestHandler } from '../src/web/index.ts';
-import { startTestServer, expectLog, type TestServer } from '../src/testing.ts';
-import { accessLog } from '../src/log.ts';
-import { HTTPServer } from '../src/httpserver/index.ts';
+import { Application, RequestHandler } from '../../src/web/index.ts';
+import { startTestServer, expectLog, type TestServer } from '../../src/testing.ts';
+import { accessLog } from '../../src/log.ts';
+import { HTTPServer } from '../../src/httpserver/index.ts';
 import {
   HTTPHeaders,
   type HTTPServerConnectionDelegate,
   type HTTPServerRequest,
-} from '../src/httputil/index.ts';
-import { captureLogs, get, parseResponses, sendRaw } from './helpers/raw-http.ts';
+} from '../../src/httputil/index.ts';
+import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 
 let handlerRuns = 0;
 

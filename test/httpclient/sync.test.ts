@@ -4,8 +4,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HTTPClient, HTTPRequest, type HTTPResponse } from '../src/httpclient/index.ts';
-import { HTTPClientError } from '../src/errors.ts';
+import { HTTPClient, HTTPRequest, type HTTPResponse } from '../../src/httpclient/index.ts';
+import { HTTPClientError } from '../../src/errors.ts';
 
 const SERVER = `
 const http = require('node:http');
@@ -161,7 +161,7 @@ describe('HTTPClient', () => {
   });
 
   test('a script that never calls close() still exits: the worker does not hold the process', async () => {
-    const module = fileURLToPath(new URL('../src/httpclient.ts', import.meta.url));
+    const module = fileURLToPath(new URL('../../src/httpclient/index.ts', import.meta.url));
     const script = `
       import { HTTPClient } from ${JSON.stringify(module)};
       const response = new HTTPClient().fetch(${JSON.stringify(`${base}/script`)});
