@@ -30,9 +30,11 @@ export interface RedirectHandlerArgs {
 
 /**
  * Redirect every GET (and HEAD) to `url`, filling `{0}`/`{name}` placeholders from the path's
- * groups and keeping the query string. Permanent (301) by default. A target that would start
- * with `//` only because of what the client put in the path is collapsed to one `/`, so a
- * request for `//evil.example/` can never become an off-site `Location`.
+ * groups and keeping the query string. Permanent (301) by default. A target that a browser
+ * would read as starting with `//` only because of what the client put in the path (`//`,
+ * `/\`, or a tab, CR or LF between slashes, which URL parsers drop) is collapsed to one `/`,
+ * and {@link RequestHandler.redirect} percent-encodes what is left, so a request for
+ * `/old/%09/evil.example` can never become an off-site `Location`.
  *
  * @example
  * ```ts
@@ -70,8 +72,11 @@ export class RedirectHandler extends RequestHandler {
       if (value === undefined) return whole;
       return String(value as string);
     });
-    if (!this.#url.startsWith('//') && /^\/[/\\]/.test(target))
-      target = '/' + target.replace(/^[/\\]+/, '');
+    // A path group that makes the target begin, as a browser reads it, with `//` (slashes,
+    // backslashes, tabs, CR, LF: `/old/%09/evil.com`) is collapsed to one `/`; redirect()
+    // would refuse it, and the visitor is better served by the path.
+    if (!this.#url.startsWith('//') && /^\/[/\\\t\r\n]*[/\\]/.test(target))
+      target = '/' + target.replace(/^[/\\\t\r\n]+/, '');
     if (this.request.query.length > 0) {
       target = urlConcat(
         target,

@@ -483,6 +483,28 @@ export class HandlerOutput {
   }
 }
 
+/** What a browser drops or rewrites in a URL: C0 controls, space, DEL and backslash. */
+const LOCATION_UNSAFE = /[\x00-\x20\x7f\\]/;
+const LOCATION_UNSAFE_ALL = /[\x00-\x20\x7f\\]/g;
+
+/**
+ * A redirect target made safe for a `Location` header, or `null` to refuse it. A browser
+ * (the WHATWG URL parser) strips leading controls and spaces, drops every tab, CR and LF, and
+ * reads `\` as `/`: so `/\t/evil.com` or `/\evil.com`, meant as a path, would send it to
+ * `evil.com`. A target that a browser reads as beginning with `//` and has no scheme is
+ * refused (a protocol-relative URL must be written with its scheme); otherwise those
+ * characters are percent-encoded, so what the header says is what the browser reads. An
+ * absolute URL with a scheme is allowed, as in Tornado.
+ */
+export function safeLocation(url: string): string | null {
+  if (/^[\x00-\x20]*[/\\][\t\r\n]*[/\\]/.test(url)) return null;
+  if (!LOCATION_UNSAFE.test(url)) return url;
+  return url.replace(LOCATION_UNSAFE_ALL, (c) => {
+    const code = c.charCodeAt(0);
+    return (code < 16 ? '%0' : '%') + code.toString(16).toUpperCase();
+  });
+}
+
 /** Several chunks as one: a string when all are strings (one `write` for node), else bytes. */
 function joinChunks(chunks: readonly Chunk[]): Chunk {
   let strings = true;

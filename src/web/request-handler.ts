@@ -49,6 +49,7 @@ import { asRequestError, errorPageHtml, logRequestException, tracebackText } fro
 import type { HeaderValue } from './response-headers.ts';
 import {
   HandlerOutput,
+  safeLocation,
   type OutputTransform,
   type OutputTransformFactory,
   type WriteChunk,
@@ -262,7 +263,10 @@ export class RequestHandler extends HandlerOutput {
 
   /**
    * Send a redirect (302, or 301 with `permanent`, or `status`) to `url` and finish.
-   * Tornado: `redirect`.
+   * Controls, spaces and backslashes in `url` are percent-encoded; a relative `url` that a
+   * browser would read as beginning with `//` (another host: `//evil.com`, `/\t/evil.com`,
+   * `/\evil.com`) throws {@link HTTPOutputError} (a logged 500). An absolute URL with a
+   * scheme (`https://other.example/`) is allowed. Tornado: `redirect` (which checks nothing).
    */
   redirect(url: string, options: RedirectOptions = {}): void {
     if (this.headersWritten)
@@ -270,8 +274,13 @@ export class RequestHandler extends HandlerOutput {
     const status = options.status ?? (options.permanent ? 301 : 302);
     if (!(status >= 300 && status <= 399))
       throw new RangeError(`redirect status must be 3xx, got ${status}`);
+    const location = safeLocation(String(url));
+    if (location === null)
+      throw new HTTPOutputError(
+        `Refusing a redirect to ${JSON.stringify(String(url).slice(0, 200))}: a browser reads it as another host (write the scheme for an off-site redirect)`,
+      );
     this.setStatus(status);
-    this.setHeader('Location', url);
+    this.setHeader('Location', location);
     this[kFinish](undefined);
   }
 
