@@ -365,6 +365,76 @@ export class TranslationError extends TyphoonError {
   }
 }
 
+/**
+ * A template is malformed: an unclosed `{{`, `{%` or `{#`, a block without its `{% end %}`, an
+ * `{% else %}` outside an `if`, an expression that is not valid JavaScript, … The message
+ * reads `"<reason> at <file>:<line>"` with Tornado's wording; the parts travel as
+ * {@link ParseError.reason}, {@link ParseError.filename} and {@link ParseError.lineno}.
+ * `new ParseError(message, options)` works too, as for every typhoon error.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   new Template('\n\n{{', { name: 'foo.html' });
+ * } catch (err) {
+ *   if (err instanceof ParseError) console.log(err.message); // 'Missing end expression }} at foo.html:3'
+ * }
+ * ```
+ * Tornado: `tornado.template.ParseError`.
+ */
+export class ParseError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_TEMPLATE_PARSE';
+  /** The problem without its position, e.g. `Missing end expression }}`. */
+  readonly reason: string;
+  /** The template's name, `undefined` when none was given. */
+  readonly filename: string | undefined;
+  /** The 1-based line of the problem, 0 when unknown. */
+  readonly lineno: number;
+  constructor(
+    message: string,
+    filename?: string | TyphoonErrorOptions,
+    lineno = 0,
+    options?: TyphoonErrorOptions,
+  ) {
+    // `new ParseError(message, { cause })`, the signature every typhoon error has.
+    if (typeof filename === 'object' && filename !== null) {
+      options = filename;
+      filename = undefined;
+    }
+    // "None" for a missing name is Tornado's wording (`str(ParseError("asdf"))`).
+    super(`${message} at ${filename ?? 'None'}:${lineno}`, options);
+    this.reason = message;
+    this.filename = filename;
+    this.lineno = lineno;
+  }
+}
+
+/**
+ * A template loader was asked for a template it does not have: the file does not exist, or the
+ * name leaves the template root (`../x`, an absolute path, a symbolic link pointing outside),
+ * which typhoon refuses on purpose. The name travels as {@link TemplateNotFoundError.templateName};
+ * a file-system error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   loader.load('../secrets.txt');
+ * } catch (err) {
+ *   if (err instanceof TemplateNotFoundError) console.log(err.templateName);
+ * }
+ * ```
+ * Tornado raises the file's `OSError` and reads names outside the root; typhoon does not.
+ */
+export class TemplateNotFoundError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_TEMPLATE_NOT_FOUND';
+  /** The name asked for, as given. */
+  readonly templateName: string | undefined;
+  constructor(message: string, options?: TyphoonErrorOptions & { templateName?: string }) {
+    super(message, options);
+    this.templateName = options?.templateName;
+  }
+}
+
 /** Reason phrases for the status codes typhoon knows, used in messages and status lines. */
 export function statusReason(code: number): string {
   return STATUS_REASONS[code] ?? 'Unknown';

@@ -30,6 +30,8 @@ export {
   WebSocketClosedError,
   OptionError,
   TranslationError,
+  ParseError,
+  TemplateNotFoundError,
   statusReason,
 } from './errors.ts';
 export type { TyphoonErrorOptions, HTTPErrorOptions, HTTPClientErrorOptions } from './errors.ts';
@@ -111,6 +113,32 @@ export type { WaitOptions, Releaser } from './locks.ts';
 // --- queues --------------------------------------------------------------------------------
 export { Queue, PriorityQueue, LifoQueue } from './queues.ts';
 export type { QueueOptions, PriorityQueueOptions } from './queues.ts';
+
+// --- escape --------------------------------------------------------------------------------
+export {
+  xhtmlEscape,
+  xhtmlUnescape,
+  urlEscape,
+  urlUnescape,
+  jsonEncode,
+  jsonDecode,
+  squeeze,
+  linkify,
+  utf8,
+  toUnicode,
+  recursiveUnicode,
+} from './escape.ts';
+export type { LinkifyOptions, UrlUnescapeOptions } from './escape.ts';
+
+// --- template ------------------------------------------------------------------------------
+export { Template, BaseLoader, Loader, DictLoader, filterWhitespace } from './template/index.ts';
+export type {
+  TemplateOptions,
+  TemplateNamespace,
+  TemplateLoader,
+  LoaderOptions,
+  WhitespaceMode,
+} from './template/index.ts';
 
 // --- locale --------------------------------------------------------------------------------
 export {
@@ -261,6 +289,12 @@ export type { StaticFileHandlerArgs } from './web/index.ts';
 export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './web/index.ts';
 export { MultipartStreamHandler } from './web/index.ts';
 export type { StreamedPart, MultipartStreamLimits } from './web/index.ts';
+export {
+  EventSourceHandler,
+  DEFAULT_SSE_HEARTBEAT_INTERVAL,
+  DEFAULT_SSE_MAX_WRITE_BUFFER,
+} from './web/index.ts';
+export type { ServerSentEvent } from './web/index.ts';
 
 // --- websocket -----------------------------------------------------------------------------
 export {
