@@ -1,59 +1,31 @@
-// WebSocketHandler and websocketConnect over real sockets on 127.0.0.1.
+// WebSocketHandler over real sockets on 127.0.0.1: messages, closing, the server side of
+// the handshake, upgrades to other handlers, limits, and many clients at once.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import * as net from 'node:net';
-import { WebSocket as RawWebSocket } from 'ws';
 import { Future } from '../../src/concurrent.ts';
 import { HTTPClientError, WebSocketClosedError } from '../../src/errors.ts';
 import { sleep } from '../../src/gen.ts';
 import { HTTPHeaders } from '../../src/httputil/index.ts';
 import { accessLog, appLog, genLog } from '../../src/log.ts';
-import { genTest, expectLog, startTestServer, type TestServer } from '../../src/testing.ts';
-import { Application, type ApplicationSettings, type Rule } from '../../src/web/application.ts';
-import { FallbackHandler, type NodeRequestListener } from '../../src/web/handlers.ts';
-import { RequestHandler } from '../../src/web/request-handler.ts';
+import { genTest, expectLog, startTestServer } from '../../src/testing.ts';
+import { FallbackHandler, RequestHandler, type NodeRequestListener } from '../../src/web/index.ts';
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
   WebSocketHandler,
   websocketConnect,
-  type CompressionOptions,
   type WebSocketMessage,
 } from '../../src/websocket/index.ts';
 import { sendRaw } from '../helpers/raw-http.ts';
-
-interface Served {
-  srv: TestServer;
-  wsUrl(path: string): string;
-}
-
-async function serve(rules: Rule[], settings: ApplicationSettings = {}): Promise<Served> {
-  const srv = await startTestServer(new Application(rules, settings));
-  return { srv, wsUrl: (path) => `ws://127.0.0.1:${srv.port}${path}` };
-}
-
-class EchoHandler extends WebSocketHandler {
-  override onMessage(message: WebSocketMessage): void {
-    void this.writeMessage(message, { binary: typeof message !== 'string' });
-  }
-}
-
-const HANDSHAKE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-
-function handshake(path: string, extra = ''): string {
-  return (
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`
-  );
-}
+import { serveApp, wsUrl } from '../helpers/server.ts';
+import { EchoHandler, HANDSHAKE_KEY, handshake } from '../helpers/websocket.ts';
 
 describe('WebSocketHandler messages', () => {
   test(
     'echoes text as strings and binary as Buffers',
     genTest(async () => {
-      const { srv, wsUrl } = await serve([['/echo', EchoHandler]]);
+      const srv = await serveApp([['/echo', EchoHandler]]);
       try {
-        const conn = await websocketConnect(wsUrl('/echo'));
+        const conn = await websocketConnect(wsUrl(srv, '/echo'));
         await conn.writeMessage('héllo');
         assert.equal(await conn.readMessage(), 'héllo');
         await conn.writeMessage(Buffer.from([0, 1, 2, 255]), { binary: true });
@@ -82,9 +54,9 @@ describe('WebSocketHandler messages', () => {
           }
         }
       }
-      const { srv, wsUrl } = await serve([['/json', JsonHandler]]);
+      const srv = await serveApp([['/json', JsonHandler]]);
       try {
-        const conn = await websocketConnect(wsUrl('/json'));
+        const conn = await websocketConnect(wsUrl(srv, '/json'));
         const text = await conn.readMessage();
         assert.equal(typeof text, 'string');
         assert.deepEqual(JSON.parse(text as string), { hello: 'world', n: [1, 2] });
@@ -114,9 +86,9 @@ describe('WebSocketHandler messages', () => {
           closed.setResult(undefined);
         }
       }
-      const { srv, wsUrl } = await serve([['/room/(\\w+)', OrderHandler]]);
+      const srv = await serveApp([['/room/(\\w+)', OrderHandler]]);
       try {
-        const conn = await websocketConnect(wsUrl('/room/lobby'));
+        const conn = await websocketConnect(wsUrl(srv, '/room/lobby'));
         await conn.writeMessage('a');
         await conn.writeMessage('b');
         conn.close();
@@ -143,9 +115,9 @@ describe('WebSocketHandler messages', () => {
           if (seen.length === 3) void this.writeMessage('done');
         }
       }
-      const { srv, wsUrl } = await serve([['/', SlowOpen]]);
+      const srv = await serveApp([['/', SlowOpen]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'));
+        const conn = await websocketConnect(wsUrl(srv, '/'));
         for (const m of ['1', '2', '3']) void conn.writeMessage(m);
         assert.equal(await conn.readMessage(), 'done');
         assert.deepEqual(seen, ['1:true', '2:true', '3:true']);
@@ -172,9 +144,9 @@ describe('WebSocketHandler messages', () => {
           if (order.length === 10) await this.writeMessage('all');
         }
       }
-      const { srv, wsUrl } = await serve([['/', Serial]]);
+      const srv = await serveApp([['/', Serial]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'));
+        const conn = await websocketConnect(wsUrl(srv, '/'));
         for (let i = 0; i < 10; i++) void conn.writeMessage(String(i));
         assert.equal(await conn.readMessage(), 'all');
         assert.equal(maxActive, 1);
@@ -195,9 +167,9 @@ describe('WebSocketHandler messages', () => {
           yield this.writeMessage(`gen ${String(message)}`);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Gen]]);
+      const srv = await serveApp([['/', Gen]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'));
+        const conn = await websocketConnect(wsUrl(srv, '/'));
         await conn.writeMessage('x');
         assert.equal(await conn.readMessage(), 'gen x');
         conn.close();
@@ -216,9 +188,9 @@ describe('WebSocketHandler messages', () => {
           this.close(1000);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Burst]]);
+      const srv = await serveApp([['/', Burst]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'), { maxQueuedMessages: 4 });
+        const conn = await websocketConnect(wsUrl(srv, '/'), { maxQueuedMessages: 4 });
         await sleep(50);
         const got: string[] = [];
         for await (const message of conn) got.push(String(message));
@@ -242,9 +214,9 @@ describe('closing', () => {
           closed.setResult([this.closeCode, this.closeReason]);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Recorder]]);
+      const srv = await serveApp([['/', Recorder]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'));
+        const conn = await websocketConnect(wsUrl(srv, '/'));
         conn.close(4001, 'client bye');
         assert.deepEqual(await closed, [4001, 'client bye']);
         assert.equal(await conn.readMessage(), null);
@@ -267,19 +239,19 @@ describe('closing', () => {
           assert.throws(() => this.ping(), WebSocketClosedError);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Closer]]);
+      const srv = await serveApp([['/', Closer]]);
       try {
-        const a = await websocketConnect(wsUrl('/'));
+        const a = await websocketConnect(wsUrl(srv, '/'));
         await a.writeMessage('code');
         assert.equal(await a.readMessage(), null);
         assert.equal(a.closeCode, 4002);
         assert.equal(a.closeReason, 'server bye');
-        const b = await websocketConnect(wsUrl('/'));
+        const b = await websocketConnect(wsUrl(srv, '/'));
         await b.writeMessage('reason');
         assert.equal(await b.readMessage(), null);
         assert.equal(b.closeCode, 1000);
         assert.equal(b.closeReason, 'only a reason');
-        const c = await websocketConnect(wsUrl('/'));
+        const c = await websocketConnect(wsUrl(srv, '/'));
         c.close();
         assert.equal(await c.readMessage(), null);
         assert.equal(c.closeCode, null, 'no code sent means closeCode stays null');
@@ -298,80 +270,11 @@ describe('closing', () => {
           closed.setResult(undefined);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Held]]);
-      const conn = await websocketConnect(wsUrl('/'));
+      const srv = await serveApp([['/', Held]]);
+      const conn = await websocketConnect(wsUrl(srv, '/'));
       await srv.close();
       await closed;
       assert.equal(await conn.readMessage(), null);
-    }),
-  );
-});
-
-describe('ping and pong', () => {
-  test(
-    'server ping reaches onPong with its data; client ping reaches onPing',
-    genTest(async () => {
-      const pong = new Future<string>();
-      const ping = new Future<string>();
-      class Pinger extends WebSocketHandler {
-        override open(): void {
-          this.ping('abc');
-        }
-        override onPong(data: Buffer): void {
-          pong.setResult(data.toString());
-        }
-        override onPing(data: Buffer): void {
-          ping.setResult(data.toString());
-        }
-      }
-      const { srv, wsUrl } = await serve([['/', Pinger]]);
-      try {
-        const conn = await websocketConnect(wsUrl('/'));
-        assert.equal(await pong, 'abc');
-        conn.ping('xyz');
-        assert.equal(await ping, 'xyz');
-        assert.throws(() => conn.ping(Buffer.alloc(126)), RangeError);
-        conn.close();
-      } finally {
-        await srv.close();
-      }
-    }),
-  );
-
-  test(
-    'websocketPingInterval pings the client; one that never pongs is dropped after the timeout',
-    genTest(async () => {
-      let pongs = 0;
-      const enoughPongs = new Future<void>();
-      const closed = new Future<number | null>();
-      class KeptAlive extends WebSocketHandler {
-        override onPong(): void {
-          if (++pongs === 2) enoughPongs.setResult(undefined);
-        }
-        override onClose(): void {
-          if (!closed.done()) closed.setResult(this.closeCode);
-        }
-      }
-      const { srv, wsUrl } = await serve([['/', KeptAlive]], {
-        websocketPingInterval: 30,
-        websocketPingTimeout: 200,
-      });
-      try {
-        const polite = await websocketConnect(wsUrl('/'));
-        await enoughPongs;
-        polite.close();
-        await closed;
-        // A peer that stopped answering: ws's own client with autoPong off.
-        const mute = new RawWebSocket(wsUrl('/'), { autoPong: false });
-        mute.on('error', () => {});
-        const muteClosed = new Promise<number>((resolve) => mute.on('close', resolve));
-        await new Promise((resolve) => mute.once('open', resolve));
-        const started = performance.now();
-        assert.equal(await muteClosed, 1006);
-        assert.ok(performance.now() - started >= 150, 'not dropped before the timeout');
-      } finally {
-        await srv.close();
-      }
     }),
   );
 });
@@ -380,7 +283,7 @@ describe('handshake', () => {
   test(
     'a plain GET is answered 400 as Tornado does',
     genTest(async () => {
-      const { srv } = await serve([['/ws', EchoHandler]]);
+      const srv = await serveApp([['/ws', EchoHandler]]);
       try {
         await expectLog(accessLog, /^400 GET \/ws/, async () => {
           const res = await srv.fetch('/ws');
@@ -396,10 +299,10 @@ describe('handshake', () => {
   test(
     'a cross-origin handshake gets 403; the same origin is accepted',
     genTest(async () => {
-      const { srv, wsUrl } = await serve([['/ws', EchoHandler]]);
+      const srv = await serveApp([['/ws', EchoHandler]]);
       try {
         await expectLog(accessLog, /^403 GET \/ws/, async () => {
-          const error = await websocketConnect(wsUrl('/ws'), {
+          const error = await websocketConnect(wsUrl(srv, '/ws'), {
             headers: { Origin: 'http://evil.example' },
           }).then(
             () => assert.fail('connected'),
@@ -408,7 +311,7 @@ describe('handshake', () => {
           assert.ok(error instanceof HTTPClientError);
           assert.equal(error.code, 403);
         });
-        const conn = await websocketConnect(wsUrl('/ws'), {
+        const conn = await websocketConnect(wsUrl(srv, '/ws'), {
           headers: { Origin: `http://127.0.0.1:${srv.port}` },
         });
         await conn.writeMessage('same origin');
@@ -423,7 +326,7 @@ describe('handshake', () => {
   test(
     'a bad key gets 400, an unsupported version 426, a body 400',
     genTest(async () => {
-      const { srv } = await serve([['/ws', EchoHandler]]);
+      const srv = await serveApp([['/ws', EchoHandler]]);
       try {
         await expectLog(accessLog, /^(400|426) GET \/ws/, async () => {
           const badKey = await sendRaw(srv.port, handshake('/ws').replace(HANDSHAKE_KEY, 'short'));
@@ -460,13 +363,13 @@ describe('handshake', () => {
           void this.writeMessage(`selected ${String(this.selectedSubprotocol)}`);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Proto]]);
+      const srv = await serveApp([['/', Proto]]);
       try {
-        const a = await websocketConnect(wsUrl('/'), { subprotocols: ['chat.v1', 'chat.v2'] });
+        const a = await websocketConnect(wsUrl(srv, '/'), { subprotocols: ['chat.v1', 'chat.v2'] });
         assert.equal(a.selectedSubprotocol, 'chat.v2');
         assert.equal(await a.readMessage(), 'selected chat.v2');
         a.close();
-        const b = await websocketConnect(wsUrl('/'));
+        const b = await websocketConnect(wsUrl(srv, '/'));
         assert.equal(b.selectedSubprotocol, null);
         assert.equal(await b.readMessage(), 'selected null');
         b.close();
@@ -486,68 +389,14 @@ describe('handshake', () => {
           this.setHeader('X-Room', 'lobby');
         }
       }
-      const { srv, wsUrl } = await serve([['/', Cookie]]);
+      const srv = await serveApp([['/', Cookie]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'));
+        const conn = await websocketConnect(wsUrl(srv, '/'));
         assert.match(conn.headers.get('Set-Cookie') ?? '', /^session=abc/);
         assert.equal(conn.headers.get('X-Room'), 'lobby');
         assert.equal(conn.headers.get('Content-Type'), undefined);
         conn.close();
       } finally {
-        await srv.close();
-      }
-    }),
-  );
-
-  test(
-    'a failed connection rejects with HTTPClientError: the status, or 599',
-    genTest(async () => {
-      const { srv, wsUrl } = await serve([['/ws', EchoHandler]]);
-      try {
-        await expectLog(accessLog, /^404 GET \/nowhere/, async () => {
-          const error = await websocketConnect(wsUrl('/nowhere')).then(
-            () => assert.fail('connected'),
-            (e: unknown) => e,
-          );
-          assert.ok(error instanceof HTTPClientError);
-          assert.equal(error.code, 404);
-        });
-      } finally {
-        await srv.close();
-      }
-      const refused = await websocketConnect(`ws://127.0.0.1:${srv.port}/ws`).then(
-        () => assert.fail('connected'),
-        (e: unknown) => e,
-      );
-      assert.ok(refused instanceof HTTPClientError);
-      assert.equal(refused.code, 599);
-    }),
-  );
-
-  test(
-    'connectTimeout gives up on a server that never answers',
-    genTest(async () => {
-      // A handler that takes the upgrade over and never answers it.
-      class Silent extends RequestHandler {
-        override get(): unknown {
-          const raw = this.request.connection!.detach();
-          silent.push(raw.socket);
-          this.autoFinish = false;
-          return undefined;
-        }
-      }
-      const silent: Array<{ destroy(): void }> = [];
-      const { srv, wsUrl } = await serve([['/', Silent]]);
-      try {
-        const error = await websocketConnect(wsUrl('/'), { connectTimeout: 100 }).then(
-          () => assert.fail('connected'),
-          (e: unknown) => e,
-        );
-        assert.ok(error instanceof HTTPClientError);
-        assert.equal(error.code, 599);
-        assert.match(error.message, /Timeout while connecting/);
-      } finally {
-        for (const socket of silent) socket.destroy();
         await srv.close();
       }
     }),
@@ -563,7 +412,7 @@ describe('upgrade requests to other handlers', () => {
           this.write('plain answer');
         }
       }
-      const { srv } = await serve([['/plain', Plain]]);
+      const srv = await serveApp([['/plain', Plain]]);
       try {
         const plain = await sendRaw(srv.port, handshake('/plain'), { timeout: 3000 });
         assert.match(plain.text, /^HTTP\/1\.1 200 OK\r\n/);
@@ -608,7 +457,7 @@ describe('upgrade requests to other handlers', () => {
     'a FallbackHandler cannot serve an upgrade: 500, socket closed',
     genTest(async () => {
       const fallback: NodeRequestListener = (_req, res) => res.end('legacy');
-      const { srv } = await serve([['/legacy', FallbackHandler, { fallback }]]);
+      const srv = await serveApp([['/legacy', FallbackHandler, { fallback }]]);
       try {
         await expectLog(accessLog, /^500 GET \/legacy/, () =>
           expectLog(genLog, /FallbackHandler cannot serve an upgrade/, async () => {
@@ -636,9 +485,9 @@ describe('limits and failures', () => {
           if (!closed.done()) closed.setResult(this.closeCode);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Limited]], { websocketMaxMessageSize: 1024 });
+      const srv = await serveApp([['/', Limited]], { websocketMaxMessageSize: 1024 });
       try {
-        const big = await websocketConnect(wsUrl('/'));
+        const big = await websocketConnect(wsUrl(srv, '/'));
         await big.writeMessage('x'.repeat(1024));
         assert.equal((await big.readMessage())?.length, 1024, 'exactly the limit passes');
         await big.writeMessage('x'.repeat(1025));
@@ -646,7 +495,7 @@ describe('limits and failures', () => {
         assert.equal(big.closeCode, 1009);
         // The side that refused the message sent 1009 and heard no code back (Tornado too).
         assert.equal(await closed, null);
-        const next = await websocketConnect(wsUrl('/'));
+        const next = await websocketConnect(wsUrl(srv, '/'));
         await next.writeMessage('still here');
         assert.equal(await next.readMessage(), 'still here');
         next.close();
@@ -669,9 +518,9 @@ describe('limits and failures', () => {
           if (!closed.done()) closed.setResult(this.closeCode);
         }
       }
-      const { srv, wsUrl } = await serve([['/', Big]]);
+      const srv = await serveApp([['/', Big]]);
       try {
-        const conn = await websocketConnect(wsUrl('/'), { maxMessageSize: 1024 });
+        const conn = await websocketConnect(wsUrl(srv, '/'), { maxMessageSize: 1024 });
         assert.equal(await conn.readMessage(), null);
         assert.equal(await closed, 1009);
         assert.equal(conn.closeCode, null);
@@ -695,10 +544,10 @@ describe('limits and failures', () => {
           closed.setResult(undefined);
         }
       }
-      const { srv, wsUrl } = await serve([['/boom', Thrower]]);
+      const srv = await serveApp([['/boom', Thrower]]);
       try {
         await expectLog(appLog, /^Uncaught exception in \/boom/, async () => {
-          const conn = await websocketConnect(wsUrl('/boom'));
+          const conn = await websocketConnect(wsUrl(srv, '/boom'));
           void conn.writeMessage('one');
           void conn.writeMessage('two');
           assert.equal(await conn.readMessage(), null);
@@ -721,10 +570,10 @@ describe('limits and failures', () => {
           throw new Error('open failed');
         }
       }
-      const { srv, wsUrl } = await serve([['/bad-open', BadOpen]]);
+      const srv = await serveApp([['/bad-open', BadOpen]]);
       try {
         await expectLog(appLog, /^Uncaught exception in \/bad-open/, async () => {
-          const conn = await websocketConnect(wsUrl('/bad-open'));
+          const conn = await websocketConnect(wsUrl(srv, '/bad-open'));
           assert.equal(await conn.readMessage(), null);
           assert.equal(conn.closeCode, 1011);
         });
@@ -733,161 +582,6 @@ describe('limits and failures', () => {
       }
     }),
   );
-});
-
-describe('hostile peers', () => {
-  /** Complete a handshake over a raw socket, then send `frames`; resolve with what came back. */
-  function rawSession(port: number, frames: Buffer): Promise<{ data: Buffer; closed: boolean }> {
-    return new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      let sent = false;
-      const timer = setTimeout(() => {
-        socket.destroy();
-        resolve({ data: Buffer.concat(chunks), closed: false });
-      }, 3000);
-      socket.on('error', () => {});
-      socket.write(handshake('/echo'));
-      socket.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (!sent && Buffer.concat(chunks).includes('\r\n\r\n')) {
-          sent = true;
-          socket.write(frames);
-        }
-      });
-      socket.on('close', () => {
-        clearTimeout(timer);
-        resolve({ data: Buffer.concat(chunks), closed: true });
-      });
-    });
-  }
-
-  /** The close code in the first close frame (opcode 8) the server sent after its 101. */
-  function closeCodeOf(data: Buffer): number | undefined {
-    let at = data.indexOf('\r\n\r\n') + 4;
-    while (at + 2 <= data.length) {
-      const opcode = data[at]! & 0x0f;
-      const length = data[at + 1]! & 0x7f;
-      if (opcode === 8) return length >= 2 ? data.readUInt16BE(at + 2) : undefined;
-      at += 2 + length;
-    }
-    return undefined;
-  }
-
-  const masked = (opcode: number, payload: Buffer) => {
-    const mask = Buffer.from([1, 2, 3, 4]);
-    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
-    return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length]), mask, body]);
-  };
-
-  for (const [name, frames, code] of [
-    ['an unmasked client frame', Buffer.from([0x81, 0x02, 0x68, 0x69]), 1002],
-    ['an unknown opcode', masked(0x3, Buffer.from('hi')), 1002],
-    ['invalid UTF-8 in a text frame', masked(0x1, Buffer.from([0xc3, 0x28])), 1007],
-    [
-      'a frame header announcing 2^63 bytes',
-      Buffer.from([0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]),
-      1009,
-    ],
-  ] as const) {
-    test(
-      `${name} closes with ${code}; no crash, the server keeps serving`,
-      genTest(async () => {
-        const closed = new Future<void>();
-        class Watched extends EchoHandler {
-          override onClose(): void {
-            if (!closed.done()) closed.setResult(undefined);
-          }
-        }
-        const { srv, wsUrl } = await serve([['/echo', Watched]]);
-        try {
-          const result = await rawSession(srv.port, frames);
-          assert.match(result.data.toString('latin1'), /^HTTP\/1\.1 101 /);
-          assert.equal(closeCodeOf(result.data), code);
-          assert.ok(result.closed, 'the server closed the connection');
-          await closed;
-          const conn = await websocketConnect(wsUrl('/echo'));
-          await conn.writeMessage('after');
-          assert.equal(await conn.readMessage(), 'after');
-          conn.close();
-        } finally {
-          await srv.close();
-        }
-      }),
-    );
-  }
-
-  test(
-    'websocketConnect rejects a URL it cannot use',
-    genTest(async () => {
-      await assert.rejects(websocketConnect('ftp://127.0.0.1/x'), SyntaxError);
-    }),
-  );
-});
-
-describe('wss', () => {
-  test(
-    'a WebSocket over TLS, with caCerts and validateCert',
-    genTest(async () => {
-      const fixture = (name: string) =>
-        readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
-      class NoDelay extends EchoHandler {
-        override open(): void {
-          this.setNodelay(true);
-        }
-      }
-      const srv = await startTestServer(new Application([['/echo', NoDelay]]), {
-        sslOptions: { key: fixture('key.pem'), cert: fixture('cert.pem') },
-      });
-      try {
-        const url = `wss://127.0.0.1:${srv.port}/echo`;
-        const conn = await websocketConnect(url, { caCerts: fixture('ca.pem') });
-        await conn.writeMessage('secure');
-        assert.equal(await conn.readMessage(), 'secure');
-        conn.close();
-        const unchecked = await websocketConnect(url, { validateCert: false });
-        unchecked.close();
-        const refused = await websocketConnect(url).then(
-          () => assert.fail('connected without trusting the CA'),
-          (e: unknown) => e,
-        );
-        assert.ok(refused instanceof HTTPClientError);
-        assert.equal(refused.code, 599);
-      } finally {
-        await srv.close();
-      }
-    }),
-  );
-});
-
-describe('compression', () => {
-  for (const [name, serverOptions, negotiated] of [
-    ['negotiated when the handler enables it', {}, true],
-    ['off by default', null, false],
-  ] as const) {
-    test(
-      `permessage-deflate is ${name}`,
-      genTest(async () => {
-        class Compressed extends EchoHandler {
-          override getCompressionOptions(): CompressionOptions | null {
-            return serverOptions;
-          }
-        }
-        const { srv, wsUrl } = await serve([['/', Compressed]]);
-        try {
-          const conn = await websocketConnect(wsUrl('/'), { compressionOptions: {} });
-          const extensions = conn.headers.get('Sec-WebSocket-Extensions') ?? '';
-          assert.equal(extensions.includes('permessage-deflate'), negotiated);
-          const text = 'compressible '.repeat(1000);
-          await conn.writeMessage(text);
-          assert.equal(await conn.readMessage(), text);
-          conn.close();
-        } finally {
-          await srv.close();
-        }
-      }),
-    );
-  }
 });
 
 describe('many clients', () => {
@@ -907,11 +601,11 @@ describe('many clients', () => {
             if (++closed === clients) allClosed.setResult(undefined);
           }
         }
-        const { srv, wsUrl } = await serve([['/', Counted]]);
+        const srv = await serveApp([['/', Counted]]);
         try {
           for (let round = 0; round < 2; round++) {
             const conns = await Promise.all(
-              Array.from({ length: clients / 2 }, () => websocketConnect(wsUrl('/'))),
+              Array.from({ length: clients / 2 }, () => websocketConnect(wsUrl(srv, '/'))),
             );
             await Promise.all(
               conns.map(async (conn, i) => {
