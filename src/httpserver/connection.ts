@@ -42,6 +42,11 @@ export const kConnection = Symbol('typhoon.httpserver.connection');
 /** The requests in flight on one socket, and the server's set that socket belongs to. */
 export interface ConnectionState {
   active: Set<RequestContext>;
+  /**
+   * The request that arrived last on this socket. Node answers pipelined requests in arrival
+   * order, so only its response may say `Connection: close` when draining.
+   */
+  last: RequestContext | undefined;
   /** The server's set of live connection states (for stop() to wait on). */
   live: Set<ConnectionState>;
 }
@@ -134,11 +139,10 @@ export class RequestContext implements HTTPConnection {
     if (settings.noKeepAlive) {
       this.res.shouldKeepAlive = false;
     } else if (settings.stopping) {
-      // Draining: close after this response unless later pipelined requests still need the
-      // connection (closing now would lose their answers).
-      let last: RequestContext | undefined;
-      for (const ctx of this.state.active) last = ctx;
-      if (last === this) this.res.shouldKeepAlive = false;
+      // Draining: close after this response only if no later request arrived on the socket.
+      // Handlers finish in any order but node writes answers in arrival order: closing after
+      // an earlier one would lose the answers queued behind it.
+      if (this.state.last === this) this.res.shouldKeepAlive = false;
     }
   }
 
@@ -189,8 +193,11 @@ export class RequestContext implements HTTPConnection {
     this.state.active.delete(this);
     if (chunk !== undefined && chunk !== null && chunk.length > 0) this.res.end(chunk);
     else this.res.end();
-    if (this.settings.stopping && this.state.active.size === 0) {
-      this.res.once('finish', closeAfterDrain);
+    const state = this.state;
+    if (state.active.size === 0) {
+      if (this.settings.stopping) closeAfterDrain(this);
+      // Nothing left in flight: an idle keep-alive connection holds no finished request.
+      state.last = undefined;
     }
   }
 
@@ -338,9 +345,21 @@ export class RequestContext implements HTTPConnection {
   }
 }
 
-function closeAfterDrain(this: http.ServerResponse): void {
-  const socket = this.socket;
-  if (socket !== null && !socket.destroyed) socket.end();
+/**
+ * Draining, and `ctx` was the last request in flight on its socket: end the socket once the
+ * answer of the request that arrived last is written (node writes them in arrival order, so
+ * that one is written after every other). When that is `ctx` itself, its `Connection: close`
+ * makes node end the socket.
+ */
+function closeAfterDrain(ctx: RequestContext): void {
+  const last = ctx.state.last;
+  if (last === ctx || last === undefined) return;
+  const socket = ctx.req.socket;
+  const end = () => {
+    if (!socket.destroyed) socket.end();
+  };
+  if (last.res.writableFinished) end();
+  else last.res.once('finish', end);
 }
 
 /** A served socket closed: tell its unfinished requests, and stop() if it was the last one. */

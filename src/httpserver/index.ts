@@ -403,7 +403,7 @@ export class HTTPServer {
     const socket = req.socket as TaggedSocket;
     let state = socket[kConnection];
     if (state === undefined) {
-      state = { active: new Set(), live: this.#live };
+      state = { active: new Set(), last: undefined, live: this.#live };
       this.#live.add(state);
       socket[kConnection] = state;
       socket.on('close', onSocketClose);
@@ -411,6 +411,7 @@ export class HTTPServer {
     const ctx = new RequestContext(req, res, settings, state, head);
     ctx.framing = framing;
     state.active.add(ctx);
+    state.last = ctx;
 
     let remoteIp = remoteAddressOf(socket);
     let protocol = settings.protocol;
