@@ -25,8 +25,26 @@
  * Faults: a task that throws rejects its Future with an error of the same class name,
  * message, stack (the worker's) and `code`; a worker that crashes or calls `process.exit`
  * is replaced, its task fails with `WorkerCrashedError` (`exitCode`) and the queue carries on.
- * Cancelling a queued task's Future takes the task out of the queue; a running task cannot
- * be interrupted, its late result is dropped. Tasks start in submission order.
+ * Cancelling a queued task's Future takes the task out of the queue; cancelling a running
+ * one terminates its worker thread (JavaScript cannot be interrupted any other way; a
+ * replacement starts at once) and the Future rejects with `CancelledError`, so a task stuck
+ * in a loop never holds a worker, the tasks behind it or `shutdown()` for ever. Tasks start
+ * in submission order.
+ *
+ * Deadlines: the `taskTimeout` option gives every task of the pool one (measured from the
+ * moment it starts on a worker; past it the worker is terminated and the Future rejects with
+ * `TimeoutError`). For a deadline on one task, wrap its Future in `withTimeout` and cancel it
+ * when that fires — `withTimeout` alone only stops waiting, the task would go on running:
+ *
+ * ```ts
+ * const task = pool.submit(parseHugeDocument, text);
+ * try {
+ *   return await withTimeout(task, 2_000);
+ * } catch (error) {
+ *   if (error instanceof TimeoutError) task.cancel(); // terminates the worker running it
+ *   throw error;
+ * }
+ * ```
  *
  * Built on piscina (`stricterFIFO`), with typhoon's own queue in front of it so cancellation,
  * shutdown and ordering are exact. While tasks are short, each worker is handed a few at once
@@ -56,7 +74,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Future, failedFuture } from './concurrent.ts';
-import { ExecutorShutdownError, TaskSerializationError, WorkerCrashedError } from './errors.ts';
+import {
+  ExecutorShutdownError,
+  TaskSerializationError,
+  TimeoutError,
+  WorkerCrashedError,
+} from './errors.ts';
 import { appLog } from './log.ts';
 import {
   SLOT_PENDING,
@@ -95,12 +118,22 @@ export interface ThreadPoolExecutorOptions {
   /** A module whose exports {@link ThreadPoolExecutor.call} runs: an absolute path, a `file:`
    * URL string or a `URL`. */
   module?: string | URL;
+  /**
+   * Longest a task may run, in ms, counted from the moment it starts on a worker (time spent
+   * queued does not count). Past it the worker thread is terminated (a replacement starts) and
+   * the task's Future rejects with `TimeoutError`. Default: none. While it is set, each worker
+   * is handed one task at a time (no pipelining of short tasks), so a task starts as it is
+   * handed over and its clock is exact. For a deadline on a single task, use `withTimeout` on
+   * its Future and then `cancel()` it.
+   */
+  taskTimeout?: number;
 }
 
 /** Options of {@link ThreadPoolExecutor.shutdown}. */
 export interface ShutdownOptions {
   /** True (default): run every queued task first. False: cancel the queued tasks (their
-   * Futures reject with `CancelledError`); tasks already running always finish. */
+   * Futures reject with `CancelledError`); tasks already running finish unless cancelled
+   * (which terminates their worker) or cut off by `taskTimeout`. */
   wait?: boolean;
 }
 
@@ -272,7 +305,7 @@ const MAX_REDISPATCH = 3;
  * A task: its Future, and what is needed to run it. It waits in the executor's queue, then
  * holds a start slot while piscina has it (see `SLOT_PENDING` in the worker). Cancelling it
  * acts at once: a queued task leaves the queue, a task piscina holds but has not started is
- * revoked (its worker skips it); a running one finishes and its result is dropped.
+ * revoked (its worker skips it); a running one has its worker terminated.
  */
 class TaskFuture extends Future<unknown> {
   static {
@@ -297,6 +330,8 @@ class TaskFuture extends Future<unknown> {
   /** True if it was handed to an idle worker (counts as running), false if pipelined behind
    * another task (counts as queued until it starts). */
   direct = false;
+  /** Its `taskTimeout` timer while piscina holds it, if the pool has one. */
+  timer: NodeJS.Timeout | undefined = undefined;
   #revoke: (task: TaskFuture) => void;
 
   constructor(
@@ -419,11 +454,42 @@ export class ThreadPoolExecutor implements Executor {
   #heldLimit: number;
   /** Moving average of how long piscina held a task (posted → result), in ms. */
   #heldMs = 0;
+  /** Per slot, the threadId of the worker that started its task (written by the worker). */
+  #owners: Int32Array;
+  /** Per slot, when its task started on the worker (epoch ms, written by the worker). */
+  #starts: Float64Array;
+  /** The `taskTimeout` option, or 0 for none. */
+  #taskTimeout: number;
   #revoke = (task: TaskFuture): void => {
     if (task.queue !== null) task.queue.remove(task);
-    else if (task.slot !== -1) {
-      Atomics.compareExchange(this.#slots, task.slot, SLOT_PENDING, SLOT_REVOKED);
+    else if (
+      task.slot !== -1 &&
+      Atomics.compareExchange(this.#slots, task.slot, SLOT_PENDING, SLOT_REVOKED) === SLOT_STARTED
+    ) {
+      this.#terminateOwner(task);
     }
+  };
+  // Armed when the task is handed over; the task's clock starts only when the worker starts
+  // it (a worker may still be booting), so until then the timer is armed again.
+  #onTaskTimeout = (task: TaskFuture): void => {
+    task.timer = undefined;
+    if (task.done() || task.slot === -1) return;
+    const state = Atomics.load(this.#slots, task.slot);
+    const ranMs =
+      state === SLOT_STARTED
+        ? performance.timeOrigin + performance.now() - this.#starts[task.slot]!
+        : 0;
+    if (ranMs < this.#taskTimeout) {
+      task.timer = setTimeout(this.#onTaskTimeout, this.#taskTimeout - ranMs, task);
+      return;
+    }
+    task.setException(
+      new TimeoutError(
+        `${describeTask(task)} ran longer than taskTimeout (${this.#taskTimeout} ms); ` +
+          'its worker thread was terminated',
+      ),
+    );
+    this.#revoke(task);
   };
   #shutdown = false;
   #closed: Future<void> | null = null;
@@ -436,9 +502,21 @@ export class ThreadPoolExecutor implements Executor {
     }
     this.maxWorkers = maxWorkers;
     this.module = options.module === undefined ? undefined : moduleHref(options.module);
+    const taskTimeout = options.taskTimeout ?? 0;
+    if (typeof taskTimeout !== 'number' || !(taskTimeout >= 0) || taskTimeout > NO_CLOSE_TIMEOUT) {
+      throw new RangeError(
+        `taskTimeout must be a number of milliseconds from 0 (none) to ${NO_CLOSE_TIMEOUT}, ` +
+          `got ${String(taskTimeout)}`,
+      );
+    }
+    this.#taskTimeout = taskTimeout;
     const slotCount = maxWorkers * PIPELINE_DEPTH;
-    this.#heldLimit = slotCount;
+    this.#heldLimit = taskTimeout > 0 ? maxWorkers : slotCount;
     this.#slots = new Int32Array(new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT));
+    this.#owners = new Int32Array(new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT));
+    this.#starts = new Float64Array(
+      new SharedArrayBuffer(slotCount * Float64Array.BYTES_PER_ELEMENT),
+    );
     this.#holders = new Array<TaskFuture | undefined>(slotCount).fill(undefined);
     this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
   }
@@ -526,7 +604,11 @@ export class ThreadPoolExecutor implements Executor {
         maxThreads: this.maxWorkers,
         concurrentTasksPerWorker: PIPELINE_DEPTH,
         stricterFIFO: true,
-        workerData: { slots: this.#slots.buffer as SharedArrayBuffer } satisfies ExecutorWorkerData,
+        workerData: {
+          slots: this.#slots.buffer as SharedArrayBuffer,
+          owners: this.#owners.buffer as SharedArrayBuffer,
+          starts: this.#starts.buffer as SharedArrayBuffer,
+        } satisfies ExecutorWorkerData,
         recordTiming: false,
         closeTimeout: NO_CLOSE_TIMEOUT,
       });
@@ -560,6 +642,8 @@ export class ThreadPoolExecutor implements Executor {
     task.postedAt = performance.now();
     this.#held++;
     task.message.s = slot;
+    if (this.#taskTimeout > 0)
+      task.timer = setTimeout(this.#onTaskTimeout, this.#taskTimeout, task);
     const pool = this.#piscina();
     const options =
       task.transferList === undefined ? undefined : { transferList: task.transferList };
@@ -572,13 +656,20 @@ export class ThreadPoolExecutor implements Executor {
   #settle(task: TaskFuture, value: unknown, error: unknown, failed: boolean): void {
     const slot = task.slot;
     const state = Atomics.load(this.#slots, slot);
+    if (task.timer !== undefined) {
+      clearTimeout(task.timer);
+      task.timer = undefined;
+    }
     this.#holders[slot] = undefined;
     this.#freeSlots.push(slot);
     task.slot = -1;
     this.#held--;
     if (state === SLOT_STARTED) {
       this.#heldMs += (performance.now() - task.postedAt - this.#heldMs) / 16;
-      this.#heldLimit = this.#heldMs < SHORT_TASK_MS ? this.#slots.length : this.maxWorkers;
+      this.#heldLimit =
+        this.#heldMs < SHORT_TASK_MS && this.#taskTimeout === 0
+          ? this.#slots.length
+          : this.maxWorkers;
       if (!task.done()) {
         if (!failed) task.setResult(value);
         else if (isTaskFailure(error)) task.setException(taskError(error, describeTask(task)));
@@ -613,11 +704,22 @@ export class ThreadPoolExecutor implements Executor {
     if (this.#shutdown) this.#maybeClose();
   }
 
+  // Cancelling a running task: JavaScript on another thread can only be stopped by ending
+  // the thread. piscina sees the exit, fails whatever else it had posted to that worker (those
+  // tasks had not started, so #settle hands them out again) and starts a replacement.
+  #terminateOwner(task: TaskFuture): void {
+    const threadId = Atomics.load(this.#owners, task.slot);
+    const worker = this.#pool?.threads.find((w) => w.threadId === threadId);
+    if (worker !== undefined) void worker.terminate();
+  }
+
   /**
    * Stop accepting work and let the worker threads end. With `wait: true` (the default) the
    * queued tasks still run; with `wait: false` they are cancelled (their Futures reject with
-   * `CancelledError`). Running tasks always finish. The returned Future resolves once every
-   * worker thread has exited; `submit()` afterwards fails with `ExecutorShutdownError`.
+   * `CancelledError`). Running tasks finish, unless cancelled or cut off by `taskTimeout`
+   * (either terminates their worker, so a stuck task never keeps the returned Future
+   * pending once it is cancelled). The returned Future resolves once every worker thread has
+   * exited; `submit()` afterwards fails with `ExecutorShutdownError`.
    * Calling it again returns the same Future (a later `wait: false` still cancels what is
    * queued).
    *

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import {
   checkCloneable,
@@ -47,6 +48,11 @@ export interface ModuleTask {
 export interface ExecutorWorkerData {
   /** One Int32 per task slot, shared by the main thread and every worker. */
   slots: SharedArrayBuffer;
+  /** One Int32 per task slot: the `threadId` of the worker that started its task, so the
+   * main thread can terminate that worker when a running task is cancelled or times out. */
+  owners: SharedArrayBuffer;
+  /** One Float64 per task slot: when its task started (epoch ms), for `taskTimeout`. */
+  starts: SharedArrayBuffer;
 }
 
 /**
@@ -120,6 +126,14 @@ const slots =
   workerData === null || typeof workerData !== 'object'
     ? undefined
     : new Int32Array((workerData as ExecutorWorkerData).slots);
+const owners =
+  workerData === null || typeof workerData !== 'object'
+    ? undefined
+    : new Int32Array((workerData as ExecutorWorkerData).owners);
+const starts =
+  workerData === null || typeof workerData !== 'object'
+    ? undefined
+    : new Float64Array((workerData as ExecutorWorkerData).starts);
 
 // Tasks run one at a time per worker, even async ones: piscina hands a worker up to a few
 // tasks at once (so it never idles between a result and the next task), and each must start
@@ -148,6 +162,10 @@ export default function runTask(task: TaskMessage): unknown {
 }
 
 function startTask(task: TaskMessage): unknown {
+  // Owner and start time are written before the slot is claimed: whoever sees SLOT_STARTED
+  // (an atomic read of the atomic write below) sees them too.
+  if (owners !== undefined) Atomics.store(owners, task.s, threadId);
+  if (starts !== undefined) starts[task.s] = performance.timeOrigin + performance.now();
   if (
     slots !== undefined &&
     Atomics.compareExchange(slots, task.s, SLOT_PENDING, SLOT_STARTED) !== SLOT_PENDING
