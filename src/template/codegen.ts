@@ -64,7 +64,7 @@ export const RESERVED = new Set(
     'break case catch class const continue debugger default delete do else enum export extends ' +
     'false finally for function if import in instanceof new null return super switch this throw ' +
     'true try typeof var void while with yield let static implements interface package private ' +
-    'protected public await eval arguments undefined NaN Infinity async of get set'
+    'protected public await eval arguments undefined NaN Infinity'
   ).split(' '),
 );
 

@@ -474,6 +474,9 @@ test('compiled once per namespace shape; a new shape still renders correctly', (
   assert.equal(t.generate({ a: 1, b: 2 }), 'number 2');
   assert.equal(t.generate({ b: 3 }), 'undefined 3');
   assert.throws(() => t.generate({}), /b is not defined/);
+  // Contextual keywords are ordinary names.
+  const get = (k: string) => k.toUpperCase();
+  assert.equal(new Template('{{ get("a") }}{{ of }}').generate({ get, of: 1 }), 'A1');
   // Globals stay reachable when the namespace does not shadow them.
   assert.equal(new Template('{{ Math.max(1, 2) }} {{ JSON.stringify([1]) }}').generate(), '2 [1]');
   assert.equal(new Template('{{ Math }}').generate({ Math: 'mine' }), 'mine');
