@@ -8,8 +8,8 @@
  * mapping of every failure to an `HTTPClientError` (599 when no response arrived). undici
  * supplies connection pooling with keep-alive, the HTTP/1.1 parser, TLS and proxies.
  *
- * The engine lives in `engine.ts`, the request and response types in
- * `request.ts`, the blocking client in `sync.ts`.
+ * The pool and queue live in `pool.ts`, one fetch and its attempts in `fetch.ts`, the request
+ * and response types in `request.ts`, the blocking client in `sync.ts`.
  * @module
  */
 import type { Future } from '../concurrent.ts';
@@ -19,15 +19,10 @@ import {
   type AsyncHTTPClientConstructorOptions,
   type AsyncHTTPClientOptions,
   type HTTPClientStats,
-} from './engine.ts';
+} from './pool.ts';
 import type { FetchOptions, HTTPRequest, HTTPResponse } from './request.ts';
 
-export {
-  HTTPRequest,
-  HTTPResponse,
-  REQUEST_DEFAULTS,
-  normalizeHeaders,
-} from './request.ts';
+export { HTTPRequest, HTTPResponse, REQUEST_DEFAULTS, normalizeHeaders } from './request.ts';
 export type {
   BodyProducer,
   FetchOptions,
@@ -39,16 +34,12 @@ export type {
 } from './request.ts';
 export { HTTPClient } from './sync.ts';
 export type { HTTPClientOptions } from './sync.ts';
-export {
-  DEFAULT_MAX_BODY_SIZE,
-  DEFAULT_MAX_HEADER_SIZE,
-  DEFAULT_MAX_CLIENTS,
-} from './engine.ts';
+export { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_HEADER_SIZE, DEFAULT_MAX_CLIENTS } from './pool.ts';
 export type {
   AsyncHTTPClientOptions,
   AsyncHTTPClientConstructorOptions,
   HTTPClientStats,
-} from './engine.ts';
+} from './pool.ts';
 
 const shared = new WeakMap<IOLoop, AsyncHTTPClient>();
 let configured: AsyncHTTPClientOptions = {};
