@@ -140,6 +140,20 @@ export type {
   WhitespaceMode,
 } from './template/index.ts';
 
+// --- options -------------------------------------------------------------------------------
+export {
+  OptionParser,
+  options,
+  define,
+  parseCommandLine,
+  parseConfigFile,
+  printHelp,
+  addParseCallback,
+  defineLoggingOptions,
+  parseDuration,
+} from './options/index.ts';
+export type { OptionType, DefineOptions, ParseOptions, TextSink } from './options/index.ts';
+
 // --- locale --------------------------------------------------------------------------------
 export {
   Locale,

@@ -101,6 +101,17 @@ const DESIGN_NAMES: Record<string, string[]> = {
     'ParseError',
     'TemplateNotFoundError',
   ],
+  options: [
+    'define',
+    'options',
+    'parseCommandLine',
+    'parseConfigFile',
+    'printHelp',
+    'addParseCallback',
+    'OptionParser',
+    'OptionError',
+    'defineLoggingOptions',
+  ],
   locale: [
     'Locale',
     'CSVLocale',
@@ -164,6 +175,7 @@ test('package.json exports map matches the modules on disk', () => {
     'websocket',
     'testing',
     'locale',
+    'options',
   ]) {
     if (!(`./${module}` in pkg.exports)) problems.push(`no subpath export ./${module}`);
   }
