@@ -290,8 +290,36 @@ export class HTTPClientError<R = unknown> extends TyphoonError {
 // WebSocket
 // ---------------------------------------------------------------------------------------------
 
-/** Sending on or reading from a closed WebSocket. Tornado: `WebSocketClosedError`. */
-export class WebSocketClosedError extends TyphoonError {
+/**
+ * A WebSocket was used in a way it does not allow: an HTTP response method (`setHeader`,
+ * `setCookie`, `setStatus`, `redirect`, `write`, `flush`, `finish`) called on a
+ * `WebSocketHandler` after the handshake, when there is no HTTP response any more. The base
+ * class of {@link WebSocketClosedError}, so one `instanceof` catches every WebSocket failure.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await this.writeMessage(update);
+ * } catch (err) {
+ *   if (!(err instanceof WebSocketError)) throw err;
+ * }
+ * ```
+ * Tornado: `tornado.websocket.WebSocketError` (and the `RuntimeError` its handler raises for
+ * `set_header` and the like once upgraded).
+ */
+export class WebSocketError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_WEBSOCKET';
+  constructor(message = 'WebSocket error', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * Sending on or reading from a closed WebSocket, including the write that would take a
+ * handler's unsent data past `websocketMaxWriteBuffer` (and every write after it).
+ * Tornado: `WebSocketClosedError`.
+ */
+export class WebSocketClosedError extends WebSocketError {
   static override readonly errorCode: string = 'TYPHOON_WEBSOCKET_CLOSED';
   constructor(message = 'WebSocket is closed', options?: TyphoonErrorOptions) {
     super(message, options);

@@ -27,6 +27,7 @@ export {
   HTTPError,
   MissingArgumentError,
   HTTPClientError,
+  WebSocketError,
   WebSocketClosedError,
   OptionError,
   TranslationError,

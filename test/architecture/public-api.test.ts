@@ -77,7 +77,7 @@ const DESIGN_NAMES: Record<string, string[]> = {
     'ErrorHandler',
     'FallbackHandler',
   ],
-  websocket: ['WebSocketHandler', 'websocketConnect'],
+  websocket: ['WebSocketHandler', 'websocketConnect', 'WebSocketError', 'WebSocketClosedError'],
   testing: ['startTestServer', 'bindUnusedPort', 'expectLog', 'genTest'],
   escape: [
     'xhtmlEscape',
