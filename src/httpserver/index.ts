@@ -47,6 +47,7 @@ import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { genLog, appLog } from '../log.ts';
 import { isThenable } from '../concurrent.ts';
+import { kServerStopping } from '../internal/symbols.ts';
 import {
   DEFAULT_MAX_FIELDS,
   HTTPHeaders,
@@ -295,6 +296,11 @@ export class HTTPServer {
         else live.onEmpty = resolve;
       });
       server.closeIdleConnections();
+      // Upgraded connections (WebSockets) are told first, so they can close gracefully
+      // (1001 Going Away) instead of being cut.
+      for (const socket of this.#upgraded) {
+        (socket as net.Socket & { [kServerStopping]?: () => void })[kServerStopping]?.();
+      }
       const drain = options.drainTimeout ?? 0;
       if (drain <= 0) this.closeAllConnections();
       else {

@@ -14,6 +14,13 @@ export const kAfterHandshake: unique symbol = Symbol('typhoon.iostream.afterHand
 /** `HandlerOutput[kSetTransforms](transforms)`: the output transforms of one request. */
 export const kSetTransforms: unique symbol = Symbol('typhoon.web.setTransforms');
 
+/**
+ * `socket[kServerStopping]?.()`: set on an upgraded socket by whoever took it over (a
+ * WebSocketHandler); the HTTP server calls it when it stops, to close gracefully (a 1001 close
+ * frame) before the connection is cut.
+ */
+export const kServerStopping: unique symbol = Symbol('typhoon.httpserver.serverStopping');
+
 /** `HandlerOutput[kDetach]()`: the connection was handed to other code (WebSocket, fallback). */
 export const kDetach: unique symbol = Symbol('typhoon.web.detach');
 

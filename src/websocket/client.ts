@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';
-import { Future, isThenable, resolvedFuture } from '../concurrent.ts';
+import { Future, failedFuture, isThenable, resolvedFuture } from '../concurrent.ts';
 import { HTTPClientError, WebSocketClosedError } from '../errors.ts';
 import { HTTPHeaders, type HTTPHeadersInit } from '../httputil/index.ts';
 import { appLog, genLog } from '../log.ts';
@@ -31,7 +31,8 @@ import {
   compressionToDeflate,
   decodeMessage,
   defaultPingTimeout,
-  sendMessage,
+  encodeMessage,
+  sendEncoded,
   startKeepalive,
   type CompressionOptions,
   type WebSocketMessage,
@@ -185,11 +186,16 @@ export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage
   }
 
   /**
-   * Send a message (text, binary with `{binary: true}`, or a plain object as JSON). Throws
-   * {@link WebSocketClosedError} once closed or closing. Tornado: `write_message`.
+   * Send a message (text, binary with `{binary: true}`, or a plain object as JSON). Once
+   * closed or closing, the Future rejects with {@link WebSocketClosedError}, as on the
+   * server. Tornado: `write_message`.
    */
   writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
-    return sendMessage(this.#openSocket(), message, options.binary === true);
+    const data = encodeMessage(message);
+    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) {
+      return failedFuture(new WebSocketClosedError());
+    }
+    return sendEncoded(this.#ws, data, options.binary === true);
   }
 
   /** Send a ping frame (at most 125 bytes). Tornado: `ping`. */

@@ -31,22 +31,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { isThenable, type Future } from '../concurrent.ts';
-import { WebSocketClosedError } from '../errors.ts';
+import { failedFuture, isThenable, type Future } from '../concurrent.ts';
+import { WebSocketClosedError, WebSocketError } from '../errors.ts';
 import { coroutine } from '../gen.ts';
 import { appLog, genLog } from '../log.ts';
 import { RequestHandler } from '../web/index.ts';
-import { kDetach } from '../internal/symbols.ts';
+import { kDetach, kServerStopping } from '../internal/symbols.ts';
 import {
   CLOSE_TIMEOUT,
   DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_WRITE_BUFFER,
   EMPTY,
   closeInfo,
   compressionToDeflate,
   decodeMessage,
   defaultPingTimeout,
+  encodeMessage,
   positiveNumber,
-  sendMessage,
+  sendEncoded,
   startKeepalive,
   type CompressionOptions,
   type WebSocketMessage,
@@ -54,7 +56,7 @@ import {
   type WriteMessageOptions,
 } from './protocol.ts';
 
-export { DEFAULT_MAX_MESSAGE_SIZE } from './protocol.ts';
+export { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_WRITE_BUFFER } from './protocol.ts';
 export type {
   CompressionOptions,
   WebSocketMessage,
@@ -161,6 +163,15 @@ const NOT_FORWARDED = new Set([
  * settings `websocketPingInterval` / `websocketPingTimeout` (ms) turn on keep-alive pings;
  * `websocketMaxMessageSize` changes the size limit.
  *
+ * Messages that arrived before the peer's close frame are all handed to `onMessage` before
+ * `onClose` runs, even when they came in one packet with the close; a reply written then
+ * rejects with {@link WebSocketClosedError} (the peer said it is done). Writes are bounded:
+ * past {@link WebSocketHandler.maxWriteBuffer} bytes of unsent data (a client that stopped
+ * reading) the write rejects and the connection is closed with 1008. When the server stops
+ * (`HTTPServer.stop()`), every open WebSocket is sent a 1001 Going Away close frame. Once
+ * upgraded, the HTTP response methods (`setHeader`, `setCookie`, `setStatus`, `redirect`,
+ * `write`, `flush`, `finish`) throw {@link WebSocketError}: there is no response any more.
+ *
  * @example
  * ```ts
  * class ChatSocket extends WebSocketHandler {
@@ -191,6 +202,8 @@ export class WebSocketHandler extends RequestHandler {
 
   #ws: WebSocket | undefined;
   #socket: Socket | undefined;
+  /** True once the connection was handed to ws: the HTTP response is gone. */
+  #upgraded = false;
   #closing = false;
   #closed = false;
   #closeNotified = false;
@@ -273,6 +286,19 @@ export class WebSocketHandler extends RequestHandler {
     );
   }
 
+  /**
+   * Most unsent data, in bytes, this connection may hold (setting `websocketMaxWriteBuffer`,
+   * default 16 MiB). A `writeMessage` that would take the data waiting for the client past it
+   * rejects with {@link WebSocketClosedError}, as does every later one, and the connection is
+   * closed with 1008: a client that stops reading costs at most this much memory.
+   */
+  get maxWriteBuffer(): number {
+    return (
+      positiveNumber(this.settings.websocketMaxWriteBuffer, 'websocketMaxWriteBuffer', 'bytes') ??
+      DEFAULT_MAX_WRITE_BUFFER
+    );
+  }
+
   /** Keep-alive ping period in ms (setting `websocketPingInterval`); 0 = none. */
   get pingInterval(): number {
     return positiveNumber(this.settings.websocketPingInterval, 'websocketPingInterval') ?? 0;
@@ -333,8 +359,11 @@ export class WebSocketHandler extends RequestHandler {
       if (!NOT_FORWARDED.has(name.toLowerCase())) extra.push([name, value]);
     }
 
+    const maxWriteBuffer = this.maxWriteBuffer;
     const raw = connectionObject.detach();
     this[kDetach]();
+    this.#upgraded = true;
+    this.#maxWriteBuffer = maxWriteBuffer;
     this.#socket = raw.socket;
     pendingHandshakes.set(raw.req, { protocol: selected, headers: extra });
     server.handleUpgrade(raw.req, raw.socket, raw.head ?? EMPTY, (ws) => {
@@ -350,9 +379,16 @@ export class WebSocketHandler extends RequestHandler {
     return this.finish(message);
   }
 
+  #maxWriteBuffer = DEFAULT_MAX_WRITE_BUFFER;
+
   #accept(ws: WebSocket, args: never[]): void {
     this.#ws = ws;
     ws.binaryType = 'nodebuffer';
+    // The HTTP server calls this when it stops: say goodbye with a close frame (RFC 6455
+    // 1001, "going away") instead of letting the connection be cut.
+    if (this.#socket !== undefined) {
+      (this.#socket as StoppableSocket)[kServerStopping] = () => this.close(1001, 'Going Away');
+    }
     this.selectedSubprotocol = ws.protocol === '' ? null : ws.protocol;
     ws.on('error', (error: Error) => {
       // Protocol errors (oversized or malformed frames, bad UTF-8): ws closes with the right
@@ -375,7 +411,7 @@ export class WebSocketHandler extends RequestHandler {
     if (interval > 0) {
       this.#keepalive = startKeepalive(ws, interval, this.pingTimeout, () => this.requestSummary());
     }
-    this.setStatus(101);
+    super.setStatus(101);
     this.application.logRequest(this);
     this.#run(() => this.open(...args));
   }
@@ -396,7 +432,7 @@ export class WebSocketHandler extends RequestHandler {
     try {
       result = callHook(fn);
     } catch (error) {
-      this.#fail(error);
+      if (!this.#closedUnderHook(error)) this.#fail(error);
       return;
     }
     if (!isThenable(result)) return;
@@ -410,7 +446,7 @@ export class WebSocketHandler extends RequestHandler {
       },
       (error: unknown) => {
         this.#busy = false;
-        this.#fail(error);
+        if (!this.#closedUnderHook(error)) this.#fail(error);
         // Keep reading even so: the peer's answer to our close frame must get through.
         if (!this.#closed) this.#ws?.resume();
         this.#pump();
@@ -433,6 +469,18 @@ export class WebSocketHandler extends RequestHandler {
       this.#closeNotified = true;
       this.#safely('onClose', () => this.onClose());
     }
+  }
+
+  /**
+   * A hook failed only because it wrote to a connection the peer (or the write bound, or
+   * the server stopping) had already closed: messages that arrived before the close frame
+   * are still delivered after it, and their replies cannot go out. That is the connection
+   * ending, not a bug in the handler: no error log, and the remaining messages still arrive.
+   */
+  #closedUnderHook(error: unknown): boolean {
+    if (!(error instanceof WebSocketClosedError) || !(this.#closing || this.#closed)) return false;
+    genLog.debug(`WebSocket hook ended by the closed connection: ${this.requestSummary()}`);
+    return true;
   }
 
   /** A hook failed: log it once and close with 1011 (Tornado aborts the connection). */
@@ -471,11 +519,28 @@ export class WebSocketHandler extends RequestHandler {
     return ws;
   }
 
+  /** The client fell `pending` bytes behind: close with 1008, once, and fail this write. */
+  #tooSlow(ws: WebSocket, pending: number, size: number): Future<void> {
+    const message =
+      `WebSocket client too slow: ${pending} bytes unsent, a ${size}-byte message would pass ` +
+      `websocketMaxWriteBuffer (${this.#maxWriteBuffer}); closing ${this.requestSummary()}`;
+    genLog.info(message);
+    this.#closing = true;
+    // Queued behind the data already accepted (ws's sender keeps order); if the client never
+    // reads that far, ws drops the connection CLOSE_TIMEOUT later and the memory goes with it.
+    ws.close(1008, 'write buffer full');
+    return failedFuture(new WebSocketClosedError(message));
+  }
+
   /**
    * Send a message: text by default, binary with `{binary: true}`; a plain object goes as
-   * JSON text. Throws {@link WebSocketClosedError} once the connection is closed or closing.
+   * JSON text. Once the connection is closed or closing, the Future rejects with
+   * {@link WebSocketClosedError} (nothing is logged if you handle it; an unhandled one is
+   * reported like any Future's failure); so does the write that would take the unsent data
+   * past {@link WebSocketHandler.maxWriteBuffer}, which also closes the connection with 1008.
    * The Future resolves when the message was handed to the OS; awaiting it gives flow
-   * control. Tornado: `write_message`.
+   * control. A value that cannot be sent (an array) throws a TypeError. Tornado:
+   * `write_message` (which raises at once instead of rejecting).
    *
    * @example
    * ```ts
@@ -484,7 +549,15 @@ export class WebSocketHandler extends RequestHandler {
    * ```
    */
   writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
-    return sendMessage(this.#openSocket(), message, options.binary === true);
+    const data = encodeMessage(message);
+    const ws = this.#ws;
+    if (ws === undefined || this.#closing || ws.readyState !== WebSocket.OPEN) {
+      return failedFuture(new WebSocketClosedError());
+    }
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    const pending = ws.bufferedAmount;
+    if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);
+    return sendEncoded(ws, data, options.binary === true);
   }
 
   /**
@@ -513,14 +586,82 @@ export class WebSocketHandler extends RequestHandler {
     this.#socket?.setNoDelay(value);
   }
 
-  // A WebSocket has no HTTP response once open; writing one is a mistake worth a loud error.
-  override write(chunk: Parameters<RequestHandler['write']>[0]): void {
-    if (this.#ws !== undefined) throw new Error('write() is not supported on a WebSocket');
-    super.write(chunk);
+  // A WebSocket has no HTTP response once upgraded: these would silently do nothing (or
+  // write into a socket ws owns), so they throw, as Tornado's raise.
+
+  #notSupported(method: string): WebSocketError {
+    return new WebSocketError(
+      `${method}() is not supported on a WebSocket once the handshake is done ` +
+        `(${this.request.path}); set headers and cookies in prepare() or before the upgrade`,
+    );
   }
 
-  override finish(chunk?: Parameters<RequestHandler['finish']>[0]): Future<void> {
-    if (this.#ws !== undefined) throw new Error('finish() is not supported on a WebSocket');
-    return super.finish(chunk);
+  /** Throws {@link WebSocketError} after the handshake. */
+  override setHeader(...args: Parameters<RequestHandler['setHeader']>): void {
+    if (this.#upgraded) throw this.#notSupported('setHeader');
+    super.setHeader(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override addHeader(...args: Parameters<RequestHandler['addHeader']>): void {
+    if (this.#upgraded) throw this.#notSupported('addHeader');
+    super.addHeader(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override clearHeader(...args: Parameters<RequestHandler['clearHeader']>): void {
+    if (this.#upgraded) throw this.#notSupported('clearHeader');
+    super.clearHeader(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override setCookie(...args: Parameters<RequestHandler['setCookie']>): void {
+    if (this.#upgraded) throw this.#notSupported('setCookie');
+    super.setCookie(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override clearCookie(...args: Parameters<RequestHandler['clearCookie']>): void {
+    if (this.#upgraded) throw this.#notSupported('clearCookie');
+    super.clearCookie(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override setSignedCookie(...args: Parameters<RequestHandler['setSignedCookie']>): void {
+    if (this.#upgraded) throw this.#notSupported('setSignedCookie');
+    super.setSignedCookie(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override setStatus(...args: Parameters<RequestHandler['setStatus']>): void {
+    if (this.#upgraded) throw this.#notSupported('setStatus');
+    super.setStatus(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override redirect(...args: Parameters<RequestHandler['redirect']>): void {
+    if (this.#upgraded) throw this.#notSupported('redirect');
+    super.redirect(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override write(...args: Parameters<RequestHandler['write']>): void {
+    if (this.#upgraded) throw this.#notSupported('write');
+    super.write(...args);
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override flush(): Future<void> {
+    if (this.#upgraded) throw this.#notSupported('flush');
+    return super.flush();
+  }
+
+  /** Throws {@link WebSocketError} after the handshake. */
+  override finish(...args: Parameters<RequestHandler['finish']>): Future<void> {
+    if (this.#upgraded) throw this.#notSupported('finish');
+    return super.finish(...args);
   }
 }
+
+/** A socket the HTTP server may ask to close gracefully when it stops. */
+type StoppableSocket = Socket & { [kServerStopping]?: () => void };

@@ -22,6 +22,12 @@ import { genLog } from '../log.ts';
 /** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
 
+/**
+ * Most unsent data a `WebSocketHandler` holds for one client by default: 16 MiB (setting
+ * `websocketMaxWriteBuffer`). Past it the write rejects and the connection closes with 1008.
+ */
+export const DEFAULT_MAX_WRITE_BUFFER = 16 * 1024 * 1024;
+
 /** How long `close()` waits for the peer's close frame before dropping the connection. (internal) */
 export const CLOSE_TIMEOUT = 5_000;
 /** Tornado's floor for the default ping timeout (three intervals, at least 30 s). */
@@ -88,13 +94,15 @@ export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessag
   return isBinary ? buffer : buffer.toString('utf8');
 }
 
-/** Send one message; the Future resolves when `ws` handed it to the socket. (internal) */
-export function sendMessage(
+/**
+ * Send one message, already through {@link encodeMessage}; the Future resolves when `ws`
+ * handed it to the socket. (internal)
+ */
+export function sendEncoded(
   ws: WebSocket,
-  message: WebSocketWritable,
+  data: string | Uint8Array,
   binary: boolean,
 ): Future<void> {
-  const data = encodeMessage(message);
   const future = new Future<void>();
   ws.send(data, { binary }, (error) => {
     if (error === undefined || error === null) future.setResult(undefined);
@@ -165,10 +173,14 @@ export function defaultPingTimeout(interval: number): number {
 }
 
 /** @internal */
-export function positiveNumber(value: unknown, name: string): number | undefined {
+export function positiveNumber(
+  value: unknown,
+  name: string,
+  unit = 'milliseconds',
+): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !(value >= 0)) {
-    throw new TypeError(`${name} must be a non-negative number of milliseconds`);
+    throw new TypeError(`${name} must be a non-negative number of ${unit}`);
   }
   return value;
 }

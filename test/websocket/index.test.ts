@@ -221,7 +221,7 @@ describe('closing', () => {
         assert.deepEqual(await closed, [4001, 'client bye']);
         assert.equal(await conn.readMessage(), null);
         assert.equal(await conn.readMessage(), null);
-        assert.throws(() => conn.writeMessage('late'), WebSocketClosedError);
+        await assert.rejects(conn.writeMessage('late'), WebSocketClosedError);
       } finally {
         await srv.close();
       }
@@ -235,7 +235,7 @@ describe('closing', () => {
         override onMessage(message: WebSocketMessage): void {
           if (message === 'code') this.close(4002, 'server bye');
           else this.close(undefined, 'only a reason');
-          assert.throws(() => this.writeMessage('after close'), WebSocketClosedError);
+          assert.ok(this.writeMessage('after close').exception() instanceof WebSocketClosedError);
           assert.throws(() => this.ping(), WebSocketClosedError);
         }
       }
