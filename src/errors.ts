@@ -463,6 +463,59 @@ export class TemplateNotFoundError extends TyphoonError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Broker
+// ---------------------------------------------------------------------------------------------
+
+/** A broker position `{offset, epoch}` (declared here so errors need no import from broker/). */
+export interface BrokerPositionLike {
+  /** The channel's offset (publications count from 1; 0 before the first). */
+  offset: number;
+  /** The engine's epoch for the channel. */
+  epoch: string;
+}
+
+/** A call on a broker after its `close()`, or a stream or wait that `close()` ended. */
+export class BrokerClosedError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_BROKER_CLOSED';
+  constructor(message = 'Broker is closed', options?: TyphoonErrorOptions) {
+    super(message, options);
+  }
+}
+
+/**
+ * A position cannot be resumed from: it is from another epoch (the engine lost the channel's
+ * history, e.g. a Redis restarted without persistence), older than the history kept, or ahead
+ * of the channel's latest publication. `position` is the channel's latest position: re-sync
+ * the client from your own data, then resume from there.
+ */
+export class BrokerRecoveryError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_BROKER_RECOVERY';
+  /** The channel's latest position, to resume from after a re-sync. */
+  readonly position: BrokerPositionLike;
+  constructor(
+    message = 'Cannot resume from this position',
+    options?: TyphoonErrorOptions & { position?: BrokerPositionLike },
+  ) {
+    super(message, options);
+    const pos = options?.position ?? { offset: 0, epoch: '' };
+    this.position = { offset: pos.offset, epoch: pos.epoch };
+  }
+}
+
+/** A published message is larger than the broker's `maxMessageSize` (as UTF-8 JSON). */
+export class BrokerMessageTooLargeError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_BROKER_MESSAGE_TOO_LARGE';
+}
+
+/**
+ * The broker's backing service (Redis) cannot be reached: it does not answer at startup, or an
+ * outage is under way. A publish that fails this way may or may not have been stored.
+ */
+export class BrokerUnavailableError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_BROKER_UNAVAILABLE';
+}
+
 /** Reason phrases for the status codes typhoon knows, used in messages and status lines. */
 export function statusReason(code: number): string {
   return STATUS_REASONS[code] ?? 'Unknown';

@@ -33,6 +33,10 @@ export {
   TranslationError,
   ParseError,
   TemplateNotFoundError,
+  BrokerClosedError,
+  BrokerRecoveryError,
+  BrokerMessageTooLargeError,
+  BrokerUnavailableError,
   statusReason,
 } from './errors.ts';
 export type { TyphoonErrorOptions, HTTPErrorOptions, HTTPClientErrorOptions } from './errors.ts';
@@ -325,6 +329,40 @@ export type {
   CompressionOptions,
   WebSocketConnectOptions,
 } from './websocket/index.ts';
+
+// --- broker --------------------------------------------------------------------------------
+export {
+  MemoryBroker,
+  RedisBroker,
+  formatPosition,
+  parsePosition,
+  position,
+  encodedData,
+} from './broker/index.ts';
+export type {
+  Broker,
+  BrokerLimits,
+  BrokerOptions,
+  RedisBrokerOptions,
+  HistoryOptions,
+  HistoryResult,
+  JSONValue,
+  Publication,
+  StreamOptions,
+  StreamPosition,
+  Subscription,
+  WaitForOptions,
+} from './broker/index.ts';
+
+// --- process -------------------------------------------------------------------------------
+export { forkProcesses, taskId, Subprocess, autoreload } from './process/index.ts';
+export type {
+  ForkProcessesOptions,
+  SubprocessOptions,
+  SubprocessStdio,
+  WaitForExitOptions,
+  AutoreloadOptions,
+} from './process/index.ts';
 
 // --- testing -------------------------------------------------------------------------------
 export { expectLog, bindUnusedPort, genTest, startTestServer } from './testing.ts';

@@ -123,6 +123,17 @@ const DESIGN_NAMES: Record<string, string[]> = {
     'LOCALE_NAMES',
     'TranslationError',
   ],
+  broker: [
+    'MemoryBroker',
+    'RedisBroker',
+    'formatPosition',
+    'parsePosition',
+    'position',
+    'BrokerClosedError',
+    'BrokerRecoveryError',
+    'BrokerMessageTooLargeError',
+    'BrokerUnavailableError',
+  ],
 };
 
 for (const [module, names] of Object.entries(DESIGN_NAMES)) {
@@ -176,6 +187,7 @@ test('package.json exports map matches the modules on disk', () => {
     'testing',
     'locale',
     'options',
+    'broker',
   ]) {
     if (!(`./${module}` in pkg.exports)) problems.push(`no subpath export ./${module}`);
   }
