@@ -35,3 +35,6 @@ export const kExecute: unique symbol = Symbol('typhoon.web.execute');
 
 /** `RequestHandler[kConnectionClose]()`: the client went away. */
 export const kConnectionClose: unique symbol = Symbol('typhoon.web.connectionClose');
+
+/** `RequestHandler[kMethodStart]()`: the verb's method is about to run (an event stream opens). */
+export const kMethodStart: unique symbol = Symbol('typhoon.web.methodStart');

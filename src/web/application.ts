@@ -84,6 +84,10 @@ export interface ApplicationSettings {
   xsrfCookieVersion?: 1 | 2;
   /** Attributes of the XSRF cookie (`secure`, `sameSite`, `expiresDays`, …). */
   xsrfCookieKwargs?: CookieOptions;
+  /** `EventSourceHandler`: ms between heartbeat comments on an idle stream (0: none). Default 15 000. */
+  sseHeartbeatInterval?: number;
+  /** `EventSourceHandler`: unsent bytes a client may fall behind before it is closed. Default 1 MiB. */
+  sseMaxWriteBuffer?: number;
   /** Anything else your handlers read. */
   [key: string]: unknown;
 }

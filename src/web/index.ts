@@ -39,6 +39,12 @@ export type {
   DecodeSignedValueOptions,
 } from './signed-value.ts';
 export { MultipartStreamHandler } from './multipart-stream.ts';
+export {
+  EventSourceHandler,
+  DEFAULT_SSE_HEARTBEAT_INTERVAL,
+  DEFAULT_SSE_MAX_WRITE_BUFFER,
+} from './event-source.ts';
+export type { ServerSentEvent } from './event-source.ts';
 export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './cookies.ts';
 export type { StaticFileHandlerArgs } from './static-file-handler.ts';
 export type { StreamedPart, MultipartStreamLimits } from './multipart-stream.ts';

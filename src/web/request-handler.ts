@@ -39,6 +39,7 @@ import {
   kExecute,
   kFinish,
   kFinished,
+  kMethodStart,
   kSetTransforms,
 } from '../internal/symbols.ts';
 import type { Application, ApplicationSettings } from './application.ts';
@@ -168,6 +169,8 @@ export class RequestHandler extends HandlerOutput {
 
   constructor(application: Application, request: HTTPServerRequest) {
     super(request);
+  // Made on first read of `signal`: most handlers never look, and a controller per request shows.
+  #abortController: AbortController | undefined;
     this.application = application;
     // After `application` is set: setDefaultHeaders() overrides may read the settings.
     this.clear();
@@ -181,8 +184,33 @@ export class RequestHandler extends HandlerOutput {
   /** Log the finished request and run `onFinish()`. */
   override [kFinished](): void {
     this.application.logRequest(this);
+  /**
+   * Aborted when the request finishes or the client goes away (the moment `onConnectionClose()`
+   * runs), whichever comes first: pass it to whatever the handler waits on (a broker stream, a
+   * fetch, a timer) so the wait ends with the request. Read after that moment, it is already
+   * aborted. Each request has its own.
+   *
+   * @example
+   * ```ts
+   * async get() {
+   *   const rows = await db.query(sql, { signal: this.signal });
+   *   this.write({ rows });
+   * }
+   * ```
+   * Tornado: none (Tornado handlers override `on_connection_close`).
+   */
+  get signal(): AbortSignal {
+    let controller = this.#abortController;
+    if (controller === undefined) {
+      controller = this.#abortController = new AbortController();
+      if (this.finished || this.request.connection?.closed === true) controller.abort();
+    }
+    return controller.signal;
+  }
+
     try {
       this.onFinish();
+    this.#abortController?.abort();
     } catch (error) {
       appLog.error(`Exception in onFinish of ${this.requestSummary()}`, error);
     }
@@ -199,8 +227,12 @@ export class RequestHandler extends HandlerOutput {
   }
 
   // --- hooks ---------------------------------------------------------------------------------
+    this.#abortController?.abort();
 
   /**
+  /** The verb's method is about to run; `EventSourceHandler` sends its headers here. */
+  [kMethodStart](): void {}
+
    * Receives the rule's `initArgs`. Override to keep what the handler needs.
    * Tornado: `RequestHandler.initialize`.
    */
@@ -667,6 +699,7 @@ export class RequestHandler extends HandlerOutput {
       return;
     }
     error = asRequestError(error);
+      this[kMethodStart]();
     try {
       this.logException(error);
     } catch (logError) {

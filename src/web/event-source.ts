@@ -1,0 +1,362 @@
+/**
+ * `EventSourceHandler`: Server-Sent Events, the `text/event-stream` a browser's `EventSource`
+ * reads. A handler whose `get()` sends events for as long as it runs: the status line and
+ * headers go out when `get()` starts (so the browser's `open` fires before the first event),
+ * each {@link EventSourceHandler.sendEvent} is written to the socket at once (never buffered,
+ * never compressed), and the response ends when `get()` returns. While the stream is idle a
+ * comment line goes out every `sseHeartbeatInterval` ms, so proxies and the client's own
+ * timeouts see a live connection. A client that stops reading is closed once more than
+ * `sseMaxWriteBuffer` bytes wait for it, instead of growing the server's memory.
+ *
+ * For a broadcast, encode the event once with {@link EventSourceHandler.encodeEvent} and hand
+ * the same bytes to every client with {@link EventSourceHandler.sendEncoded}: fanning one
+ * message out to 100,000 clients then costs one encoding, not 100,000.
+ *
+ * @example
+ * ```ts
+ * class Events extends EventSourceHandler {
+ *   async get(channel: string) {
+ *     const since = this.lastEventId ?? undefined;
+ *     for await (const pub of broker.stream(channel, { since, signal: this.signal })) {
+ *       await this.sendEvent({ id: pub.position, data: pub.data });
+ *     }
+ *   }
+ * }
+ * ```
+ * Tornado: none (Tornado users write `text/event-stream` by hand with `write()` + `flush()`).
+ * @module
+ */
+
+import type * as net from 'node:net';
+import { QuietFuture, type Future } from '../concurrent.ts';
+import { HTTPOutputError, StreamClosedError } from '../errors.ts';
+import { genLog } from '../log.ts';
+import { kConnectionClose, kFinished, kMethodStart, kSetTransforms } from '../internal/symbols.ts';
+import { RequestHandler } from './request-handler.ts';
+
+/** One Server-Sent Event. At least one field must be given. */
+export interface ServerSentEvent {
+  /**
+   * The payload: a string is sent as it is (each line break — CRLF, CR or LF — starts a new
+   * `data:` line, so the client sees the same text); anything else is sent as
+   * `JSON.stringify(data)` (the client `JSON.parse`s `event.data`). Absent: no `data:` line
+   * (a browser then dispatches nothing, but `id` and `retry` still take effect).
+   */
+  data?: unknown;
+  /** The event's id, which the client sends back as `Last-Event-ID` when it reconnects. */
+  id?: string | number;
+  /** The event type (`addEventListener(type, …)` on the client); default `message`. */
+  event?: string;
+  /** How long the client waits before reconnecting, in ms (a non-negative integer). */
+  retry?: number;
+}
+
+/** Default of the `sseHeartbeatInterval` application setting, in ms. */
+export const DEFAULT_SSE_HEARTBEAT_INTERVAL = 15_000;
+/** Default of the `sseMaxWriteBuffer` application setting, in bytes (1 MiB). */
+export const DEFAULT_SSE_MAX_WRITE_BUFFER = 1024 * 1024;
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+const HAS_LINE_BREAK = /[\r\n]/;
+const BAD_ID = /[\r\n\0]/;
+// A comment line: clients ignore it, proxies see traffic. Shared by every connection.
+const HEARTBEAT = Buffer.from(':\n', 'latin1');
+
+/** `prefix` before each line of `text`, every line ended with LF. */
+function prefixLines(prefix: string, text: string): string {
+  if (!HAS_LINE_BREAK.test(text)) return `${prefix}${text}\n`;
+  return `${prefix}${text.replace(LINE_BREAK, `\n${prefix}`)}\n`;
+}
+
+/** The wire text of one event; throws (writing nothing) when a field cannot be sent. */
+function eventText(event: ServerSentEvent): string {
+  if (event === null || typeof event !== 'object') {
+    throw new TypeError('an event is an object: {data, id, event, retry}');
+  }
+  let out = '';
+  const { id, event: type, retry, data } = event;
+  if (id !== undefined && id !== null) {
+    if (typeof id !== 'string' && typeof id !== 'number') {
+      throw new TypeError(`an event id is a string or a number, got ${typeof id}`);
+    }
+    const text = String(id);
+    // A client ignores an id with NUL, so it is refused like one with a line break.
+    if (BAD_ID.test(text)) throw new TypeError('an event id cannot contain CR, LF or NUL');
+    out += `id: ${text}\n`;
+  }
+  if (type !== undefined && type !== null) {
+    if (typeof type !== 'string') {
+      throw new TypeError(`an event type is a string, got ${typeof type}`);
+    }
+    if (HAS_LINE_BREAK.test(type)) throw new TypeError('an event type cannot contain CR or LF');
+    out += `event: ${type}\n`;
+  }
+  if (retry !== undefined && retry !== null) {
+    if (typeof retry !== 'number') throw new TypeError(`retry is a number, got ${typeof retry}`);
+    if (!Number.isSafeInteger(retry) || retry < 0) {
+      throw new RangeError(`retry is a non-negative integer of ms, got ${retry}`);
+    }
+    out += `retry: ${retry}\n`;
+  }
+  if (data !== undefined) {
+    let text: string | undefined;
+    if (typeof data === 'string') text = data;
+    else {
+      text = JSON.stringify(data) as string | undefined;
+      if (text === undefined) throw new TypeError(`event data of type ${typeof data} has no JSON`);
+    }
+    out += prefixLines('data: ', text);
+  }
+  if (out === '') throw new TypeError('an event needs at least one of data, id, event, retry');
+  return `${out}\n`;
+}
+
+/**
+ * A handler that streams Server-Sent Events from its `get()`. See the module documentation.
+ * Set headers of your own in `prepare()` or `setDefaultHeaders()` (they are sent when `get()`
+ * starts), and refuse a request there too (`throw new HTTPError(403)`): once `get()` runs,
+ * the `200` is on the wire.
+ *
+ * Settings read: `sseHeartbeatInterval` (ms, default 15 000; 0 turns heartbeats off) and
+ * `sseMaxWriteBuffer` (bytes, default 1 MiB). The bound counts every byte node holds for the
+ * client, including those sent in the current loop turn: a burst of more than
+ * `sseMaxWriteBuffer` bytes of unawaited events counts as falling behind. Await `sendEvent`
+ * (its Future resolves once the bytes reached the OS) to send more at once; a single event
+ * larger than the bound still goes out when nothing else waits. When a client is cut off,
+ * `onConnectionClose()` runs and `signal` aborts right then.
+ *
+ * Tornado: none (Tornado users write `text/event-stream` by hand).
+ */
+export class EventSourceHandler extends RequestHandler {
+  // Set when the stream opens: what the write bound measures (node's own buffer of unsent
+  // bytes for this socket), the bound, and the heartbeat timer.
+  #socket: net.Socket | undefined;
+  #maxWriteBuffer = DEFAULT_SSE_MAX_WRITE_BUFFER;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  // Something was written since the last heartbeat tick: a boolean, so a write pays no clock
+  // read and no timer refresh (a heartbeat comes 1-2 intervals after the last write).
+  #wrote = false;
+  // Once the stream is closed every send returns this one failed Future.
+  #closedFuture: QuietFuture<void> | undefined;
+  // onConnectionClose() ran (the server's notice, or our own cut-off of a slow client).
+  #closeNotified = false;
+
+  /**
+   * Encode `event` once, to send the same bytes to many clients with
+   * {@link EventSourceHandler.sendEncoded}. Throws `TypeError` (or `RangeError` for `retry`)
+   * for an event that cannot be sent: an `id` or `event` with CR or LF (or an `id` with NUL),
+   * data without a JSON form, or no field at all.
+   *
+   * @example
+   * ```ts
+   * const bytes = EventSourceHandler.encodeEvent({ id: '7@e1', data: { text: 'hi' } });
+   * for (const client of clients) void client.sendEncoded(bytes);
+   * ```
+   * Tornado: none.
+   */
+  static encodeEvent(event: ServerSentEvent): Buffer {
+    return Buffer.from(eventText(event), 'utf8');
+  }
+
+  /**
+   * Encode a comment: each line of `text` becomes a `:` line, so no text ever makes a field.
+   *
+   * @example
+   * ```ts
+   * const bytes = EventSourceHandler.encodeComment('server restarting');
+   * ```
+   * Tornado: none.
+   */
+  static encodeComment(text: string): Buffer {
+    return Buffer.from(prefixLines(': ', String(text)), 'utf8');
+  }
+
+  /**
+   * The id the client last saw: the `Last-Event-ID` header (sent by `EventSource` when it
+   * reconnects), else the `lastEventId` query argument (for a client that opens a new
+   * `EventSource` with its last id in the URL), else `null`. An empty value counts as absent.
+   *
+   * @example
+   * ```ts
+   * const since = this.lastEventId === null ? undefined : parsePosition(this.lastEventId);
+   * ```
+   * Tornado: none.
+   */
+  get lastEventId(): string | null {
+    const header = this.request.rawHeader('Last-Event-ID');
+    if (header !== undefined && header !== '') return header;
+    const query = this.getQueryArgument('lastEventId', null, false);
+    return query === null || query === '' ? null : query;
+  }
+
+  /**
+   * Send one event. The Future resolves once the bytes were handed to the OS, and fails with
+   * {@link StreamClosedError} when the client is gone, the stream was finished, or the client
+   * fell more than `sseMaxWriteBuffer` bytes behind (the connection is then closed). An
+   * unawaited failure is never reported as lost: the close itself is reported through
+   * `onConnectionClose()` and `signal`. A refused event (see
+   * {@link EventSourceHandler.encodeEvent}) throws and writes nothing.
+   *
+   * @example
+   * ```ts
+   * await this.sendEvent({ event: 'joined', id: 12, data: { user: 'ann' } });
+   * ```
+   * Tornado: none.
+   */
+  sendEvent(event: ServerSentEvent): Future<void> {
+    const text = eventText(event);
+    // Checked before encoding: a loop that keeps sending to a closed stream copies nothing.
+    const closed = this.#closedFuture;
+    if (closed !== undefined) return closed;
+    return this.sendEncoded(Buffer.from(text, 'utf8'));
+  }
+
+  /**
+   * Send a comment (clients ignore it; useful to keep a proxy's connection alive). A
+   * multi-line text becomes several comment lines, never a field. Resolves like
+   * {@link EventSourceHandler.sendEvent}.
+   *
+   * @example
+   * ```ts
+   * await this.sendComment('still here');
+   * ```
+   * Tornado: none.
+   */
+  sendComment(text: string): Future<void> {
+    const closed = this.#closedFuture;
+    if (closed !== undefined) return closed;
+    return this.sendEncoded(Buffer.from(prefixLines(': ', String(text)), 'utf8'));
+  }
+
+  /**
+   * Send bytes made by {@link EventSourceHandler.encodeEvent} (or other well-formed
+   * `text/event-stream` bytes) as they are: the same Buffer can go to every client of a
+   * broadcast. Resolves like {@link EventSourceHandler.sendEvent}.
+   *
+   * @example
+   * ```ts
+   * const bytes = EventSourceHandler.encodeEvent({ data: 'tick' });
+   * await Promise.all([...handlers].map((h) => h.sendEncoded(bytes)));
+   * ```
+   * Tornado: none.
+   */
+  sendEncoded(bytes: Uint8Array): Future<void> {
+    const closed = this.#closedFuture;
+    if (closed !== undefined) return closed;
+    let socket = this.#socket;
+    if (socket === undefined) {
+      this.#open();
+      socket = this.#socket;
+      if (socket === undefined) return this.#closed('the event stream is not open');
+    }
+    if (this.finished) return this.#closed('the event stream was finished');
+    if (socket.destroyed) return this.#closed('the client closed the event stream');
+    const pending = socket.writableLength;
+    if (pending > 0 && pending + bytes.length > this.#maxWriteBuffer) {
+      return this.#tooSlow(socket, pending);
+    }
+    const future = new QuietFuture<void>();
+    this.#wrote = true;
+    this.request.connection!.write(bytes, (error) => {
+      if (error) future.setException(new StreamClosedError(undefined, { realError: error }));
+      else future.setResult(undefined);
+    });
+    return future;
+  }
+
+  /** `get()` is starting: send the status line and headers now. */
+  override [kMethodStart](): void {
+    if (this.request.method === 'GET') this.#open();
+  }
+
+  #open(): void {
+    if (this.#socket !== undefined || this.#closedFuture !== undefined) return;
+    const connection = this.request.connection;
+    if (connection === undefined) throw new HTTPOutputError('request has no connection');
+    if (this.finished) {
+      void this.#closed('the event stream was finished');
+      return;
+    }
+    if (!this.headersWritten) {
+      this.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+      this.setHeader('Cache-Control', 'no-cache');
+      // nginx buffers responses unless told not to.
+      this.setHeader('X-Accel-Buffering', 'no');
+      this.clearHeader('Content-Length');
+      // Never compressed: a gzip stream holds events back until its block fills.
+      this[kSetTransforms](null);
+      // A failure here is the client leaving, which onConnectionClose and `signal` report.
+      this.flush().then(undefined, ignore);
+    }
+    this.#socket = connection.raw.socket;
+    const settings = this.settings;
+    const limit = settings.sseMaxWriteBuffer;
+    if (typeof limit === 'number' && limit >= 0) this.#maxWriteBuffer = limit;
+    const interval = settings.sseHeartbeatInterval ?? DEFAULT_SSE_HEARTBEAT_INTERVAL;
+    if (typeof interval === 'number' && interval > 0) {
+      this.#heartbeat = setInterval(EventSourceHandler.#tick, interval, this);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /** Heartbeat tick: a comment, unless something was written since the last tick. */
+  static #tick(this: void, handler: EventSourceHandler): void {
+    if (handler.#wrote) {
+      handler.#wrote = false;
+      return;
+    }
+    if (handler.#closedFuture !== undefined) return;
+    void handler.sendEncoded(HEARTBEAT);
+    handler.#wrote = false;
+  }
+
+  /** The client fell too far behind: cut it off, once, and fail this send. */
+  #tooSlow(socket: net.Socket, pending: number): QuietFuture<void> {
+    const message =
+      `event stream client too slow: ${pending} bytes unsent, over sseMaxWriteBuffer ` +
+      `(${this.#maxWriteBuffer}); closing ${this.requestSummary()}`;
+    genLog.info(message);
+    const future = this.#closed(message);
+    // A reset, not a FIN: nothing queued for this client will be read anyway, and the
+    // kernel frees its buffers at once instead of trying to deliver them.
+    socket.resetAndDestroy();
+    // The connection is gone now: say so now. The server's own notice comes a loop turn
+    // later, by when a get() that was waiting on these sends may have finished the request
+    // (and a finished request is never told its client left).
+    this[kConnectionClose]();
+    return future;
+  }
+
+  /** Stop the heartbeat and fail every later send with one shared Future. */
+  #closed(message: string): QuietFuture<void> {
+    this.#stopHeartbeat();
+    let future = this.#closedFuture;
+    if (future === undefined) {
+      future = new QuietFuture<void>();
+      future.setException(new StreamClosedError(message));
+      this.#closedFuture = future;
+    }
+    return future;
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  override [kFinished](): void {
+    void this.#closed('the event stream was finished');
+    super[kFinished]();
+  }
+
+  override [kConnectionClose](): void {
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
+    void this.#closed('the client closed the event stream');
+    super[kConnectionClose]();
+  }
+}
+
+function ignore(): void {}
