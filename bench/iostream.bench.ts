@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Bench, BenchFactory } from './harness.ts';
-import { IOStream } from '../src/iostream.ts';
+import { IOStream } from '../src/iostream/index.ts';
 import { TCPServer } from '../src/tcpserver.ts';
 
 const CONNECTIONS = 64;

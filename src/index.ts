@@ -193,13 +193,13 @@ export type {
   BindUnixSocketOptions,
   ResolvedAddress,
 } from './netutil.ts';
-export { IOStream, DEFAULT_MAX_BUFFER_SIZE } from './iostream.ts';
+export { IOStream, DEFAULT_MAX_BUFFER_SIZE } from './iostream/index.ts';
 export type {
   IOStreamOptions,
   ConnectOptions,
   ReadUntilOptions,
   ReadBytesOptions,
-} from './iostream.ts';
+} from './iostream/index.ts';
 export { TCPServer } from './tcpserver.ts';
 export type { TCPServerOptions } from './tcpserver.ts';
 export { TCPClient } from './tcpclient.ts';

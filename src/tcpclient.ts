@@ -22,7 +22,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Future } from './concurrent.ts';
 import { TimeoutError } from './errors.ts';
-import { IOStream, type IOStreamOptions } from './iostream.ts';
+import { IOStream, type IOStreamOptions } from './iostream/index.ts';
 import { kAfterHandshake } from './internal/symbols.ts';
 
 /** Options of {@link TCPClient.connect}. */

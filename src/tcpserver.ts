@@ -35,7 +35,7 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { isThenable } from './concurrent.ts';
 import { StreamClosedError, TimeoutError } from './errors.ts';
-import { IOStream, type IOStreamOptions } from './iostream.ts';
+import { IOStream, type IOStreamOptions } from './iostream/index.ts';
 import { appLog, genLog } from './log.ts';
 import {
   bindSockets,

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { IOStream } from '../src/iostream.ts';
+import { IOStream } from '../src/iostream/index.ts';
 import {
   ConnectError,
   InvalidStateError,
@@ -186,6 +186,28 @@ describe('IOStream over plain TCP', () => {
   test('constructor options are validated', () => {
     assert.throws(() => new IOStream(new net.Socket(), { maxBufferSize: 0 }), RangeError);
     assert.throws(() => new IOStream(new net.Socket(), { maxWriteBufferSize: -1 }), RangeError);
+  });
+
+  test('a reader that keeps up is never cut off: small reads, a small maxBufferSize, a flood waiting', async () => {
+    const { client, server } = await tcpSockets();
+    const stream = new IOStream(server, { maxBufferSize: 1000 });
+    // Far more than the buffer may hold, and than one socket read delivers.
+    const payload = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+    client.write(payload);
+    let received = 0;
+    let mostBuffered = 0;
+    while (received < payload.length) {
+      const piece = await stream.readBytes(Math.min(100, payload.length - received));
+      assert.ok(piece.equals(payload.subarray(received, received + piece.length)));
+      received += piece.length;
+      mostBuffered = Math.max(mostBuffered, stream.readBufferSize);
+    }
+    assert.equal(stream.closed(), false);
+    // The socket was paused while the buffer held more than the reads asked for.
+    assert.ok(mostBuffered <= 256 * 1024, `buffered ${mostBuffered} bytes`);
+    stream.close();
+    client.destroy();
   });
 
   test('a delimiter straddling three small chunks is found', async () => {

@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { TCPClient } from '../src/tcpclient.ts';
 import { TCPServer } from '../src/tcpserver.ts';
-import type { IOStream } from '../src/iostream.ts';
+import type { IOStream } from '../src/iostream/index.ts';
 import { bindSockets, DefaultResolver, type StreamAddress } from '../src/netutil.ts';
 import { ConnectError, TimeoutError } from '../src/errors.ts';
 import { bindUnusedPort } from '../src/testing.ts';

@@ -7,7 +7,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TCPServer, type TCPServerOptions } from '../src/tcpserver.ts';
-import { IOStream } from '../src/iostream.ts';
+import { IOStream } from '../src/iostream/index.ts';
 import { bindUnixSocket, type StreamAddress } from '../src/netutil.ts';
 import { StreamBufferFullError, StreamClosedError } from '../src/errors.ts';
 import { addLogInterceptor, appLog, genLog, type LogRecord } from '../src/log.ts';

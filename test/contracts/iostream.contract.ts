@@ -2,7 +2,7 @@
 // the same reads, writes, limits and close rules must hold whatever the socket underneath is.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IOStream, IOStreamOptions } from '../../src/iostream.ts';
+import type { IOStream, IOStreamOptions } from '../../src/iostream/index.ts';
 import {
   ReadInProgressError,
   StreamBufferFullError,

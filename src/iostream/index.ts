@@ -7,21 +7,11 @@
  * satisfy it, which wakes the coroutine that awaits it. Writes return a Future resolved once the
  * bytes have been handed to the operating system, in the order they were written.
  *
- * How the read buffer works: arriving chunks are kept as they came, in a list, with an offset
- * into the first one. A read that is satisfied by the first chunk gets a view of it (no copy); only
- * a read that spans chunks copies, and then only the bytes it returns. The delimiter search
- * remembers how far it got, so a line arriving in many small pieces is scanned once, not once per
- * piece.
- *
- * ```
- *   chunks:  [ ....|xxxxxxxx ] [ xxxxxxxxxxxxx ] [ xxxxx ]
- *                  ^ offset      <------------ size ------------>
- * ```
- *
- * Memory stays bounded: when no read is pending and 64 KiB are buffered, the socket is paused
- * (the kernel's window then pushes back on the peer); while a read is pending, the buffer may grow
- * to `maxBufferSize` (100 MiB by default) and past it the read fails with
- * {@link StreamBufferFullError} and the stream closes.
+ * Memory stays bounded: when no read is pending and 64 KiB (or `maxBufferSize`, if smaller) are
+ * buffered, the socket is paused (the kernel's window then pushes back on the peer) until a read
+ * needs more than the buffer holds, as Tornado reads only as reads need. While a read is
+ * pending, the buffer may grow to `maxBufferSize` (100 MiB by default); past it the read fails
+ * with {@link StreamBufferFullError} and the stream closes.
  *
  * Differences from Tornado worth knowing:
  * - A read or write that cannot start (stream closed, another read pending, a full write buffer)
@@ -47,7 +37,7 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Future, QuietFuture } from './concurrent.ts';
+import { Future, QuietFuture } from '../concurrent.ts';
 import {
   ConnectError,
   InvalidStateError,
@@ -55,63 +45,37 @@ import {
   StreamBufferFullError,
   StreamClosedError,
   UnsatisfiableReadError,
-} from './errors.ts';
-import { IOLoop } from './ioloop.ts';
-import { genLog } from './log.ts';
-import { kAfterHandshake } from './internal/symbols.ts';
+} from '../errors.ts';
+import { IOLoop } from '../ioloop.ts';
+import { genLog } from '../log.ts';
+import { kAfterHandshake } from '../internal/symbols.ts';
+import {
+  NO_OPTIONS,
+  PAUSE_THRESHOLD,
+  limitsOf,
+  type ConnectOptions,
+  type IOStreamOptions,
+  type Limits,
+  type ReadBytesOptions,
+  type ReadUntilOptions,
+} from './options.ts';
+import { EMPTY, NO_CHUNKS, copyRange, delimiterBytes, findDelimiter } from './read-buffer.ts';
+import {
+  HANDED_OVER,
+  failQuietly,
+  nodeEndListener,
+  noop,
+  refused,
+  takeNodeEndListener,
+} from './socket.ts';
 
-/** Options of {@link IOStream}. */
-export interface IOStreamOptions {
-  /**
-   * Most bytes the read buffer may hold while a read waits for more; past it the read fails
-   * with {@link StreamBufferFullError} and the stream closes. Default 100 MiB.
-   */
-  maxBufferSize?: number;
-  /**
-   * Most bytes that may wait in the write queue (written but not yet handed to the OS); a
-   * `write()` that would pass it fails with {@link StreamBufferFullError} and the stream stays
-   * open. Default: no limit (as Tornado) — await `write()` to apply backpressure.
-   */
-  maxWriteBufferSize?: number;
-}
-
-/** Extra options of {@link IOStream.connect}: where to connect from. */
-export interface ConnectOptions {
-  /** Local address to connect from (Tornado: `source_ip`). */
-  localAddress?: string;
-  /** Local port to connect from (Tornado: `source_port`). */
-  localPort?: number;
-  /** Address family to resolve `host` to: 4, 6, or 0 for either (default). */
-  family?: 0 | 4 | 6;
-}
-
-/** Options of {@link IOStream.readUntil} and {@link IOStream.readUntilRegex}. */
-export interface ReadUntilOptions {
-  /**
-   * Fail with {@link UnsatisfiableReadError} (and close the stream) when the delimiter or match
-   * has not ended within this many bytes.
-   */
-  maxBytes?: number;
-}
-
-/** Options of {@link IOStream.readBytes} and {@link IOStream.readInto}. */
-export interface ReadBytesOptions {
-  /** Resolve as soon as at least one byte is available, with up to the requested count. */
-  partial?: boolean;
-}
-
-/**
- * Default {@link IOStreamOptions.maxBufferSize}: 100 MiB, as Tornado's `max_buffer_size`.
- *
- * @example
- * ```ts
- * new IOStream(socket, { maxBufferSize: DEFAULT_MAX_BUFFER_SIZE / 100 }); // 1 MiB
- * ```
- */
-export const DEFAULT_MAX_BUFFER_SIZE = 100 * 1024 * 1024;
-
-// With no read pending, stop reading from the socket once this much is buffered.
-const PAUSE_THRESHOLD = 64 * 1024;
+export { DEFAULT_MAX_BUFFER_SIZE } from './options.ts';
+export type {
+  ConnectOptions,
+  IOStreamOptions,
+  ReadBytesOptions,
+  ReadUntilOptions,
+} from './options.ts';
 
 // `#state` packs the pending read's kind, its `partial` option and the closed flag into one
 // small integer: every field of an IOStream costs 8 bytes on each of possibly 10^5 connections.
@@ -128,36 +92,6 @@ const CLOSED = 16;
 // double (which V8 would box in a heap number per stream).
 const NO_MAX = 0x7fffffff;
 
-const EMPTY = Buffer.alloc(0);
-// `#chunks` of an empty buffer: shared and never mutated, so an idle stream owns no array.
-const NO_CHUNKS: Buffer[] = [];
-
-// The buffer limits, shared by consecutive streams created with the same limits (a server
-// creates all its connections' streams with one set) instead of two fields per stream.
-interface Limits {
-  readonly maxBufferSize: number;
-  readonly maxWriteBufferSize: number;
-}
-const DEFAULT_LIMITS: Limits = {
-  maxBufferSize: DEFAULT_MAX_BUFFER_SIZE,
-  maxWriteBufferSize: Infinity,
-};
-let lastLimits: Limits = DEFAULT_LIMITS;
-function limitsOf(options: IOStreamOptions): Limits {
-  const maxBufferSize = options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE;
-  const maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
-  if (
-    maxBufferSize === lastLimits.maxBufferSize &&
-    maxWriteBufferSize === lastLimits.maxWriteBufferSize
-  ) {
-    return lastLimits;
-  }
-  if (!(maxBufferSize > 0)) throw new RangeError('maxBufferSize must be positive');
-  if (!(maxWriteBufferSize >= 0)) throw new RangeError('maxWriteBufferSize must be >= 0');
-  lastLimits = { maxBufferSize, maxWriteBufferSize };
-  return lastLimits;
-}
-
 // A client connection (or TLS handshake) under way; rare, so kept out of the stream's fields.
 interface Connecting {
   future: Future<IOStream>;
@@ -166,56 +100,6 @@ interface Connecting {
 const kStream: unique symbol = Symbol('typhoon.iostream');
 interface OwnedSocket extends net.Socket {
   [kStream]?: IOStream | undefined;
-}
-
-// `readUntil('\n')` in a loop would otherwise encode the same delimiter on every call.
-let lastDelimiterText = '';
-let lastDelimiterBytes: Buffer = EMPTY;
-function delimiterBytes(delimiter: string | Uint8Array): Buffer {
-  if (typeof delimiter !== 'string') {
-    return Buffer.isBuffer(delimiter)
-      ? delimiter
-      : Buffer.from(delimiter.buffer, delimiter.byteOffset, delimiter.byteLength);
-  }
-  if (delimiter !== lastDelimiterText) {
-    lastDelimiterBytes = Buffer.from(delimiter, 'utf8');
-    lastDelimiterText = delimiter;
-  }
-  return lastDelimiterBytes;
-}
-
-function noop(): void {}
-
-// What `write` returns when the socket took all its bytes at once: one finished Future shared
-// by all such writes (a done Future cannot change; creating and resolving one per write was a
-// measurable part of an echo round-trip).
-const HANDED_OVER: Future<void> = new QuietFuture<void>();
-HANDED_OVER.setResult(undefined);
-
-const NO_OPTIONS: IOStreamOptions = {};
-
-// Node gives every socket one `end` listener of its own. Adding a second turns the socket's
-// listener slot into an array (plus the property store Node's emitter puts on it: ~100 bytes
-// per connection). So when a socket has exactly that listener, ours replaces it and calls it
-// first (the order it would have run in); anything else gets a plain second listener.
-type Listener = (this: net.Socket, ...args: unknown[]) => void;
-const nodeEndListener = ((): Listener | null => {
-  const listeners = new net.Socket().listeners('end');
-  return listeners.length === 1 ? (listeners[0] as Listener) : null;
-})();
-function takeNodeEndListener(socket: net.Socket): boolean {
-  if (nodeEndListener === null || socket.listenerCount('end') !== 1) return false;
-  if (socket.listeners('end')[0] !== nodeEndListener) return false;
-  socket.removeListener('end', nodeEndListener);
-  return true;
-}
-
-// Failures handed to a Future the caller may never look at (a write it did not await, a read
-// left pending at close) are marked retrieved, as Tornado does, so they are not logged as lost.
-function failQuietly(future: Future<unknown>, error: Error): void {
-  if (future.done()) return;
-  future.setException(error);
-  future.exception();
 }
 
 /**
@@ -234,6 +118,27 @@ function failQuietly(future: Future<unknown>, error: Error): void {
  * Tornado: `tornado.iostream.IOStream` (and `SSLIOStream`, which is the same class here).
  */
 export class IOStream {
+  // Shared listeners find their stream through the socket, so an idle stream costs no
+  // closures (this matters with tens of thousands of connections).
+  static #onSocketData = function (this: OwnedSocket, chunk: Buffer): void {
+    const stream = this[kStream];
+    if (stream !== undefined) stream.#handleData(chunk);
+  };
+  static #onSocketEnd = function (this: OwnedSocket): void {
+    // Tornado treats EOF from the peer as the end of the stream.
+    this[kStream]?.close();
+  };
+  static #onSocketEndAfterNode = function (this: OwnedSocket): void {
+    nodeEndListener!.call(this);
+    this[kStream]?.close();
+  };
+  static #onSocketClose = function (this: OwnedSocket): void {
+    this[kStream]?.close();
+  };
+  static #onSocketError = function (this: OwnedSocket, error: Error): void {
+    this[kStream]?.close(error);
+  };
+
   // Few fields on purpose (an idle server holds one stream per connection): rarely used state
   // is allocated on first use, and mutually exclusive state shares a slot.
   #socket: OwnedSocket;
@@ -259,6 +164,23 @@ export class IOStream {
   // While open: the close callback (or null). Once closed: the error that closed it, if any.
   #closeCallbackOrError: (() => unknown) | Error | null | undefined = null;
 
+  // The packed `#state` is read and written only through these (V8 inlines them).
+  #isClosed(): boolean {
+    return (this.#state & CLOSED) !== 0;
+  }
+  #markClosed(): void {
+    this.#state |= CLOSED;
+  }
+  #readKind(): number {
+    return this.#state & KIND;
+  }
+  #isPartial(): boolean {
+    return (this.#state & PARTIAL) !== 0;
+  }
+  #setReadKind(kind: number, partial: boolean): void {
+    this.#state = (this.#state & CLOSED) | kind | (partial ? PARTIAL : 0);
+  }
+
   /**
    * Wrap `socket`. The socket may still be connecting (see {@link IOStream.connect}); an
    * `error` listener is attached at once and stays for the socket's lifetime, so a socket error
@@ -267,8 +189,6 @@ export class IOStream {
   constructor(socket: net.Socket, options: IOStreamOptions = NO_OPTIONS) {
     this.#socket = socket;
     this.#limits = limitsOf(options);
-    // Shared listeners find their stream through the socket, so an idle stream costs no
-    // closures (this matters with tens of thousands of connections).
     this.#socket[kStream] = this;
     socket.on('error', IOStream.#onSocketError);
     socket.on('data', IOStream.#onSocketData);
@@ -280,25 +200,6 @@ export class IOStream {
     if (socket.destroyed) this.close();
   }
 
-  static #onSocketData = function (this: OwnedSocket, chunk: Buffer): void {
-    const stream = this[kStream];
-    if (stream !== undefined) stream.#handleData(chunk);
-  };
-  static #onSocketEnd = function (this: OwnedSocket): void {
-    // Tornado treats EOF from the peer as the end of the stream.
-    this[kStream]?.close();
-  };
-  static #onSocketEndAfterNode = function (this: OwnedSocket): void {
-    nodeEndListener!.call(this);
-    this[kStream]?.close();
-  };
-  static #onSocketClose = function (this: OwnedSocket): void {
-    this[kStream]?.close();
-  };
-  static #onSocketError = function (this: OwnedSocket, error: Error): void {
-    this[kStream]?.close(error);
-  };
-
   /** The underlying socket (a `tls.TLSSocket` for TLS streams). Tornado: `IOStream.socket`. */
   get socket(): net.Socket {
     return this.#socket;
@@ -309,9 +210,7 @@ export class IOStream {
    * an unsatisfiable read, or the argument of {@link IOStream.close}). Tornado: `IOStream.error`.
    */
   get error(): Error | undefined {
-    return (this.#state & CLOSED) !== 0
-      ? (this.#closeCallbackOrError as Error | undefined)
-      : undefined;
+    return this.#isClosed() ? (this.#closeCallbackOrError as Error | undefined) : undefined;
   }
 
   /** Bytes in the read buffer, not yet returned by a read. */
@@ -321,12 +220,12 @@ export class IOStream {
 
   /** Whether the stream is closed. Tornado: `IOStream.closed()`. */
   closed(): boolean {
-    return (this.#state & CLOSED) !== 0;
+    return this.#isClosed();
   }
 
   /** Whether a read is pending. Tornado: `IOStream.reading()`. */
   reading(): boolean {
-    return (this.#state & KIND) !== NONE;
+    return this.#readKind() !== NONE;
   }
 
   /** Whether written data is still waiting to be handed to the OS. Tornado: `IOStream.writing()`. */
@@ -348,7 +247,7 @@ export class IOStream {
    */
   connect(port: number, host = 'localhost', options?: ConnectOptions): Future<IOStream> {
     const future = new Future<IOStream>();
-    if ((this.#state & CLOSED) !== 0) {
+    if (this.#isClosed()) {
       future.setException(
         new ConnectError(`Cannot connect a closed stream`, { cause: this.#closedError() }),
       );
@@ -384,7 +283,7 @@ export class IOStream {
   readUntil(delimiter: string | Uint8Array, options?: ReadUntilOptions): Future<Buffer> {
     const bytes = delimiterBytes(delimiter);
     if (bytes.length === 0) {
-      return this.#refuse(new RangeError('readUntil needs a non-empty delimiter'));
+      return refused(new RangeError('readUntil needs a non-empty delimiter'));
     }
     return this.#startRead(UNTIL, bytes, options?.maxBytes, false) as Future<Buffer>;
   }
@@ -420,7 +319,7 @@ export class IOStream {
    */
   readBytes(n: number, options?: ReadBytesOptions): Future<Buffer> {
     if (!Number.isSafeInteger(n) || n < 0) {
-      return this.#refuse(new RangeError(`readBytes needs a byte count >= 0, got ${n}`));
+      return refused(new RangeError(`readBytes needs a byte count >= 0, got ${n}`));
     }
     return this.#startRead(BYTES, n, undefined, options?.partial === true) as Future<Buffer>;
   }
@@ -456,45 +355,37 @@ export class IOStream {
     return this.#startRead(CLOSE, null, undefined, false) as Future<Buffer>;
   }
 
-  #refuse<T>(error: Error): Future<T> {
-    const future = new Future<T>();
-    future.setException(error);
-    return future;
-  }
-
   #startRead(
     kind: number,
     arg: Buffer | RegExp | Uint8Array | number | null,
     maxBytes: number | undefined,
     partial: boolean,
   ): Future<unknown> {
-    if ((this.#state & KIND) !== NONE) {
-      return this.#refuse(
-        (this.#state & CLOSED) !== 0
-          ? this.#closedError()
-          : new ReadInProgressError('Already reading'),
+    if (this.#readKind() !== NONE) {
+      return refused(
+        this.#isClosed() ? this.#closedError() : new ReadInProgressError('Already reading'),
       );
     }
     const future = new QuietFuture<unknown>();
-    this.#state = (this.#state & CLOSED) | kind | (partial ? PARTIAL : 0);
+    this.#setReadKind(kind, partial);
     this.#readArg = arg;
     // Floored: the limits it is compared with are whole byte counts.
     this.#readMax = maxBytes !== undefined && maxBytes < NO_MAX ? Math.floor(maxBytes) : NO_MAX;
     this.#readFuture = future;
     this.#scanned = 0;
     if (kind === CLOSE) {
-      if ((this.#state & CLOSED) !== 0) this.#finishRead(this.#size);
-    } else if (!this.#tryRead() && (this.#state & CLOSED) !== 0) {
+      if (this.#isClosed()) this.#finishRead(this.#size);
+    } else if (!this.#tryRead() && this.#isClosed()) {
       // Reads on a closed stream are served from what is left in the buffer, or fail.
       this.#clearRead();
       failQuietly(future, this.#closedError());
     }
-    if ((this.#state & KIND) !== NONE && this.#socket.isPaused()) this.#socket.resume();
+    if (this.#readKind() !== NONE && this.#socket.isPaused()) this.#socket.resume();
     return future;
   }
 
   #clearRead(): void {
-    this.#state &= CLOSED;
+    this.#setReadKind(NONE, false);
     this.#readArg = null;
     this.#readFuture = null;
     this.#scanned = 0;
@@ -521,15 +412,15 @@ export class IOStream {
   // Bytes the pending read would consume now, or -1 if it must wait for more.
   #findReadPos(): number {
     const size = this.#size;
-    switch (this.#state & KIND) {
+    switch (this.#readKind()) {
       case BYTES:
       case INTO: {
         const n =
-          (this.#state & KIND) === BYTES
+          this.#readKind() === BYTES
             ? (this.#readArg as number)
             : (this.#readArg as Uint8Array).length;
         if (size >= n) return n;
-        if ((this.#state & PARTIAL) !== 0 && size > 0) return size;
+        if (this.#isPartial() && size > 0) return size;
         return -1;
       }
       case UNTIL: {
@@ -564,66 +455,27 @@ export class IOStream {
     }
   }
 
-  // End offset (exclusive) of the first `delimiter` in the buffer, or -1. Matches inside one
-  // chunk are found with indexOf; a match straddling chunks is found in a small window copied
-  // around the boundary. `#scanned` makes repeated calls linear overall.
+  // End offset (exclusive) of the first `delimiter` in the buffer, or -1. `#scanned` makes
+  // repeated calls linear overall.
   #findDelimiter(delimiter: Buffer): number {
     const chunks = this.#chunks;
     if (chunks.length === 0) return -1;
-    const d = delimiter.length;
-    const scanned = this.#scanned;
-    // One byte (a newline): searching for a number is cheaper in Node than for a buffer.
-    const needle = d === 1 ? delimiter[0]! : delimiter;
-    let abs = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = chunks[i]!;
-      const start = i === 0 ? this.#offset : 0;
-      const chunkEnd = abs + chunk.length - start;
-      if (chunkEnd > scanned) {
-        const from = Math.max(scanned - abs, 0);
-        const idx = chunk.indexOf(needle, start + from);
-        if (idx >= 0) return abs + (idx - start) + d;
-        if (d > 1 && i + 1 < chunks.length) {
-          const wStart = Math.max(chunkEnd - (d - 1), scanned);
-          const wEnd = Math.min(chunkEnd + d - 1, this.#size);
-          const widx = this.#copyRange(wStart, wEnd).indexOf(delimiter);
-          if (widx >= 0) return wStart + widx + d;
-        }
-      }
-      abs = chunkEnd;
-    }
-    this.#scanned = Math.max(scanned, this.#size - d + 1, 0);
-    return -1;
-  }
-
-  // Copy of buffered bytes [from, to) (relative to the unread start).
-  #copyRange(from: number, to: number): Buffer {
-    const out = Buffer.allocUnsafe(to - from);
-    let abs = 0;
-    let written = 0;
-    for (let i = 0; i < this.#chunks.length && abs < to; i++) {
-      const chunk = this.#chunks[i]!;
-      const start = i === 0 ? this.#offset : 0;
-      const len = chunk.length - start;
-      const lo = Math.max(from - abs, 0);
-      const hi = Math.min(to - abs, len);
-      if (hi > lo) written += chunk.copy(out, written, start + lo, start + hi);
-      abs += len;
-    }
-    return out;
+    const end = findDelimiter(chunks, this.#offset, this.#size, this.#scanned, delimiter);
+    if (end < 0) this.#scanned = Math.max(this.#scanned, this.#size - delimiter.length + 1, 0);
+    return end;
   }
 
   // Merge the buffer into one chunk (regex reads need contiguous text).
   #flatten(): void {
     if (this.#chunks.length <= 1) return;
-    const merged = this.#copyRange(0, this.#size);
+    const merged = copyRange(this.#chunks, this.#offset, 0, this.#size);
     this.#chunks = [merged]; // never NO_CHUNKS: it has 2 or more
     this.#offset = 0;
   }
 
   #finishRead(pos: number): void {
     const future = this.#readFuture!;
-    const kind = this.#state & KIND;
+    const kind = this.#readKind();
     const target = this.#readArg;
     this.#clearRead();
     if (kind === INTO) {
@@ -681,35 +533,38 @@ export class IOStream {
   }
 
   #handleData(chunk: Buffer): void {
-    const state = this.#state;
-    if ((state & CLOSED) !== 0 || chunk.length === 0) return;
-    if (this.#size === 0 && (state & KIND) !== NONE && this.#takeWhole(chunk, state)) return;
+    if (this.#isClosed() || chunk.length === 0) return;
+    if (this.#size === 0 && this.#readKind() !== NONE && this.#takeWhole(chunk)) return;
     if (this.#chunks === NO_CHUNKS) this.#chunks = [chunk];
     else this.#chunks.push(chunk);
     this.#size += chunk.length;
-    if ((this.#state & KIND) !== NONE && (this.#state & KIND) !== CLOSE) this.#tryRead();
-    if ((this.#state & CLOSED) !== 0) return;
-    if (this.#size > this.#limits.maxBufferSize) {
+    if (this.#readKind() !== NONE && this.#readKind() !== CLOSE) this.#tryRead();
+    if (this.#isClosed()) return;
+    const maxBufferSize = this.#limits.maxBufferSize;
+    if (this.#readKind() === NONE) {
+      // Nobody is reading: stop taking bytes off the socket so memory stays bounded. The
+      // next read that the buffer cannot satisfy resumes it (see `#startRead`), so a reader
+      // that keeps up is never cut off by what the peer sent ahead.
+      if (this.#size >= PAUSE_THRESHOLD || this.#size > maxBufferSize) this.#socket.pause();
+    } else if (this.#size > maxBufferSize) {
+      // The pending read needs more than the buffer may hold.
       const error = new StreamBufferFullError(
-        `Reached maximum read buffer size (${this.#limits.maxBufferSize} bytes)`,
+        `Reached maximum read buffer size (${maxBufferSize} bytes)`,
       );
       genLog.info(`${error.message}, closing connection`);
       const future = this.#readFuture;
       this.#clearRead();
       if (future !== null) failQuietly(future, error);
       this.close(error);
-    } else if ((this.#state & KIND) === NONE && this.#size >= PAUSE_THRESHOLD) {
-      // Nobody is reading: stop taking bytes off the socket so memory stays bounded.
-      this.#socket.pause();
     }
   }
 
   // A chunk that arrives while the buffer is empty and is exactly what the pending read asks
   // for (the usual case for a line or a length-prefixed message) is handed over as it is,
   // without entering the buffer. True if it was.
-  #takeWhole(chunk: Buffer, state: number): boolean {
+  #takeWhole(chunk: Buffer): boolean {
     const length = chunk.length;
-    switch (state & KIND) {
+    switch (this.#readKind()) {
       case UNTIL: {
         const delimiter = this.#readArg as Buffer;
         const d = delimiter.length;
@@ -720,7 +575,7 @@ export class IOStream {
       }
       case BYTES: {
         const n = this.#readArg as number;
-        if (length !== n && ((state & PARTIAL) === 0 || length > n)) return false;
+        if (length !== n && (!this.#isPartial() || length > n)) return false;
         break;
       }
       default:
@@ -748,13 +603,13 @@ export class IOStream {
    * Tornado: `IOStream.write`.
    */
   write(data: Uint8Array | string): Future<void> {
-    if ((this.#state & CLOSED) !== 0) return this.#refuse(this.#closedError());
+    if (this.#isClosed()) return refused(this.#closedError());
     const socket = this.#socket;
     const maxWriteBufferSize = this.#limits.maxWriteBufferSize;
     if (maxWriteBufferSize !== Infinity) {
       const length = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       if (socket.writableLength + length > maxWriteBufferSize) {
-        return this.#refuse(
+        return refused(
           new StreamBufferFullError(
             `Reached maximum write buffer size (${maxWriteBufferSize} bytes)`,
           ),
@@ -802,13 +657,13 @@ export class IOStream {
    * Tornado: `IOStream.close`.
    */
   close(error?: unknown): void {
-    if ((this.#state & CLOSED) !== 0) return;
+    if (this.#isClosed()) return;
     const callback = this.#closeCallbackOrError as (() => unknown) | null;
-    this.#state |= CLOSED;
+    this.#markClosed();
     this.#closeCallbackOrError = error instanceof Error ? error : undefined;
-    if ((this.#state & KIND) === CLOSE) {
+    if (this.#readKind() === CLOSE) {
       this.#finishRead(this.#size);
-    } else if ((this.#state & KIND) !== NONE) {
+    } else if (this.#readKind() !== NONE) {
       const future = this.#readFuture!;
       this.#clearRead();
       failQuietly(future, this.#closedError());
@@ -843,7 +698,7 @@ export class IOStream {
    * it. An exception it throws is logged on `appLog`. Tornado: `IOStream.set_close_callback`.
    */
   setCloseCallback(callback: (() => unknown) | null): void {
-    if ((this.#state & CLOSED) === 0) this.#closeCallbackOrError = callback;
+    if (!this.#isClosed()) this.#closeCallbackOrError = callback;
     else if (callback !== null) IOLoop.current().addCallback(callback);
   }
 
@@ -852,7 +707,7 @@ export class IOStream {
    * Tornado: `IOStream.set_nodelay`.
    */
   setNodelay(value: boolean): void {
-    if ((this.#state & CLOSED) === 0) this.#socket.setNoDelay(value);
+    if (!this.#isClosed()) this.#socket.setNoDelay(value);
   }
 
   /**
@@ -877,9 +732,9 @@ export class IOStream {
     options: tls.ConnectionOptions | tls.TLSSocketOptions = {},
     streamOptions?: IOStreamOptions,
   ): Future<IOStream> {
-    if ((this.#state & CLOSED) !== 0) return this.#refuse(this.#closedError());
-    if ((this.#state & KIND) !== NONE || this.writing() || this.#size > 0 || this.#connecting) {
-      return this.#refuse(
+    if (this.#isClosed()) return refused(this.#closedError());
+    if (this.#readKind() !== NONE || this.writing() || this.#size > 0 || this.#connecting) {
+      return refused(
         new InvalidStateError('startTls needs an idle stream (no pending I/O, empty buffer)'),
       );
     }
@@ -895,7 +750,7 @@ export class IOStream {
     socket.on('error', noop); // the TLS socket owns it now; keep errors from going uncaught
     socket[kStream] = undefined;
     const closeCallback = this.#closeCallbackOrError as (() => unknown) | null;
-    this.#state |= CLOSED;
+    this.#markClosed();
     this.#closeCallbackOrError = undefined;
     const opts = {
       maxBufferSize: this.#limits.maxBufferSize,
@@ -907,7 +762,7 @@ export class IOStream {
       : tls.connect({ ...(options as tls.ConnectionOptions), socket });
     const stream = new IOStream(tlsSocket, opts);
     stream.setCloseCallback(closeCallback);
-    if ((stream.#state & CLOSED) !== 0) return stream.#refuse(stream.#closedError());
+    if (stream.#isClosed()) return refused(stream.#closedError());
     return stream.#waitSecure(serverSide ? 'secure' : 'secureConnect', null);
   }
 
@@ -931,12 +786,12 @@ export class IOStream {
     options?: IOStreamOptions,
   ): { stream: IOStream; connected: Future<IOStream> } {
     const stream = new IOStream(socket, options);
-    if ((stream.#state & CLOSED) !== 0) {
+    if (stream.#isClosed()) {
       const error =
         target !== null
           ? new ConnectError(`Could not connect to ${target}`)
           : stream.#closedError();
-      return { stream, connected: stream.#refuse(error) };
+      return { stream, connected: refused(error) };
     }
     return { stream, connected: stream.#waitSecure(event, target) };
   }
