@@ -34,16 +34,23 @@ export interface TyphoonErrorOptions {
  * The base class of every error typhoon raises.
  *
  * Tornado has no single base; catching `TyphoonError` is the typhoon way to say "anything
- * typhoon raised". Subclasses set a static `errorCode`, copied onto each instance.
+ * typhoon raised". Subclasses set a static `errorCode`, copied onto each instance, and may set
+ * a static `defaultMessage`, the message of an instance created without one (so a subclass
+ * needs no constructor just for that).
  */
 export class TyphoonError extends Error {
   /** Stable, documented identifier of this class of failure. */
   static readonly errorCode: string = 'TYPHOON_ERROR';
+  /** The message of an instance created without one. */
+  static readonly defaultMessage: string = '';
   /** The class's {@link TyphoonError.errorCode}, on the instance for convenience. */
   readonly errorCode: string;
 
   constructor(message?: string, options?: TyphoonErrorOptions) {
-    super(message ?? '', options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? (new.target as typeof TyphoonError).defaultMessage,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = new.target.name;
     this.errorCode = (new.target as typeof TyphoonError).errorCode;
   }
@@ -59,9 +66,7 @@ export class TyphoonError extends Error {
  */
 export class TimeoutError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_TIMEOUT';
-  constructor(message = 'Timeout', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Timeout';
 }
 
 /**
@@ -70,9 +75,7 @@ export class TimeoutError extends TyphoonError {
  */
 export class CancelledError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_CANCELLED';
-  constructor(message = 'Cancelled', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Cancelled';
 }
 
 /**
@@ -87,17 +90,13 @@ export class InvalidStateError extends TyphoonError {
 /** `getNowait()` on an empty queue. Tornado: `tornado.queues.QueueEmpty`. */
 export class QueueEmpty extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_QUEUE_EMPTY';
-  constructor(message = 'Queue is empty', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Queue is empty';
 }
 
 /** `putNowait()` on a full queue. Tornado: `tornado.queues.QueueFull`. */
 export class QueueFull extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_QUEUE_FULL';
-  constructor(message = 'Queue is full', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Queue is full';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,9 +106,7 @@ export class QueueFull extends TyphoonError {
 /** Work was submitted to an executor after `shutdown()`. */
 export class ExecutorShutdownError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_EXECUTOR_SHUTDOWN';
-  constructor(message = 'Executor has been shut down', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Executor has been shut down';
 }
 
 /** The worker thread died (crash, `process.exit`) while running the task. */
@@ -141,7 +138,8 @@ export class StreamClosedError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_STREAM_CLOSED';
   /** The underlying error that caused the close, if any (also `cause`). */
   readonly realError: Error | undefined;
-  constructor(message = 'Stream is closed', options?: { realError?: Error | undefined }) {
+  static override readonly defaultMessage: string = 'Stream is closed';
+  constructor(message?: string, options?: { realError?: Error | undefined }) {
     super(message, options?.realError ? { cause: options.realError } : undefined);
     this.realError = options?.realError;
   }
@@ -158,17 +156,13 @@ export class UnsatisfiableReadError extends TyphoonError {
 /** The stream's read buffer passed `maxBufferSize`. Tornado: `StreamBufferFullError`. */
 export class StreamBufferFullError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_STREAM_BUFFER_FULL';
-  constructor(message = 'Reached maximum read buffer size', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Reached maximum read buffer size';
 }
 
 /** A second read was started while one of the same kind is still pending. */
 export class ReadInProgressError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_READ_IN_PROGRESS';
-  constructor(message = 'Already reading', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'Already reading';
 }
 
 /** A TCP connection could not be established (refused, unreachable, timed out). */
@@ -309,9 +303,7 @@ export class HTTPClientError<R = unknown> extends TyphoonError {
  */
 export class WebSocketError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_WEBSOCKET';
-  constructor(message = 'WebSocket error', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'WebSocket error';
 }
 
 /**
@@ -321,9 +313,7 @@ export class WebSocketError extends TyphoonError {
  */
 export class WebSocketClosedError extends WebSocketError {
   static override readonly errorCode: string = 'TYPHOON_WEBSOCKET_CLOSED';
-  constructor(message = 'WebSocket is closed', options?: TyphoonErrorOptions) {
-    super(message, options);
-  }
+  static override readonly defaultMessage: string = 'WebSocket is closed';
 }
 
 // ---------------------------------------------------------------------------------------------
