@@ -130,7 +130,9 @@ export abstract class BrokerBase implements Broker {
   ): Promise<Publication[]> {
     const consumer = this.hub.stream(channel, since, undefined);
     const stop = (): void => void consumer.return();
-    const timer = timeout === undefined ? undefined : setTimeout(stop, timeout);
+    // Past 2^31-1 ms setTimeout would fire at once; such a wait is a wait without a timeout.
+    const timer =
+      timeout === undefined || timeout > 2_147_483_647 ? undefined : setTimeout(stop, timeout);
     signal?.addEventListener('abort', stop, { once: true });
     try {
       const first = await consumer.next();
