@@ -307,6 +307,8 @@ export { StaticFileHandler } from './web/index.ts';
 export type { StaticFileHandlerArgs } from './web/index.ts';
 export { GZipContentEncoding, isCompressibleType, acceptsGzip } from './web/index.ts';
 export { MultipartStreamHandler } from './web/index.ts';
+export { UIModule, TemplateModule } from './web/index.ts';
+export type { UIModuleHost, ResourceFiles, TemplateResources } from './web/index.ts';
 export type { StreamedPart, MultipartStreamLimits } from './web/index.ts';
 export {
   EventSourceHandler,

@@ -36,6 +36,7 @@ import { staticRules } from './static-file-handler.ts';
 import { GZipContentEncoding } from './transforms.ts';
 import { StreamedBody } from './stream-body.ts';
 import type { CookieOptions } from './cookies.ts';
+import type { TemplateLoader, WhitespaceMode } from '../template/index.ts';
 
 /** A handler class an application can route to. */
 export type HandlerClass = new (
@@ -88,6 +89,22 @@ export interface ApplicationSettings {
   sseHeartbeatInterval?: number;
   /** `EventSourceHandler`: unsent bytes a client may fall behind before it is closed. Default 1 MiB. */
   sseMaxWriteBuffer?: number;
+  /** Folder of the templates `render()` reads. */
+  templatePath?: string;
+  /** A loader used instead of a `Loader` on `templatePath` (e.g. a `DictLoader`). */
+  templateLoader?: TemplateLoader;
+  /** Escaping function name for `{{ }}` in templates (default `xhtmlEscape`); `null`: off. */
+  autoescape?: string | null;
+  /** Whitespace mode of every template (default by file name: `single` for `.html`/`.js`). */
+  templateWhitespace?: WhitespaceMode;
+  /** Keep compiled templates across requests. Default true; false when `debug`. */
+  compiledTemplateCache?: boolean;
+  /** `UIModule` classes by name (an object, a module namespace, or an array of them). */
+  uiModules?: unknown;
+  /** Template functions called with the handler first (an object, module or array of them). */
+  uiMethods?: unknown;
+  /** Locale code when `Accept-Language` names nothing loaded (default: the default locale). */
+  defaultLocale?: string;
   /** Anything else your handlers read. */
   [key: string]: unknown;
 }
@@ -126,6 +143,8 @@ export class Application implements HTTPServerConnectionDelegate {
     this.settings = { ...settings };
     if (this.settings.debug && this.settings.serveTraceback === undefined)
       this.settings.serveTraceback = true;
+    if (this.settings.debug && this.settings.compiledTemplateCache === undefined)
+      this.settings.compiledTemplateCache = false;
     this.transforms = [...(settings.transforms ?? [])];
     // issue 6: compression runs first (as Tornado's), static routes come before the app's own.
     if (this.settings.compressResponse) this.transforms.unshift(GZipContentEncoding.factory);

@@ -39,6 +39,8 @@ export type {
   DecodeSignedValueOptions,
 } from './signed-value.ts';
 export { MultipartStreamHandler } from './multipart-stream.ts';
+export { UIModule, TemplateModule } from './ui-modules.ts';
+export type { UIModuleHost, ResourceFiles, TemplateResources } from './ui-modules.ts';
 export {
   EventSourceHandler,
   DEFAULT_SSE_HEARTBEAT_INTERVAL,

@@ -30,7 +30,7 @@
  */
 
 import { appLog } from '../log.ts';
-import { isThenable } from '../concurrent.ts';
+import { isThenable, type Future } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
 import { HTTPError, HTTPOutputError } from '../errors.ts';
 import type { HTTPFile, HTTPServerRequest } from '../httputil/index.ts';
@@ -43,6 +43,9 @@ import {
   kSetTransforms,
 } from '../internal/symbols.ts';
 import type { Application, ApplicationSettings } from './application.ts';
+import type { Locale } from '../locale/index.ts';
+import type { TemplateLoader, TemplateNamespace } from '../template/index.ts';
+import * as templates from './templates.ts';
 import * as cookies from './cookies.ts';
 import * as auth from './auth.ts';
 import { prepareWithBody } from './stream-body.ts';
@@ -599,6 +602,43 @@ export class RequestHandler extends HandlerOutput {
   /** The URL for the named rule, from the application. Tornado: `reverse_url`. */
   reverseUrl(name: string, ...args: unknown[]): string {
     return this.application.reverseUrl(name, ...args);
+  }
+
+  // --- templates and locale: thin delegates to templates.ts (lazy: free until used) ----------
+  /** Render template `name`, add UI modules' JS/CSS, finish with it. Tornado: `render`. */
+  render(name: string, namespace?: TemplateNamespace): Future<void> {
+    return templates.render(this, name, namespace);
+  }
+  /** Template `name` with the handler's names and `namespace`. Tornado: `render_string`. */
+  renderString(name: string, namespace?: TemplateNamespace): string {
+    return templates.renderString(this, name, namespace);
+  }
+  /** Where templates are read from: the `templatePath` setting. Tornado: `get_template_path`. */
+  getTemplatePath(): string | null {
+    return this.settings.templatePath ?? null;
+  }
+  /** The loader for a template folder (made once per app). Tornado: `create_template_loader`. */
+  createTemplateLoader(templatePath: string): TemplateLoader {
+    return templates.createTemplateLoader(this.settings, templatePath);
+  }
+  /** `handler`, `locale`, `_`, `staticUrl`, …: Tornado's `get_template_namespace`. */
+  getTemplateNamespace(): TemplateNamespace {
+    return templates.templateNamespace(this);
+  }
+  /** `getUserLocale()`, else `getBrowserLocale()`; assignable. Tornado: `locale`. */
+  get locale(): Locale {
+    return templates.localeOf(this);
+  }
+  set locale(locale: Locale) {
+    templates.setLocale(this, locale);
+  }
+  /** Override to pick the user's locale (`null`: ask the browser). Tornado: `get_user_locale`. */
+  getUserLocale(): Locale | null {
+    return null;
+  }
+  /** The loaded locale best matching `Accept-Language`. Tornado: `get_browser_locale`. */
+  getBrowserLocale(defaultCode = this.settings.defaultLocale ?? 'en_US'): Locale {
+    return templates.browserLocale(this, defaultCode);
   }
 
   // --- execution -----------------------------------------------------------------------------
