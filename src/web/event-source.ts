@@ -61,6 +61,8 @@ const HAS_LINE_BREAK = /[\r\n]/;
 const BAD_ID = /[\r\n\0]/;
 // A comment line: clients ignore it, proxies see traffic. Shared by every connection.
 const HEARTBEAT = Buffer.from(':\n', 'latin1');
+// encodeOnce's encodings, by the object they were made for.
+const encodedByKey = new WeakMap<object, Buffer>();
 
 /** `prefix` before each line of `text`, every line ended with LF. */
 function prefixLines(prefix: string, text: string): string {
@@ -156,6 +158,33 @@ export class EventSourceHandler extends RequestHandler {
    */
   static encodeEvent(event: ServerSentEvent): Buffer {
     return Buffer.from(eventText(event), 'utf8');
+  }
+
+  /**
+   * The encoding of the event `make()` returns, made once per `key` object and kept while the
+   * key lives (a `WeakMap`): when every client streams the same publication object (as a
+   * broker's streams hand out), each client's `sendEncoded` gets the same Buffer and the event
+   * is encoded once, not once per client.
+   *
+   * @example
+   * ```ts
+   * for await (const pub of broker.stream(room, { since, signal: this.signal })) {
+   *   const bytes = EventSourceHandler.encodeOnce(pub, () => ({
+   *     id: formatPosition(pub),
+   *     data: pub.data,
+   *   }));
+   *   await this.sendEncoded(bytes);
+   * }
+   * ```
+   * Tornado: none.
+   */
+  static encodeOnce(key: object, make: () => ServerSentEvent): Buffer {
+    let bytes = encodedByKey.get(key);
+    if (bytes === undefined) {
+      bytes = Buffer.from(eventText(make()), 'utf8');
+      encodedByKey.set(key, bytes);
+    }
+    return bytes;
   }
 
   /**
@@ -346,6 +375,18 @@ export class EventSourceHandler extends RequestHandler {
     }
   }
 
+  /**
+   * As {@link RequestHandler.logException}, except that a {@link StreamClosedError} (from a
+   * send) or an `AbortError` (from something given `signal`) after the client left is not
+   * logged: the client going away is the normal end of a stream, already reported through
+   * `onConnectionClose()` and `signal`, so `get()` may simply let it propagate.
+   */
+  override logException(error: unknown): void {
+    const clientLeft = this.#closeNotified || this.request.connection?.closed === true;
+    if (clientLeft && (error instanceof StreamClosedError || isAbortError(error))) return;
+    super.logException(error);
+  }
+
   override [kFinished](): void {
     void this.#closed('the event stream was finished');
     super[kFinished]();
@@ -360,3 +401,7 @@ export class EventSourceHandler extends RequestHandler {
 }
 
 function ignore(): void {}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}

