@@ -506,6 +506,49 @@ export class BrokerUnavailableError extends TyphoonError {
   static override readonly errorCode: string = 'TYPHOON_BROKER_UNAVAILABLE';
 }
 
+// ---------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `forkProcesses` used in a way that would fork the wrong number of processes: a second call
+ * in the same process (which in the children would fork again, a fork bomb), a count that is
+ * negative or not an integer, or a call from a cluster worker that `forkProcesses` did not start.
+ * Tornado: the `RuntimeError`/`AssertionError` of `tornado.process.fork_processes`.
+ */
+export class ForkProcessesError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_FORK_PROCESSES';
+}
+
+/**
+ * A subprocess exited with a non-zero status (`Subprocess.waitForExit()` with `raiseError`).
+ * `returncode` is the status, or the negative signal number when a signal killed it (-9 for
+ * `SIGKILL`); `cmd` is the argv it ran. Tornado: `subprocess.CalledProcessError`.
+ */
+export class CalledProcessError extends TyphoonError {
+  static override readonly errorCode: string = 'TYPHOON_CALLED_PROCESS';
+  /** The exit status, or minus the number of the signal that killed the process. */
+  readonly returncode: number;
+  /** The command that ran: the argv given to `Subprocess`. */
+  readonly cmd: readonly string[];
+  constructor(
+    returncode: number,
+    options?: TyphoonErrorOptions & { cmd?: readonly string[]; message?: string },
+  ) {
+    const cmd = options?.cmd ?? [];
+    super(
+      options?.message ??
+        `Command ${JSON.stringify(cmd)} ` +
+          (returncode < 0
+            ? `died with signal ${-returncode}`
+            : `returned non-zero exit status ${returncode}`),
+      options,
+    );
+    this.returncode = returncode;
+    this.cmd = [...cmd];
+  }
+}
+
 /** Reason phrases for the status codes typhoon knows, used in messages and status lines. */
 export function statusReason(code: number): string {
   return STATUS_REASONS[code] ?? 'Unknown';

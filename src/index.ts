@@ -37,6 +37,8 @@ export {
   BrokerRecoveryError,
   BrokerMessageTooLargeError,
   BrokerUnavailableError,
+  ForkProcessesError,
+  CalledProcessError,
   statusReason,
 } from './errors.ts';
 export type { TyphoonErrorOptions, HTTPErrorOptions, HTTPClientErrorOptions } from './errors.ts';
@@ -355,6 +357,16 @@ export type {
   Subscription,
   WaitForOptions,
 } from './broker/index.ts';
+
+// --- process -------------------------------------------------------------------------------
+export { forkProcesses, taskId, Subprocess, autoreload } from './process/index.ts';
+export type {
+  ForkProcessesOptions,
+  SubprocessOptions,
+  SubprocessStdio,
+  WaitForExitOptions,
+  AutoreloadOptions,
+} from './process/index.ts';
 
 // --- process -------------------------------------------------------------------------------
 export { forkProcesses, taskId, Subprocess, autoreload } from './process/index.ts';

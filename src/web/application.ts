@@ -19,6 +19,7 @@
  */
 
 import { accessLog, appLog } from '../log.ts';
+import { autoreload } from '../process/index.ts';
 import { HTTPServer, type HTTPServerOptions } from '../httpserver/index.ts';
 import type {
   HTTPConnection,
@@ -51,6 +52,11 @@ export type Rule = RuleSpec<HandlerClass>;
 export interface ApplicationSettings {
   /** Development mode; turns on `serveTraceback`. */
   debug?: boolean;
+  /**
+   * Restart the process when a loaded source module or a template changes (see
+   * `typhoon/autoreload`). Default: `debug`. For development only.
+   */
+  autoreload?: boolean;
   /** Put the stack of an uncaught error in the 500 page. Default: `debug`. */
   serveTraceback?: boolean;
   /** Replace the access log line: called once per finished request. */
@@ -145,6 +151,13 @@ export class Application implements HTTPServerConnectionDelegate {
       this.settings.serveTraceback = true;
     if (this.settings.debug && this.settings.compiledTemplateCache === undefined)
       this.settings.compiledTemplateCache = false;
+    // Development only (Tornado: `autoreload`, on with `debug`); never on by default.
+    if (this.settings.autoreload ?? this.settings.debug) {
+      this.settings.autoreload = true;
+      autoreload.start();
+      const templatePath = this.settings.templatePath;
+      if (typeof templatePath === 'string') autoreload.watch(templatePath);
+    }
     this.transforms = [...(settings.transforms ?? [])];
     // issue 6: compression runs first (as Tornado's), static routes come before the app's own.
     if (this.settings.compressResponse) this.transforms.unshift(GZipContentEncoding.factory);

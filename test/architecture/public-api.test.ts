@@ -135,6 +135,14 @@ const DESIGN_NAMES: Record<string, string[]> = {
     'BrokerMessageTooLargeError',
     'BrokerUnavailableError',
   ],
+  process: [
+    'forkProcesses',
+    'taskId',
+    'Subprocess',
+    'autoreload',
+    'CalledProcessError',
+    'ForkProcessesError',
+  ],
 };
 
 for (const [module, names] of Object.entries(DESIGN_NAMES)) {
@@ -189,6 +197,8 @@ test('package.json exports map matches the modules on disk', () => {
     'locale',
     'options',
     'broker',
+    'process',
+    'autoreload',
   ]) {
     if (!(`./${module}` in pkg.exports)) problems.push(`no subpath export ./${module}`);
   }
