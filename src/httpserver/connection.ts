@@ -328,7 +328,7 @@ export class RequestContext implements HTTPConnection {
     if (expectContinue) this.res.writeContinue();
     if (this.settings.decompressRequest) {
       const encoding = framing.contentEncoding;
-      if (encoding !== undefined && encoding.toLowerCase() === 'gzip') this.startGunzip();
+      if (encoding !== undefined && encoding.trim().toLowerCase() === 'gzip') this.startGunzip();
     }
     if (this.bodyTimeout > 0) this.timer = setTimeout(onBodyTimeout, this.bodyTimeout, this);
     req[kContext] = this;

@@ -107,6 +107,13 @@ export function checkFraming(
   res: http.ServerResponse,
   maxHeaderCount: number,
 ): FramingHeaders | undefined {
+  if (req.httpVersionMajor !== 1) {
+    // llhttp accepts HTTP/0.9 (no version) and any 2.x/3.x version number; typhoon speaks
+    // HTTP/1.x only: 400 for 0.9, 505 for a later major version.
+    const later = req.httpVersionMajor > 1;
+    rejectRequest(req, res, later ? 505 : 400, `unsupported HTTP version ${req.httpVersion}`);
+    return undefined;
+  }
   const raw = req.rawHeaders;
   if (raw.length > maxHeaderCount * 2) {
     rejectRequest(req, res, 431, `more than ${maxHeaderCount} header lines`);

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * A non-blocking HTTP/1.1 server on top of `node:http` (llhttp parses; typhoon defends the
  * edges llhttp leaves open and enforces its limits).
@@ -17,6 +18,9 @@
  * | `Expect: 100-continue` with a declared body over the limit | `413`, no `100 Continue`  |
  * | `Transfer-Encoding` other than a lone `chunked`         | `400`                        |
  * | a duplicate or malformed `Host`                         | `400`                        |
+ * | HTTP/0.9 (no version) / a major version other than 1    | `400` / `505`                |
+ * | `CONNECT` (no proxying here)                            | the application's `405`      |
+ * | with `decompressRequest`, a `Content-Encoding` not gzip | `415`                        |
  * | headers slower than `headerTimeout`, body slower than `bodyTimeout` | `408`            |
  *
  * Each refusal is logged once on `genLog` at info level (as Tornado logs malformed messages)
@@ -41,6 +45,8 @@
  * @module
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -243,6 +249,9 @@ export class HTTPServer {
     server.on('checkContinue', this.#onCheckContinue);
     server.on('clientError', this.#onClientError);
     server.on('upgrade', this.#onUpgrade);
+    // Without a listener node destroys a CONNECT's socket unanswered; served like an upgrade,
+    // the application answers it (a RequestHandler: 405, CONNECT not being supported).
+    server.on('connect', this.#onUpgrade);
     this.#server = server;
   }
 
@@ -398,6 +407,20 @@ export class HTTPServer {
     const framing = checkFraming(req, res, settings.maxHeaderCount);
     if (framing === undefined) return;
     const host = framing.host;
+    if (settings.decompressRequest && framing.contentEncoding !== undefined) {
+      const encoding = framing.contentEncoding.trim().toLowerCase();
+      if (encoding !== 'gzip' && encoding !== 'identity') {
+        // Asked to decompress bodies: one it cannot decode must not reach the handler as if
+        // it were plain bytes.
+        rejectRequest(
+          req,
+          res,
+          415,
+          `unsupported Content-Encoding ${JSON.stringify(framing.contentEncoding.slice(0, 100))}`,
+        );
+        return;
+      }
+    }
     if (settings.stopping) {
       genLog.info(`Refusing request from ${remoteAddressOf(req.socket)}: server is stopping`);
       res.shouldKeepAlive = false;
@@ -435,7 +458,7 @@ export class HTTPServer {
     if (host !== undefined) request.host = host;
     if (settings.decompressRequest) {
       const encoding = framing.contentEncoding;
-      if (encoding !== undefined && encoding.toLowerCase() === 'gzip') {
+      if (encoding !== undefined && encoding.trim().toLowerCase() === 'gzip') {
         // The delegate sees the body decompressed, so it must not see the encoding either.
         request.headers.delete('Content-Encoding');
         request.headers.add('X-Consumed-Content-Encoding', encoding);

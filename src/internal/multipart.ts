@@ -67,6 +67,7 @@ export interface MultipartLimits {
 }
 
 const CR = 0x0d;
+const BARE_CR_LF_NUL = /[\r\n\0]/;
 const LF = 0x0a;
 const DASH = 0x2d;
 const EMPTY = Buffer.alloc(0);
@@ -293,6 +294,10 @@ export class MultipartParser {
     let dispositions = 0;
     let last: string | null = null;
     for (const line of text === '' ? [] : text.split('\r\n')) {
+      // A CR or LF left after splitting at CRLF is a bare one: other parsers read it as a
+      // line break, so the part's headers would mean different things to different readers.
+      if (BARE_CR_LF_NUL.test(line))
+        throw new MultipartError('bare CR, LF or NUL in a multipart part header');
       if ((line.startsWith(' ') || line.startsWith('\t')) && last !== null) {
         headers[last] += ' ' + line.trim(); // obsolete line folding
         continue;

@@ -428,15 +428,14 @@ export class HandlerOutput {
         if (this.#bufferLength() > 0) {
           throw new HTTPOutputError(`Cannot send body with ${final}`);
         }
-        if (final === 304) {
-          // (Without the map there is no Content-Encoding or Content-Language to remove.)
-          const headers = this.#headers;
-          if (headers !== null) {
-            headers.delete('Content-Encoding');
-            headers.delete('Content-Language');
-          }
-          this.#setKnown('Content-Type', null);
+        // No body, so nothing for these to describe (Tornado clears them the same way).
+        // (Without the map there is no Content-Encoding or Content-Language to remove.)
+        const headers = this.#headers;
+        if (headers !== null) {
+          headers.delete('Content-Encoding');
+          headers.delete('Content-Language');
         }
+        this.#setKnown('Content-Type', null);
         this.#setKnown('Content-Length', null);
       } else if (this.#getKnown('Content-Length') === undefined && this.#transforms === null) {
         this.#setKnown('Content-Length', String(this.#bufferLength()));

@@ -339,6 +339,8 @@ export class RequestHandler extends HandlerOutput {
     const error = options.error;
     const reason = error instanceof HTTPError ? error.reason : undefined;
     this.setStatus(status, reason);
+    // RFC 9110 requires it on a 405 (Tornado omits it): the methods this handler answers.
+    if (status === 405) this.setHeader('Allow', allowedMethods(this));
     try {
       this.writeError(status, options);
     } catch (writeFailure) {
@@ -764,6 +766,20 @@ export class RequestHandler extends HandlerOutput {
   logException(error: unknown): void {
     logRequestException(this.requestSummary(), this.request, error);
   }
+}
+
+/** The supported methods whose handler method a subclass defines, for a 405's `Allow`. */
+function allowedMethods(handler: RequestHandler): string {
+  const supported = (handler.constructor as typeof RequestHandler).SUPPORTED_METHODS;
+  const base = RequestHandler.prototype as unknown as Record<string, unknown>;
+  const own = handler as unknown as Record<string, unknown>;
+  const allowed: string[] = [];
+  for (const method of supported) {
+    const name = METHOD_NAMES[method] ?? method.toLowerCase();
+    const fn = own[name];
+    if (typeof fn === 'function' && fn !== base[name]) allowed.push(method);
+  }
+  return allowed.join(', ');
 }
 
 function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
