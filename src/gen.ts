@@ -35,6 +35,7 @@
 import { Future, chainFuture, isThenable, reactWhenDone, toFuture } from './concurrent.ts';
 import { CancelledError, InvalidStateError, TimeoutError } from './errors.ts';
 import { appLog, genLog } from './log.ts';
+import { isGeneratorObject, isPlainObject, type AnyGenerator } from './internal/guards.ts';
 
 /** An error class, or a list of them, whose instances are not logged. */
 export type QuietExceptions =
@@ -75,12 +76,6 @@ export const moment: PromiseLike<void> = Object.freeze({
     return new Promise<void>((resolve) => setImmediate(resolve)).then(onFulfilled, onRejected);
   },
 });
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object') return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 function describe(x: unknown): string {
   if (typeof x === 'string')
@@ -134,17 +129,6 @@ export function convertYielded(yielded: unknown): Future<unknown> {
 // ---------------------------------------------------------------------------------------------
 // coroutine
 // ---------------------------------------------------------------------------------------------
-
-type AnyGenerator = Generator<unknown, unknown, unknown>;
-
-function isGenerator(x: unknown): x is AnyGenerator {
-  return (
-    x !== null &&
-    typeof x === 'object' &&
-    typeof (x as AnyGenerator).next === 'function' &&
-    typeof (x as AnyGenerator).throw === 'function'
-  );
-}
 
 /**
  * Drives one generator: sends each yielded thing's outcome back in, until it returns.
@@ -397,7 +381,7 @@ export function coroutine<This, A extends unknown[]>(
       result.setException(error);
       return result;
     }
-    if (isGenerator(returned)) new Runner(returned, result).step(false, undefined);
+    if (isGeneratorObject(returned)) new Runner(returned, result).step(false, undefined);
     else if (isThenable(returned)) chainFuture(returned, result);
     else result.setResult(returned);
     return result;

@@ -29,6 +29,7 @@
  * @module
  */
 import { HTTPError } from '../errors.ts';
+import { isGeneratorObject } from '../internal/guards.ts';
 import { isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
 import type { HTTPServerRequest } from '../httputil/index.ts';
@@ -155,15 +156,6 @@ export function loginUrlSetting(handler: { readonly settings: ApplicationSetting
     throw new Error("You must define the 'loginUrl' setting to use authenticated()");
   }
   return url;
-}
-
-function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
-  return (
-    x !== null &&
-    typeof x === 'object' &&
-    typeof (x as Generator).next === 'function' &&
-    typeof (x as Generator).throw === 'function'
-  );
 }
 
 /**

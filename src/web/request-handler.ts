@@ -33,6 +33,7 @@ import { appLog } from '../log.ts';
 import { isThenable, type Future } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
 import { HTTPError, HTTPOutputError } from '../errors.ts';
+import { isGeneratorObject } from '../internal/guards.ts';
 import type { HTTPFile, HTTPServerRequest } from '../httputil/index.ts';
 import {
   kConnectionClose,
@@ -780,14 +781,4 @@ function allowedMethods(handler: RequestHandler): string {
     if (typeof fn === 'function' && fn !== base[name]) allowed.push(method);
   }
   return allowed.join(', ');
-}
-
-function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
-  return (
-    x !== null &&
-    typeof x === 'object' &&
-    typeof (x as Generator).next === 'function' &&
-    typeof (x as Generator).throw === 'function' &&
-    typeof (x as Generator)[Symbol.iterator] === 'function'
-  );
 }

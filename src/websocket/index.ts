@@ -33,6 +33,7 @@ import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { failedFuture, isThenable, type Future } from '../concurrent.ts';
 import { WebSocketClosedError, WebSocketError } from '../errors.ts';
+import { isGeneratorObject } from '../internal/guards.ts';
 import { coroutine } from '../gen.ts';
 import { appLog, genLog } from '../log.ts';
 import { RequestHandler } from '../web/index.ts';
@@ -68,15 +69,6 @@ export type { WebSocketConnectOptions } from './client.ts';
 
 const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 const ORIGIN_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
-
-function isGeneratorObject(x: unknown): x is Generator<unknown, unknown, unknown> {
-  return (
-    x !== null &&
-    typeof x === 'object' &&
-    typeof (x as Generator).next === 'function' &&
-    typeof (x as Generator).throw === 'function'
-  );
-}
 
 /** Call a hook; a generator result runs as a coroutine, like a RequestHandler method. */
 function callHook(fn: () => unknown): unknown {

@@ -18,6 +18,7 @@ import { WebSocket, type PerMessageDeflateOptions, type RawData } from 'ws';
 import { Future } from '../concurrent.ts';
 import { WebSocketClosedError } from '../errors.ts';
 import { genLog } from '../log.ts';
+import { isPlainObject } from '../internal/guards.ts';
 
 /** Largest message accepted by default: 10 MiB, as in Tornado. Larger ones close with 1009. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
@@ -65,12 +66,6 @@ export interface CompressionOptions {
   memLevel?: number;
   /** Messages smaller than this many bytes are sent uncompressed. Default 1024. */
   threshold?: number;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== 'object') return false;
-  const proto = Object.getPrototypeOf(x) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 /** Turn what the user passed into what `ws.send` takes. (internal) */
