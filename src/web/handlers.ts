@@ -139,14 +139,9 @@ export interface FallbackHandlerArgs {
 export class FallbackHandler extends RequestHandler {
   /** The dispatcher runs this handler as soon as the head arrives, before any body is read. */
   static takesOverConnection = true;
+  // Whatever the legacy listener may answer, TRACE and CONNECT included.
   static override SUPPORTED_METHODS: readonly string[] = [
-    'GET',
-    'HEAD',
-    'POST',
-    'DELETE',
-    'PATCH',
-    'PUT',
-    'OPTIONS',
+    ...RequestHandler.SUPPORTED_METHODS,
     'TRACE',
     'CONNECT',
   ];
