@@ -19,7 +19,7 @@
  */
 
 import { Future } from '../concurrent.ts';
-import { HTTPOutputError, statusReason } from '../errors.ts';
+import { HTTPOutputError, StreamClosedError, statusReason } from '../errors.ts';
 import type { HTTPConnection, HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import { kDetach, kFinish, kFinished, kSetTransforms } from '../internal/symbols.ts';
 import {
@@ -272,10 +272,16 @@ export class HandlerOutput {
   /**
    * Buffer output: a string (UTF-8), bytes, or a plain object sent as JSON with
    * `Content-Type: application/json; charset=UTF-8`. An array is refused with a TypeError,
-   * as in Tornado (wrap it in an object). Tornado: `write`.
+   * as in Tornado (wrap it in an object). Once the client has closed the connection it throws
+   * {@link StreamClosedError}. Tornado: `write`.
    */
   write(chunk: WriteChunk): void {
     if (this.#finished) throw new HTTPOutputError('Cannot write() after finish()');
+    if (this.request.connection?.closed === true) throw clientLeft('write()');
+    this.#append(chunk);
+  }
+
+  #append(chunk: WriteChunk): void {
     if (typeof chunk === 'string') {
       this.#writeBuffer.push(chunk);
     } else if (chunk instanceof Uint8Array) {
@@ -322,12 +328,18 @@ export class HandlerOutput {
 
   /**
    * Send the buffered output (and the headers, the first time). The Future resolves when the
-   * bytes were handed to the OS. Tornado: `flush`.
+   * bytes were handed to the OS, and rejects with {@link StreamClosedError} when the client
+   * is gone (as do `write()` and `finish()` from then on), so a handler writing in a loop
+   * (`this.write(chunk); await this.flush()`) stops there. Tornado: `flush`.
    */
   flush(): Future<void> {
     const future = new Future<void>();
+    if (this.request.connection?.closed === true) {
+      future.setException(clientLeft('flush()'));
+      return future;
+    }
     this.#flush(false, (error) => {
-      if (error) future.setException(error);
+      if (error) future.setException(asStreamClosed(error));
       else future.setResult(undefined);
     });
     return future;
@@ -399,8 +411,14 @@ export class HandlerOutput {
    */
   finish(chunk?: WriteChunk): Future<void> {
     const future = new Future<void>();
+    if (this.request.connection?.closed === true && !this.#finished) {
+      // The request still ends (access log, onFinish); the caller learns its answer was lost.
+      this.#finish(undefined);
+      future.setException(clientLeft('finish()'));
+      return future;
+    }
     this.#finish(chunk, (error) => {
-      if (error) future.setException(error);
+      if (error) future.setException(asStreamClosed(error));
       else future.setResult(undefined);
     });
     return future;
@@ -408,7 +426,7 @@ export class HandlerOutput {
 
   #finish(chunk: WriteChunk | undefined | null, callback?: (error?: Error | null) => void): void {
     if (this.#finished) throw new HTTPOutputError('finish() called twice');
-    if (chunk !== undefined && chunk !== null) this.write(chunk);
+    if (chunk !== undefined && chunk !== null) this.#append(chunk);
     if (!this.#headersWritten) {
       const status = this.#status;
       const method = this.request.method;
@@ -480,6 +498,20 @@ export class HandlerOutput {
     if (etag === undefined || header === undefined) return false;
     return etagMatches(header, etag);
   }
+}
+
+/** The error for output to a client that closed the connection. */
+function clientLeft(what: string): StreamClosedError {
+  return new StreamClosedError(`Cannot ${what}: the client closed the connection`);
+}
+
+/**
+ * A failed socket write (EPIPE, ECONNRESET, ECANCELED, node's ERR_STREAM_DESTROYED) as the
+ * typed error the handler gets: the client is gone either way.
+ */
+function asStreamClosed(error: Error): StreamClosedError {
+  if (error instanceof StreamClosedError) return error;
+  return new StreamClosedError('Stream is closed', { realError: error });
 }
 
 /** What a browser drops or rewrites in a URL: C0 controls, space, DEL and backslash. */

@@ -29,10 +29,10 @@
  * @module
  */
 
-import { appLog } from '../log.ts';
+import { appLog, genLog } from '../log.ts';
 import { isThenable, type Future } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
-import { HTTPError, HTTPOutputError } from '../errors.ts';
+import { HTTPError, HTTPOutputError, StreamClosedError } from '../errors.ts';
 import { isGeneratorObject } from '../internal/guards.ts';
 import type { HTTPFile, HTTPServerRequest } from '../httputil/index.ts';
 import {
@@ -765,6 +765,11 @@ export class RequestHandler extends HandlerOutput {
    * warning on `genLog`, any other error with its stack on `appLog`. Tornado: `log_exception`.
    */
   logException(error: unknown): void {
+    // A write to a client that left: expected, and already told through onConnectionClose.
+    if (error instanceof StreamClosedError && this.request.connection?.closed === true) {
+      genLog.debug(`${this.requestSummary()}: client left (${error.message})`);
+      return;
+    }
     logRequestException(this.requestSummary(), this.request, error);
   }
 }
