@@ -14,9 +14,11 @@ import {
   command,
   freePort,
   redisMissing,
+  session,
   startRedisServer,
   type RedisServer,
 } from '../helpers/redis-server.ts';
+import { claimLogs } from '../helpers/claim-logs.ts';
 
 const missing = redisMissing();
 if (missing !== undefined) console.log(`# skipping RedisBroker tests: ${missing}`);
@@ -183,6 +185,83 @@ describe('RedisBroker', () => {
     assert.notEqual(next.epoch, last.epoch);
     assert.equal(next.offset, 1);
     await fresh.close();
+  });
+
+  /** Drop the subscriber connections and keep them out while `during` runs. */
+  async function withoutSubscribers(during: () => Promise<void>): Promise<void> {
+    const admin = await session((server as RedisServer).port);
+    try {
+      // Existing connections stay; the subscriber's reconnects are refused until restored.
+      assert.equal(await admin.send('CONFIG SET maxclients 1'), '+OK');
+      assert.match(await admin.send('CLIENT KILL TYPE pubsub'), /^:[1-9]/);
+      await during();
+    } finally {
+      await admin.send('CONFIG SET maxclients 10000');
+      admin.close();
+    }
+  }
+
+  it('a dropped subscriber connection is re-made and what was published meanwhile delivered once', async (url) => {
+    const a = open(url);
+    const b = open(url);
+    const start = (await b.history('c', { limit: 0 })).position;
+    const stream = b.stream('c', { since: start });
+    const live: number[] = [];
+    const got: Publication[] = [];
+    await expectLog(appLog, /unreachable/, async () => {
+      const sub = b.subscribe('c', (p) => live.push(p.offset));
+      await sub.ready;
+      const first = stream.next();
+      await sleep(50);
+      await withoutSubscribers(async () => {
+        for (let i = 1; i <= 10; i++) await a.publish('c', i);
+        await sleep(100);
+        assert.deepEqual(live, [], 'nothing arrives while the subscriber is away');
+      });
+      got.push((await first).value as Publication);
+      while (got.length < 10) got.push((await stream.next()).value as Publication);
+      const deadline = Date.now() + 5000;
+      while (live.length < 10 && Date.now() < deadline) await sleep(10);
+    });
+    const ten = Array.from({ length: 10 }, (_, i) => i + 1);
+    assert.deepEqual(
+      got.map((p) => p.offset),
+      ten,
+    );
+    assert.deepEqual(live, ten);
+    await stream.return?.();
+  });
+
+  it('more missed while the subscriber connection was down than the history holds: streams fail, subscribers are warned', async (url) => {
+    const a = new RedisBroker({ url, keyPrefix: prefix, historySize: 5 });
+    const b = new RedisBroker({ url, keyPrefix: prefix, historySize: 5 });
+    made.push(a, b);
+    const start = (await b.history('c', { limit: 0 })).position;
+    const stream = b.stream('c', { since: start });
+    const live: number[] = [];
+    await claimLogs(
+      [
+        [appLog, /unreachable/],
+        [appLog, /missed publications/],
+      ],
+      async () => {
+        const sub = b.subscribe('c', (p) => live.push(p.offset));
+        await sub.ready;
+        const first = stream.next();
+        await sleep(50);
+        await withoutSubscribers(async () => {
+          for (let i = 1; i <= 20; i++) await a.publish('c', i);
+        });
+        await assert.rejects(
+          first,
+          (error: unknown) => error instanceof BrokerRecoveryError && error.position.offset === 20,
+        );
+        await a.publish('c', 21);
+        const deadline = Date.now() + 5000;
+        while (!live.includes(21) && Date.now() < deadline) await sleep(10);
+      },
+    );
+    assert.deepEqual(live, [21], 'the subscriber goes on with what comes next');
   });
 
   it('two processes publishing at once to one channel: every stream sees one total order', async (url) => {

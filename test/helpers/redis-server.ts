@@ -74,6 +74,39 @@ export function command(port: number, line: string): Promise<string> {
   });
 }
 
+/** One raw connection for several inline commands in a row (each resolves with its first line). */
+export async function session(
+  port: number,
+): Promise<{ send(line: string): Promise<string>; close(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let buffered = '';
+  const waiting: Array<(line: string) => void> = [];
+  socket.on('data', (chunk) => {
+    buffered += chunk.toString('latin1');
+    let end: number;
+    while ((end = buffered.indexOf('\r\n')) !== -1 && waiting.length > 0) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      waiting.shift()?.(line);
+    }
+  });
+  return {
+    send(line) {
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        socket.write(`${line}\r\n`);
+      });
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+}
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
