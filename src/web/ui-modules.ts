@@ -298,22 +298,6 @@ function uniqueUrls(host: UIModuleHost, files: string[]): string[] {
   return [...seen];
 }
 
-function insertBefore(html: string, index: number, text: string): string {
-  return html.slice(0, index) + text + '\n' + html.slice(index);
-}
-
-/** Where `</head>` starts; a page without one gets head resources at its start. */
-function headIndex(html: string): number {
-  const i = html.indexOf('</head>');
-  return i < 0 ? 0 : i;
-}
-
-/** Where the last `</body>` starts; a page without one gets body resources at its end. */
-function bodyIndex(html: string): number {
-  const i = html.lastIndexOf('</body>');
-  return i < 0 ? html.length : i;
-}
-
 /**
  * Insert the resources of `modules` (in the order they were first used) into `html`, as
  * Tornado 6.2's `render` does. Returns `html` itself when no module asked for anything.
@@ -341,30 +325,35 @@ export function insertResources(
     const body = module.htmlBody();
     if (body) bodies.push(body);
   }
-  if (jsFiles.length > 0) {
-    const tags = uniqueUrls(host, jsFiles).map(
-      (url) => `<script src="${xhtmlEscape(url)}" type="text/javascript"></script>`,
-    );
-    html = insertBefore(html, bodyIndex(html), tags.join(''));
-  }
-  if (jsEmbed.length > 0) {
-    const script = `<script type="text/javascript">\n//<![CDATA[\n${jsEmbed.join('\n')}\n//]]>\n</script>`;
-    html = insertBefore(html, bodyIndex(html), script);
-  }
+  // Each part is followed by a newline, in Tornado's order; a page without `</head>` gets the
+  // head part at its start, one without `</body>` the body part at its end.
+  let head = '';
   if (cssFiles.length > 0) {
     const links = uniqueUrls(host, cssFiles).map(
       (url) => `<link href="${xhtmlEscape(url)}" type="text/css" rel="stylesheet"/>`,
     );
-    html = insertBefore(html, headIndex(html), links.join(''));
+    head += links.join('') + '\n';
   }
-  if (cssEmbed.length > 0) {
-    html = insertBefore(
-      html,
-      headIndex(html),
-      `<style type="text/css">\n${cssEmbed.join('\n')}\n</style>`,
+  if (cssEmbed.length > 0) head += `<style type="text/css">\n${cssEmbed.join('\n')}\n</style>\n`;
+  if (heads.length > 0) head += heads.join('') + '\n';
+  let body = '';
+  if (jsFiles.length > 0) {
+    const tags = uniqueUrls(host, jsFiles).map(
+      (url) => `<script src="${xhtmlEscape(url)}" type="text/javascript"></script>`,
     );
+    body += tags.join('') + '\n';
   }
-  if (heads.length > 0) html = insertBefore(html, headIndex(html), heads.join(''));
-  if (bodies.length > 0) html = insertBefore(html, bodyIndex(html), bodies.join(''));
+  if (jsEmbed.length > 0) {
+    body += `<script type="text/javascript">\n//<![CDATA[\n${jsEmbed.join('\n')}\n//]]>\n</script>\n`;
+  }
+  if (bodies.length > 0) body += bodies.join('') + '\n';
+  if (body !== '') {
+    const at = html.lastIndexOf('</body>');
+    html = at < 0 ? html + body : html.slice(0, at) + body + html.slice(at);
+  }
+  if (head !== '') {
+    const at = html.indexOf('</head>');
+    html = at < 0 ? head + html : html.slice(0, at) + head + html.slice(at);
+  }
   return html;
 }
