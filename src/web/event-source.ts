@@ -130,6 +130,20 @@ function eventText(event: ServerSentEvent): string {
  * Tornado: none (Tornado users write `text/event-stream` by hand).
  */
 export class EventSourceHandler extends RequestHandler {
+  /**
+   * This handler class's write bound in bytes, when it should differ from the application's
+   * `sseMaxWriteBuffer` setting (e.g. a feed of large events). Default: the setting.
+   *
+   * @example
+   * ```ts
+   * class BigFeed extends EventSourceHandler {
+   *   static override maxWriteBufferSize = 8 * 1024 * 1024;
+   * }
+   * ```
+   * Tornado: none (`IOStream.max_write_buffer_size` is the nearest).
+   */
+  static maxWriteBufferSize: number | undefined = undefined;
+
   // Set when the stream opens: what the write bound measures (node's own buffer of unsent
   // bytes for this socket), the bound, and the heartbeat timer.
   #socket: net.Socket | undefined;
@@ -319,7 +333,9 @@ export class EventSourceHandler extends RequestHandler {
     }
     this.#socket = connection.raw.socket;
     const settings = this.settings;
-    const limit = settings.sseMaxWriteBuffer;
+    const limit =
+      (this.constructor as typeof EventSourceHandler).maxWriteBufferSize ??
+      settings.sseMaxWriteBuffer;
     if (typeof limit === 'number' && limit >= 0) this.#maxWriteBuffer = limit;
     const interval = settings.sseHeartbeatInterval ?? DEFAULT_SSE_HEARTBEAT_INTERVAL;
     if (typeof interval === 'number' && interval > 0) {

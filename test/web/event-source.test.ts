@@ -697,7 +697,11 @@ test('a client that stops reading is closed once sseMaxWriteBuffer bytes wait fo
       closes++;
     }
   }
-  const srv = await serve([['/events', Flood]], { sseMaxWriteBuffer: limit });
+  // The class's own bound wins over the application's setting.
+  class SmallFlood extends Flood {
+    static override maxWriteBufferSize = limit;
+  }
+  const srv = await serve([['/events', SmallFlood]], { sseMaxWriteBuffer: 64 * 1024 * 1024 });
   const client = new RawStream(srv.port, '/events');
   await until(() => client.head !== null, 'the response head');
   client.socket.pause(); // stops reading: the kernel's buffers fill, then node's
