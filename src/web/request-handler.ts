@@ -170,11 +170,11 @@ export class RequestHandler extends HandlerOutput {
 
   #jsonBody: unknown;
   #hasJsonBody = false;
+  // Made on first read of `signal`: most handlers never look, and a controller per request shows.
+  #abortController: AbortController | undefined;
 
   constructor(application: Application, request: HTTPServerRequest) {
     super(request);
-  // Made on first read of `signal`: most handlers never look, and a controller per request shows.
-  #abortController: AbortController | undefined;
     this.application = application;
     // After `application` is set: setDefaultHeaders() overrides may read the settings.
     this.clear();
@@ -185,9 +185,6 @@ export class RequestHandler extends HandlerOutput {
     return this.application.settings;
   }
 
-  /** Log the finished request and run `onFinish()`. */
-  override [kFinished](): void {
-    this.application.logRequest(this);
   /**
    * Aborted when the request finishes or the client goes away (the moment `onConnectionClose()`
    * runs), whichever comes first: pass it to whatever the handler waits on (a broker stream, a
@@ -212,9 +209,12 @@ export class RequestHandler extends HandlerOutput {
     return controller.signal;
   }
 
+  /** Log the finished request and run `onFinish()`. */
+  override [kFinished](): void {
+    this.#abortController?.abort();
+    this.application.logRequest(this);
     try {
       this.onFinish();
-    this.#abortController?.abort();
     } catch (error) {
       appLog.error(`Exception in onFinish of ${this.requestSummary()}`, error);
     }
@@ -228,15 +228,15 @@ export class RequestHandler extends HandlerOutput {
     } catch (error) {
       appLog.error(`Exception in onConnectionClose of ${this.requestSummary()}`, error);
     }
+    this.#abortController?.abort();
   }
 
-  // --- hooks ---------------------------------------------------------------------------------
-    this.#abortController?.abort();
-
-  /**
   /** The verb's method is about to run; `EventSourceHandler` sends its headers here. */
   [kMethodStart](): void {}
 
+  // --- hooks ---------------------------------------------------------------------------------
+
+  /**
    * Receives the rule's `initArgs`. Override to keep what the handler needs.
    * Tornado: `RequestHandler.initialize`.
    */
@@ -379,7 +379,7 @@ export class RequestHandler extends HandlerOutput {
 
   /**
    * The last value of query or body argument `name`, decoded, control characters replaced and
-   * (with `strip`) trimmed. Missing without a default → {@link MissingArgumentError} (400).
+   * (with `strip`) trimmed. Missing without a default → {@link typhoon/errors!MissingArgumentError | MissingArgumentError} (400).
    * Tornado: `get_argument`.
    */
   getArgument(name: string): string;
@@ -700,6 +700,7 @@ export class RequestHandler extends HandlerOutput {
       const name = METHOD_NAMES[method] ?? method.toLowerCase();
       const fn = (this as unknown as Record<string, unknown>)[name];
       if (typeof fn !== 'function') throw new HTTPError(405);
+      this[kMethodStart]();
       let result: unknown = named
         ? (fn as AnyMethod).call(this, this.pathKwargs)
         : (fn as AnyMethod).apply(this, this.pathArgs);
@@ -742,7 +743,6 @@ export class RequestHandler extends HandlerOutput {
       return;
     }
     error = asRequestError(error);
-      this[kMethodStart]();
     try {
       this.logException(error);
     } catch (logError) {
