@@ -27,12 +27,15 @@ import {
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_MAX_QUEUED_MESSAGES,
   EMPTY,
+  canSend,
   closeInfo,
   compressionToDeflate,
   decodeMessage,
   defaultPingTimeout,
   encodeMessage,
   sendEncoded,
+  sendPing,
+  startClose,
   startKeepalive,
   type CompressionOptions,
   type WebSocketMessage,
@@ -192,15 +195,13 @@ export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage
    */
   writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
     const data = encodeMessage(message);
-    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) {
-      return failedFuture(new WebSocketClosedError());
-    }
+    if (!canSend(this.#ws, this.#closing)) return failedFuture(new WebSocketClosedError());
     return sendEncoded(this.#ws, data, options.binary === true);
   }
 
   /** Send a ping frame (at most 125 bytes). Tornado: `ping`. */
   ping(data: string | Buffer = EMPTY): void {
-    this.#openSocket().ping(data);
+    sendPing(this.#ws, this.#closing, data);
   }
 
   /**
@@ -209,14 +210,8 @@ export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage
    */
   close(code?: number, reason?: string): void {
     if (this.#closing || this.#closed) return;
-    if (code === undefined && reason !== undefined) code = 1000;
-    this.#ws.close(code, reason);
+    startClose(this.#ws, code, reason);
     this.#closing = true;
-  }
-
-  #openSocket(): WebSocket {
-    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) throw new WebSocketClosedError();
-    return this.#ws;
   }
 }
 

@@ -43,6 +43,7 @@ import {
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_MAX_WRITE_BUFFER,
   EMPTY,
+  canSend,
   closeInfo,
   compressionToDeflate,
   decodeMessage,
@@ -50,6 +51,8 @@ import {
   encodeMessage,
   positiveNumber,
   sendEncoded,
+  sendPing,
+  startClose,
   startKeepalive,
   type CompressionOptions,
   type WebSocketMessage,
@@ -482,7 +485,7 @@ export class WebSocketHandler extends RequestHandler {
     this.#queue.length = 0;
     appLog.error(`Uncaught exception in ${this.request.path}`, error);
     const ws = this.#ws;
-    if (ws !== undefined && !this.#closing && ws.readyState === WebSocket.OPEN) {
+    if (canSend(ws, this.#closing)) {
       this.#closing = true;
       ws.close(1011, 'Internal Server Error');
     }
@@ -502,14 +505,6 @@ export class WebSocketHandler extends RequestHandler {
   }
 
   // --- sending -------------------------------------------------------------------------------
-
-  #openSocket(): WebSocket {
-    const ws = this.#ws;
-    if (ws === undefined || this.#closing || ws.readyState !== WebSocket.OPEN) {
-      throw new WebSocketClosedError();
-    }
-    return ws;
-  }
 
   /** The client fell `pending` bytes behind: close with 1008, once, and fail this write. */
   #tooSlow(ws: WebSocket, pending: number, size: number): Future<void> {
@@ -543,9 +538,7 @@ export class WebSocketHandler extends RequestHandler {
   writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
     const data = encodeMessage(message);
     const ws = this.#ws;
-    if (ws === undefined || this.#closing || ws.readyState !== WebSocket.OPEN) {
-      return failedFuture(new WebSocketClosedError());
-    }
+    if (!canSend(ws, this.#closing)) return failedFuture(new WebSocketClosedError());
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     const pending = ws.bufferedAmount;
     if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);
@@ -557,7 +550,7 @@ export class WebSocketHandler extends RequestHandler {
    * Throws {@link WebSocketClosedError} when closed. Tornado: `ping`.
    */
   ping(data: string | Buffer = EMPTY): void {
-    this.#openSocket().ping(data);
+    sendPing(this.#ws, this.#closing, data);
   }
 
   /**
@@ -568,8 +561,7 @@ export class WebSocketHandler extends RequestHandler {
   close(code?: number, reason?: string): void {
     const ws = this.#ws;
     if (ws === undefined || this.#closing) return;
-    if (code === undefined && reason !== undefined) code = 1000;
-    ws.close(code, reason);
+    startClose(ws, code, reason);
     this.#closing = true;
   }
 

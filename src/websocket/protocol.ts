@@ -106,6 +106,22 @@ export function sendEncoded(
   return future;
 }
 
+/** Whether `ws` takes messages now: open, and its owner has not started closing. @internal */
+export function canSend(ws: WebSocket | undefined, closing: boolean): ws is WebSocket {
+  return ws !== undefined && !closing && ws.readyState === WebSocket.OPEN;
+}
+
+/** Send a ping frame; throws {@link WebSocketClosedError} when `ws` takes no messages. @internal */
+export function sendPing(ws: WebSocket | undefined, closing: boolean, data: string | Buffer): void {
+  if (!canSend(ws, closing)) throw new WebSocketClosedError();
+  ws.ping(data);
+}
+
+/** Start the closing handshake; a reason alone means 1000 (normal closure). @internal */
+export function startClose(ws: WebSocket, code?: number, reason?: string): void {
+  ws.close(code === undefined && reason !== undefined ? 1000 : code, reason);
+}
+
 /** @internal */
 export function compressionToDeflate(
   options: CompressionOptions | null | undefined,
