@@ -76,6 +76,7 @@ const DESIGN_NAMES: Record<string, string[]> = {
     'RedirectHandler',
     'ErrorHandler',
     'FallbackHandler',
+    'UIModule',
     'EventSourceHandler',
   ],
   websocket: ['WebSocketHandler', 'websocketConnect', 'WebSocketError', 'WebSocketClosedError'],
