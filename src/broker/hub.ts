@@ -313,10 +313,12 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #pending: Publication[] = [];
   #behind = false;
   #pendingOverflow = false;
+  #catching: Promise<void> | null = null;
   #error: unknown = null;
   #finished = false;
   #closedByBroker = false;
-  #wake: (() => void) | null = null;
+  // Resolvers of the next() calls waiting (several when a caller does not await each one).
+  #wakers: Array<() => void> = [];
   #onAbort = (): void => this.#notify();
 
   constructor(hub: Hub, channel: string, since: StreamPosition | null, signal?: AbortSignal) {
@@ -359,7 +361,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
           },
         ),
         new Promise<void>((resolve) => {
-          this.#wake = resolve;
+          this.#wakers.push(resolve);
         }),
       ]);
       if (failure !== null) {
@@ -381,7 +383,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
         continue;
       }
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
+        this.#wakers.push(resolve);
       });
     }
   }
@@ -406,9 +408,10 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
+    const wakers = this.#wakers;
+    if (wakers.length === 0) return;
+    this.#wakers = [];
+    for (const wake of wakers) wake();
   }
 
   async #start(): Promise<void> {
@@ -492,8 +495,12 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     this.#notify();
   }
 
-  async #catchUp(): Promise<void> {
-    await this.#read(this.#tail, false);
+  // One catch-up read at a time, shared by concurrent next() calls.
+  #catchUp(): Promise<void> {
+    this.#catching ??= this.#read(this.#tail, false).finally(() => {
+      this.#catching = null;
+    });
+    return this.#catching;
   }
 
   // Queue `p` if it is the next one; when the buffer is full, stop and re-read later.

@@ -40,3 +40,15 @@ test('limits are checked', () => {
   assert.throws(() => new MemoryBroker({ historyTtl: -1 }), RangeError);
   assert.throws(() => new MemoryBroker({ maxMessageSize: 1.5 }), RangeError);
 });
+
+test('next() called several times without awaiting each gets consecutive publications', async () => {
+  const broker = new MemoryBroker();
+  const start = (await broker.history('c', { limit: 0 })).position;
+  const stream = broker.stream('c', { since: start });
+  const steps = [stream.next(), stream.next(), stream.next()];
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const i of [1, 2, 3]) await broker.publish('c', i);
+  const got = await Promise.all(steps);
+  assert.deepEqual(got.map((s) => s.value?.offset).sort(), [1, 2, 3]);
+  await broker.close();
+});
