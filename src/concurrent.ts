@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `Future`: a placeholder for a result that is not there yet, and the helpers around it.
  *
@@ -23,9 +24,11 @@
  * console.log(f.result()); // 42
  * ```
  * Tornado: `tornado.concurrent.Future` (= `asyncio.Future`).
- * @module
+ * @module typhoon/concurrent
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { CancelledError, InvalidStateError } from './errors.ts';
 import { appLog, genLog } from './log.ts';
 

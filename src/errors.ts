@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Every error typhoon raises, in one module.
  *
@@ -21,9 +22,11 @@
  *   if (err instanceof TimeoutError) console.log(err.errorCode); // 'TYPHOON_TIMEOUT'
  * }
  * ```
- * @module
+ * @module typhoon/errors
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 /** Options every typhoon error accepts. */
 export interface TyphoonErrorOptions {
   /** The underlying failure, kept as the standard `Error.cause`. */

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Escaping and unescaping for HTML, URLs and JSON, plus a few text helpers templates use.
  *
@@ -15,9 +16,11 @@
  * linkify('see www.example.com!'); // 'see <a href="http://www.example.com">www.example.com</a>!'
  * ```
  * Tornado: `tornado.escape`.
- * @module
+ * @module typhoon/escape
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 /** Text or its UTF-8 bytes. */
 export type TextInput = string | Uint8Array;
 

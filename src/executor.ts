@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `ThreadPoolExecutor`: run blocking or CPU-bound functions on worker threads, so the loop
  * keeps serving every other connection while they run.
@@ -64,9 +65,11 @@
  * ```
  * Tornado: `concurrent.futures.ThreadPoolExecutor` with `IOLoop.run_in_executor` and
  * `tornado.concurrent.run_on_executor`.
- * @module
+ * @module typhoon/executor
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname, isAbsolute } from 'node:path';

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Generator coroutines and the tools for waiting on many things at once.
  *
@@ -29,9 +30,11 @@
  * console.log(await fetchBoth('x', 'y'));
  * ```
  * Tornado: `tornado.gen`.
- * @module
+ * @module typhoon/gen
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { Future, chainFuture, isThenable, reactWhenDone, toFuture } from './concurrent.ts';
 import { CancelledError, InvalidStateError, TimeoutError } from './errors.ts';
 import { appLog, genLog } from './log.ts';

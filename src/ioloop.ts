@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `IOLoop`: Tornado's event-loop API as a thin facade over Node's own loop.
  *
@@ -19,9 +20,11 @@
  * tick.start();
  * ```
  * Tornado: `tornado.ioloop.IOLoop`, `tornado.ioloop.PeriodicCallback`.
- * @module
+ * @module typhoon/ioloop
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Future, isThenable, toFuture, type Awaitable } from './concurrent.ts';
 import { TimeoutError } from './errors.ts';
@@ -378,8 +381,11 @@ export class IOLoop {
  * Tornado: `tornado.ioloop.PeriodicCallback` (`callback_time` in ms there too).
  */
 export class PeriodicCallback {
+  /** Called every `periodMs` milliseconds. */
   readonly callback: () => unknown;
+  /** The period, in milliseconds. */
   readonly periodMs: number;
+  /** Spreads each period by up to ±jitter/2 of it, at random (0–1; 0: none). */
   readonly jitter: number;
   #running = false;
   #timer: ReturnType<typeof setTimeout> | null = null;

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Coordination primitives for coroutines on one loop: {@link Condition}, {@link Event},
  * {@link Semaphore}, {@link BoundedSemaphore} and {@link Lock}.
@@ -25,9 +26,11 @@
  * }
  * ```
  * Tornado: `tornado.locks`.
- * @module
+ * @module typhoon/locks
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { Future } from './concurrent.ts';
 import { InvalidStateError, TimeoutError } from './errors.ts';
 import { Deque } from './internal/deque.ts';

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * typhoon's three loggers, as Tornado has them.
  *
@@ -19,9 +20,11 @@
  * appLog.warning('disk almost full');
  * ```
  * Tornado: `tornado.log` (`access_log`, `app_log`, `gen_log`, `enable_pretty_logging`).
- * @module
+ * @module typhoon/log
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 /** Severity of a record, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 

@@ -1,10 +1,11 @@
+/// <reference types="node" preserve="true" />
 /**
  * Network helpers shared by the TCP server and client: binding listening sockets on every
  * address of a host, Unix sockets, accept handlers, address checks and TLS contexts.
  *
  * Listening sockets are Node `net.Server` objects here (Tornado's are raw `socket` objects);
  * {@link bindSockets} returns them already listening and not yet accepting into anything, so
- * a {@link TCPServer} (or your own code, through {@link addAcceptHandler}) can take them over.
+ * a {@link typhoon/tcpserver!TCPServer | TCPServer} (or your own code, through {@link addAcceptHandler}) can take them over.
  *
  * @example
  * ```ts
@@ -13,9 +14,11 @@
  * myServer.addSockets(servers);
  * ```
  * Tornado: `tornado.netutil`.
- * @module
+ * @module typhoon/netutil
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import * as dns from 'node:dns';
 import { lstatSync, chmodSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
@@ -158,7 +161,7 @@ export async function bindUnixSocket(
 /**
  * Call `callback(socket, address)` for every connection `server` accepts. Returns a function
  * that stops it (the server keeps listening; close it yourself). An exception in `callback` is
- * not caught here: wrap your own work, as {@link TCPServer} does.
+ * not caught here: wrap your own work, as {@link typhoon/tcpserver!TCPServer | TCPServer} does.
  *
  * @example
  * ```ts

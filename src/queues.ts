@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Queues for coroutines: the "deliver to a queue" style of asynchronous interface.
  *
@@ -29,9 +30,11 @@
  * await q.join(); // every item processed
  * ```
  * Tornado: `tornado.queues`.
- * @module
+ * @module typhoon/queues
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import { Future } from './concurrent.ts';
 import { QueueEmpty, QueueFull, TimeoutError } from './errors.ts';
 import { Event, type WaitOptions } from './locks.ts';

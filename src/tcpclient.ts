@@ -1,10 +1,11 @@
+/// <reference types="node" preserve="true" />
 /**
  * `TCPClient`: open a TCP (or TLS) connection and get it as an {@link IOStream}.
  *
  * Host names are resolved without blocking the loop and, when a name has both IPv6 and IPv4
  * addresses, the two families are tried the "happy eyeballs" way (Node's `autoSelectFamily`,
  * the same idea as Tornado's `_Connector`). Every failure — refused, unreachable, a failed TLS
- * handshake, or the `timeout` passing — rejects with {@link ConnectError}, whose `cause` is the
+ * handshake, or the `timeout` passing — rejects with {@link typhoon/errors!ConnectError | ConnectError}, whose `cause` is the
  * underlying error ({@link TimeoutError} for a timeout), and the socket is always released.
  *
  * @example
@@ -15,9 +16,11 @@
  * console.log((await stream.readUntil('\r\n')).toString()); // +PONG
  * ```
  * Tornado: `tornado.tcpclient.TCPClient`.
- * @module
+ * @module typhoon/tcpclient
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Future } from './concurrent.ts';
@@ -57,7 +60,7 @@ export interface TCPClientConnectOptions extends IOStreamOptions {
 export class TCPClient {
   /**
    * Connect to `host:port` and resolve with the connected (and, with `sslOptions`,
-   * handshaken) stream. Rejects with {@link ConnectError}; see the module documentation.
+   * handshaken) stream. Rejects with {@link typhoon/errors!ConnectError | ConnectError}; see the module documentation.
    *
    * @example
    * ```ts

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `TCPServer`: accept TCP (or TLS) connections and hand each one, as an {@link IOStream}, to
  * your `handleStream(stream, address)`.
@@ -28,9 +29,11 @@
  * const port = await new EchoServer().listen(8888, '127.0.0.1');
  * ```
  * Tornado: `tornado.tcpserver.TCPServer`.
- * @module
+ * @module typhoon/tcpserver
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { isThenable } from './concurrent.ts';
@@ -133,7 +136,7 @@ export abstract class TCPServer {
 
   /**
    * Start accepting connections on listening servers you created, e.g. with
-   * {@link bindSockets} or {@link bindUnixSocket}. They are closed by {@link TCPServer.stop}.
+   * {@link bindSockets} or {@link typhoon/netutil!bindUnixSocket | bindUnixSocket}. They are closed by {@link TCPServer.stop}.
    *
    * Tornado: `TCPServer.add_sockets`.
    */

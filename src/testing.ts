@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Helpers for testing typhoon applications with `node:test`.
  *
@@ -10,9 +11,11 @@
  *   on an unused port of 127.0.0.1 and fetches from it.
  *
  * Tornado: `tornado.testing` (`ExpectLog`, `bind_unused_port`, `gen_test`).
- * @module
+ * @module typhoon/testing
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 import * as net from 'node:net';
 import { addLogInterceptor, type LogLevel, type Logger, type LogRecord } from './log.ts';
 import { TimeoutError } from './errors.ts';

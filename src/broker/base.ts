@@ -60,6 +60,7 @@ export abstract class BrokerBase implements Broker {
     return this.#closed;
   }
 
+  /** Throw {@link typhoon/errors!BrokerClosedError | BrokerClosedError} once `close()` was called. */
   protected checkOpen(): void {
     if (this.#closed) throw new BrokerClosedError();
   }

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `typhoon/broker`: messages across processes and machines, with history and resumable
  * positions.
@@ -21,9 +22,11 @@
  * const pubs = await broker.waitFor('room', parsePosition('0@' + epoch), { timeout: 30_000 });
  * ```
  * Tornado: none (Tornado leaves cross-process messaging to the application).
- * @module
+ * @module typhoon/broker
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 export { MemoryBroker } from './memory.ts';
 export { RedisBroker } from './redis.ts';
 export type { RedisBrokerOptions } from './redis.ts';

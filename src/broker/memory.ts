@@ -109,6 +109,7 @@ export class MemoryBroker extends BrokerBase {
     engine.hubDeliver = (p) => this.hub.deliver(p);
   }
 
+  /** {@inheritDoc Broker.publish} */
   publish(channel: string, data: unknown): Future<Publication> {
     this.checkOpen();
     checkChannel(channel);

@@ -178,6 +178,7 @@ export class RedisBroker extends BrokerBase {
     engine.start(this.hub);
   }
 
+  /** {@inheritDoc Broker.publish} */
   publish(channel: string, data: unknown): Future<Publication> {
     this.checkOpen();
     checkChannel(channel);

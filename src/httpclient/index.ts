@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * typhoon's HTTP client: {@link AsyncHTTPClient} (non-blocking, returns Futures) and
  * {@link HTTPClient} (the blocking client of Tornado's guide, for scripts).
@@ -10,8 +11,10 @@
  *
  * The pool and queue live in `pool.ts`, one fetch and its attempts in `fetch.ts`, the request
  * and response types in `request.ts`, the blocking client in `sync.ts`.
- * @module
+ * @module typhoon/httpclient
  */
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import type { Future } from '../concurrent.ts';
 import { IOLoop } from '../ioloop.ts';
 import {

@@ -250,7 +250,9 @@ export class HTTPRequest {
   maxRedirects: number | undefined;
   userAgent: string | undefined;
   decompressResponse: boolean | undefined;
+  /** Receives body chunks as they arrive; the response's `body` is then empty. */
   streamingCallback: ((chunk: Buffer) => void) | undefined;
+  /** Receives the status line, each `Name: value\r\n` header line, then `\r\n`. */
   headerCallback: ((line: string) => void) | undefined;
   proxyHost: string | undefined;
   proxyPort: number | undefined;

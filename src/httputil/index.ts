@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * HTTP utilities shared by the server, the client and the web framework: the request object,
  * the interfaces between the server and what it serves, and (re-exported, so
@@ -23,9 +24,11 @@
  * parseQs('a=1&a=2&b=%C3%A9').b?.[0]?.toString(); // 'é'
  * ```
  * Tornado: `tornado.httputil`.
- * @module
+ * @module typhoon/httputil
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HTTPHeaders } from './headers.ts';
@@ -194,7 +197,7 @@ const EMPTY_BODY = Buffer.alloc(0);
  * One HTTP request as the server received it. Arguments, files and cookies are parsed the
  * first time they are read (a hello-world request never pays for them) into prototype-free
  * maps; values are raw bytes, as Tornado keeps them. Parsing errors throw
- * {@link HTTPInputError}, which the web framework answers with 400.
+ * {@link typhoon/errors!HTTPInputError | HTTPInputError}, which the web framework answers with 400.
  *
  * @example
  * ```ts

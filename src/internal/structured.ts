@@ -13,7 +13,10 @@
  */
 
 import { types } from 'node:util';
-import { isMarkedAsUntransferable, MessagePort } from 'node:worker_threads';
+// A namespace, not named imports: isMarkedAsUntransferable is missing from Node 20, and a named
+// import of it would fail the link before internal/node-version.ts can say which Node is needed.
+import * as workerThreads from 'node:worker_threads';
+import { MessagePort } from 'node:worker_threads';
 
 // The marks live in one WeakSet per thread, found through a registered symbol: the worker
 // entry and a user module that imports typhoon from another path (src vs dist) still share it.
@@ -43,7 +46,7 @@ export function markTransfer<T extends TransferableValue>(value: T): T {
           : ''),
     );
   }
-  if (isMarkedAsUntransferable(buffer)) {
+  if (workerThreads.isMarkedAsUntransferable(buffer)) {
     // Small Buffers are slices of Node's shared allocation pool; moving the pool would
     // detach every other Buffer allocated from it.
     throw new TypeError(

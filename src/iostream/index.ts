@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `IOStream`: a non-blocking byte stream over a TCP or TLS socket, read with Futures.
  *
@@ -32,9 +33,11 @@
  * const body = await stream.readUntilClose();
  * ```
  * Tornado: `tornado.iostream`.
- * @module
+ * @module typhoon/iostream
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Future, QuietFuture } from '../concurrent.ts';

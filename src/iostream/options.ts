@@ -7,14 +7,14 @@
 export interface IOStreamOptions {
   /**
    * Most bytes the read buffer may hold while a read waits for more; past it the read fails
-   * with {@link StreamBufferFullError} and the stream closes. Bytes beyond what the reads ask
+   * with {@link typhoon/errors!StreamBufferFullError | StreamBufferFullError} and the stream closes. Bytes beyond what the reads ask
    * for are not held against it: with no read pending, the stream stops reading from the
    * socket once this much (or 64 KiB) is buffered. Default 100 MiB.
    */
   maxBufferSize?: number;
   /**
    * Most bytes that may wait in the write queue (written but not yet handed to the OS); a
-   * `write()` that would pass it fails with {@link StreamBufferFullError} and the stream stays
+   * `write()` that would pass it fails with {@link typhoon/errors!StreamBufferFullError | StreamBufferFullError} and the stream stays
    * open. Default: no limit (as Tornado) — await `write()` to apply backpressure.
    */
   maxWriteBufferSize?: number;

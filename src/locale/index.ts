@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Translations and locale-aware formatting, as Tornado's `tornado.locale`.
  *
@@ -16,8 +17,10 @@
  * console.log(locale.name, locale.translate('Sign out'), locale.list(['A', 'B']));
  * ```
  * Tornado: `tornado.locale`.
- * @module
+ * @module typhoon/locale
  */
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 export {
   Locale,
   CSVLocale,

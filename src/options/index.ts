@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Command-line and config-file options, as Tornado's `tornado.options`: each module defines
  * the options it needs next to the code that uses them, and the program parses them once.
@@ -24,8 +25,10 @@
  * be done again here. Tornado's grammar is a dozen lines of loop, so typhoon has its own.
  *
  * Tornado: `tornado.options`.
- * @module
+ * @module typhoon/options
  */
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import { configureLogging, type LogLevel } from '../log.ts';
 import { OptionParser, type DefineOptions, type ParseOptions, type TextSink } from './parser.ts';
 

@@ -51,6 +51,7 @@ export interface ParseOptions {
 
 /** Anything with a `write(text)`: `process.stdout`, a `Writable`, a collecting object. */
 export interface TextSink {
+  /** Take one chunk of text. */
   write(text: string): unknown;
 }
 

@@ -25,7 +25,7 @@
  * developer always has either a server or a message. Under `forkProcesses` a child never
  * re-executes itself (`execve` would cut its IPC channel): it asks the primary, which stops its
  * children and re-executes; the new primary forks new children.
- * @module
+ * @module typhoon/autoreload
  */
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).

@@ -14,7 +14,7 @@
  * console.log(`serving from child ${taskId()}`);
  * ```
  * Tornado: `tornado.process` and `tornado.autoreload`.
- * @module
+ * @module typhoon/process
  */
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).

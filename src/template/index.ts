@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * Tornado's template language, compiled to JavaScript functions.
  *
@@ -24,9 +25,11 @@
  * // '<body><p>a</p><p>&lt;b&gt;</p></body>'
  * ```
  * Tornado: `tornado.template`.
- * @module
+ * @module typhoon/template
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 export { ParseError, TemplateNotFoundError } from '../errors.ts';
 export { filterWhitespace } from './parser.ts';
 export type { WhitespaceMode } from './parser.ts';

@@ -170,6 +170,7 @@ export function loginUrlSetting(handler: { readonly settings: ApplicationSetting
  *
  * Tornado: `tornado.web.authenticated`.
  *
+ * @typeParam F - the type of the guarded method, kept as it is.
  * @example
  * ```ts
  * class Compose extends BaseHandler {

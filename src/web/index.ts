@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * typhoon's web framework: {@link Application} routes requests to {@link RequestHandler}
  * subclasses; ready-made handlers cover redirects, fixed errors and mounting plain Node
@@ -12,8 +13,10 @@
  * await new Application([['/', MainHandler]]).listen(8888);
  * ```
  * Tornado: `tornado.web`.
- * @module
+ * @module typhoon/web
  */
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 export { Application } from './application.ts';
 export type { ApplicationSettings, HandlerClass, Rule, RouteMatch } from './application.ts';
 export { RequestHandler, Finish } from './request-handler.ts';

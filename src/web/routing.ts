@@ -146,6 +146,7 @@ export class URLSpec<H extends HandlerClassLike = HandlerClassLike> {
     return out;
   }
 
+  /** The pattern and the handler's class name, for logs and error messages. */
   toString(): string {
     const cls = (this.handlerClass as { name?: string }).name ?? 'handler';
     return `URLSpec(${JSON.stringify(this.pattern)}, ${cls}${this.name ? `, name=${JSON.stringify(this.name)}` : ''})`;

@@ -37,8 +37,11 @@ export interface UIModuleHost {
   readonly request: HTTPServerRequest;
   readonly locale: Locale;
   readonly currentUser: unknown;
+  /** Render a template of the application's template path to a string. */
   renderString(templateName: string, namespace?: TemplateNamespace): string;
+  /** The URL of a static file, with its version hash unless `includeVersion` is false. */
   staticUrl(path: string, includeVersion?: boolean): string;
+  /** The hidden `_xsrf` form field for the current request. */
   xsrfFormHtml(): string;
 }
 

@@ -108,7 +108,7 @@ export class WebSocketClientConnection implements AsyncIterable<WebSocketMessage
   #closed = false;
   #keepalive: { stop(): void } | undefined;
 
-  /** Made by {@link websocketConnect}; not meant to be called directly. */
+  /** Made by {@link websocketConnect}; not meant to be called directly. @internal */
   constructor(ws: WebSocket, headers: HTTPHeaders, options: WebSocketConnectOptions = {}) {
     this.#ws = ws;
     this.headers = headers;

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * WebSockets: {@link WebSocketHandler} serves them inside an `Application`, and
  * {@link websocketConnect} opens one as a client.
@@ -25,9 +26,11 @@
  * await conn.readMessage(); // 'You said: hello'
  * ```
  * Tornado: `tornado.websocket`.
- * @module
+ * @module typhoon/websocket
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import '../internal/node-version.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';

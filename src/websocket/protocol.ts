@@ -91,7 +91,8 @@ export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessag
 
 /**
  * Send one message, already through {@link encodeMessage}; the Future resolves when `ws`
- * handed it to the socket. (internal)
+ * handed it to the socket.
+ * @internal
  */
 export function sendEncoded(
   ws: WebSocket,
