@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'docs/**', 'bench/results/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {

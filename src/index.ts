@@ -1,11 +1,14 @@
+/// <reference types="node" preserve="true" />
 /**
  * typhoon: Tornado's asynchronous networking and web system for TypeScript on Node.js.
  *
  * This file is the public surface: every public name is listed here explicitly. Each module
  * is also importable on its own (`typhoon/web`, `typhoon/httpclient`, …).
- * @module
+ * @module typhoon
  */
 
+// First, so that an unsupported Node.js fails with one clear sentence (see there).
+import './internal/node-version.ts';
 // --- errors --------------------------------------------------------------------------------
 export {
   TyphoonError,

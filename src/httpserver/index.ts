@@ -42,7 +42,7 @@
  * const port = await server.listen(8888);
  * ```
  * Tornado: `tornado.httpserver.HTTPServer`.
- * @module
+ * @module typhoon/httpserver
  */
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
