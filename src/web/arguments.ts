@@ -19,7 +19,8 @@
  * @module
  */
 
-import { HTTPError, HTTPInputError, MissingArgumentError } from '../errors.ts';
+import { HTTPError, MissingArgumentError } from '../errors.ts';
+import { asRequestError } from './error-page.ts';
 import {
   decodeUtf8Strict,
   percentDecodeToBuffer,
@@ -42,14 +43,13 @@ const FORBIDDEN_JSON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * One of the request's argument maps. The request parses them lazily; a malformed body or
- * query surfaces here as an {@link HTTPInputError}, answered with a 400.
+ * query surfaces here as an `HTTPInputError`, answered with a 400.
  */
 export function argumentMap(request: HTTPServerRequest, kind: ArgumentSource): ArgumentMap {
   try {
     return request[kind];
   } catch (error) {
-    if (error instanceof HTTPInputError) throw new HTTPError(400, error.message, { cause: error });
-    throw error;
+    throw asRequestError(error);
   }
 }
 
@@ -131,8 +131,7 @@ export function requestFiles(request: HTTPServerRequest): Record<string, HTTPFil
   try {
     return request.files;
   } catch (error) {
-    if (error instanceof HTTPInputError) throw new HTTPError(400, error.message, { cause: error });
-    throw error;
+    throw asRequestError(error);
   }
 }
 

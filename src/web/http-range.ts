@@ -148,6 +148,9 @@ const RFC1123_RE = new RegExp(
 // asctime `Sun Nov  6 08:49:37 1994`.
 const ASCTIME_RE = new RegExp(`^${DAY_NAME}([A-Za-z]{3})\\s+(\\d{1,2})\\s+${TIME}\\s+(\\d{4})$`);
 
+// A date regex's seven groups: the whole match and six fields, in the format's order.
+type DateFields = [string, string, string, string, string, string, string];
+
 /**
  * Parses an HTTP date (the three formats of RFC 9110: IMF-fixdate, RFC 850 and asctime; GMT)
  * into milliseconds since the epoch, or `null` for anything else — including impossible dates
@@ -167,27 +170,11 @@ export function parseHttpDate(value: string | null | undefined): number | null {
   let day: string, month: string, year: string, hh: string, mm: string, ss: string;
   let m = RFC1123_RE.exec(text);
   if (m !== null) {
-    [, day, month, year, hh, mm, ss] = m as unknown as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    [, day, month, year, hh, mm, ss] = m as unknown as DateFields;
   } else {
     m = ASCTIME_RE.exec(text);
     if (m === null) return null;
-    [, month, day, hh, mm, ss, year] = m as unknown as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    [, month, day, hh, mm, ss, year] = m as unknown as DateFields;
   }
   const mon = MONTHS[month.toLowerCase()];
   if (mon === undefined) return null;
