@@ -106,9 +106,9 @@ export interface ApplicationSettings {
   /** Keep compiled templates across requests. Default true; false when `debug`. */
   compiledTemplateCache?: boolean;
   /** `UIModule` classes by name (an object, a module namespace, or an array of them). */
-  uiModules?: unknown;
+  uiModules?: object | readonly object[];
   /** Template functions called with the handler first (an object, module or array of them). */
-  uiMethods?: unknown;
+  uiMethods?: object | readonly object[];
   /** Locale code when `Accept-Language` names nothing loaded (default: the default locale). */
   defaultLocale?: string;
   /** Anything else your handlers read. */
