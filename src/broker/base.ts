@@ -39,7 +39,8 @@ export function recoveryOf(
   if (since.offset === latest) return { recovered: true, from: 0 };
   return {
     recovered: firstKept !== 0 && firstKept <= since.offset + 1,
-    from: firstKept === 0 ? 0 : since.offset + 1,
+    // Not recovered: what is kept after `since` still starts at the first kept offset.
+    from: firstKept === 0 ? 0 : Math.max(firstKept, since.offset + 1),
   };
 }
 

@@ -241,6 +241,10 @@ export function brokerContract({ name, make, fresh, skip }: BrokerContract): voi
       );
       const old = await b.history('c', { since: { offset: 6, epoch: pos.epoch } });
       assert.equal(old.recovered, false);
+      // Still what is kept after it, without holes (MemoryBroker once returned undefineds).
+      assert.deepEqual(offsets(old.publications), range(8, 12));
+      const older = await b.history('c', { since: { offset: 0, epoch: pos.epoch } });
+      assert.deepEqual([older.recovered, offsets(older.publications)], [false, range(8, 12)]);
       await assert.rejects(
         async () => b.waitFor('c', { offset: 2, epoch: pos.epoch }),
         (error: unknown) =>
