@@ -141,7 +141,7 @@ describe('render', () => {
     for (const [settings, expectEdit] of [
       [{}, false],
       [{ compiledTemplateCache: false }, true],
-      [{ debug: true }, true],
+      [{ debug: true, autoreload: false }, true],
     ] as const) {
       const root = templateDir({
         'c.html': 'one',
@@ -158,9 +158,12 @@ describe('render', () => {
         assert.equal(await (await srv.fetch(q('inc.html'))).text(), expectEdit ? 'p2' : 'p1');
       });
     }
-    assert.equal(new Application([], { debug: true }).settings.compiledTemplateCache, false);
     assert.equal(
-      new Application([], { debug: true, compiledTemplateCache: true }).settings
+      new Application([], { debug: true, autoreload: false }).settings.compiledTemplateCache,
+      false,
+    );
+    assert.equal(
+      new Application([], { debug: true, autoreload: false, compiledTemplateCache: true }).settings
         .compiledTemplateCache,
       true,
     );
