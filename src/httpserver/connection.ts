@@ -49,6 +49,11 @@ export interface ConnectionState {
   last: RequestContext | undefined;
   /** The server's set of live connection states (for stop() to wait on). */
   live: Set<ConnectionState>;
+  socket: net.Socket;
+  /** For the `writeTimeout` sweep: unsent bytes, libuv's queue, and when either last moved. */
+  pending: number;
+  queued: number;
+  lastProgress: number;
 }
 
 /** The server's live connection states; `stop()` sets `onEmpty` to learn when the last closes. */
@@ -68,6 +73,8 @@ export interface ServerSettings {
   maxBodySize: number;
   maxFields: number;
   bodyTimeout: number;
+  bodyIdleTimeout: number;
+  writeTimeout: number;
   protocol: string;
   stopping: boolean;
 }
@@ -96,6 +103,11 @@ export class RequestContext implements HTTPConnection {
   done = false;
   aborted = false;
   closeNotified = false;
+  /** Between `readBody` and the body's end: what the `bodyIdleTimeout` sweep looks at. */
+  readingBody = false;
+  /** For the sweep: the byte count it last saw, and when the count last moved (0: not yet). */
+  sweepBytes = 0;
+  sweepTime = 0;
 
   constructor(
     req: http.IncomingMessage,
@@ -248,6 +260,7 @@ export class RequestContext implements HTTPConnection {
 
   /** The raw body ended. */
   ended(): void {
+    this.readingBody = false;
     if (this.aborted) return;
     if (this.gunzip !== undefined) this.gunzip.end();
     else this.finishMessage();
@@ -287,9 +300,28 @@ export class RequestContext implements HTTPConnection {
     this.abort(408, null);
   }
 
+  /**
+   * The sweep's look at a body being read: no new byte for `idleMs` → 408 and close. A body
+   * the server paused itself (a streaming handler's `dataReceived` still busy) is not idle.
+   */
+  checkBodyProgress(now: number, idleMs: number): void {
+    if (!this.readingBody || this.aborted || this.done) return;
+    if (this.sweepTime === 0 || this.bytesReceived !== this.sweepBytes || this.req.isPaused()) {
+      this.sweepBytes = this.bytesReceived;
+      this.sweepTime = now;
+      return;
+    }
+    if (now - this.sweepTime < idleMs) return;
+    genLog.info(
+      `Timeout reading request body from ${remoteAddressOf(this.req.socket)}: no byte for ${idleMs} ms (bodyIdleTimeout)`,
+    );
+    this.abort(408, null);
+  }
+
   /** Refuse the request (413, 408, 400 on the body): answer, stop reading, tell the delegate. */
   abort(status: number, message: string | null): void {
     this.aborted = true;
+    this.readingBody = false;
     this.clearTimer();
     this.req.off('data', onRequestData);
     if (message !== null) rejectRequest(this.req, this.res, status, message);
@@ -332,6 +364,7 @@ export class RequestContext implements HTTPConnection {
     }
     if (this.bodyTimeout > 0) this.timer = setTimeout(onBodyTimeout, this.bodyTimeout, this);
     req[kContext] = this;
+    this.readingBody = true;
     req.on('data', onRequestData);
     req.on('end', onRequestEnd);
     req.resume();

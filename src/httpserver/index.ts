@@ -47,6 +47,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -74,6 +75,7 @@ import {
   RequestContext,
   kConnection,
   onSocketClose,
+  type ConnectionState,
   type LiveSet,
   type ServerSettings,
   type TaggedSocket,
@@ -99,6 +101,33 @@ export interface HTTPServerOptions {
   maxFields?: number;
   /** Longest wait for a whole request body once its headers arrived (408). Default 3 600 000. */
   bodyTimeout?: number;
+  /**
+   * A request body that delivers no byte for this long gets 408 and the connection is closed
+   * (a progress guard under Tornado's total `bodyTimeout`; time the server itself paused the
+   * body for a streaming handler does not count). Checked by a sweep every quarter of the
+   * shortest of this and `writeTimeout` (at most 5 s), so it fires up to that much late.
+   * 0 disables. Default 60 000.
+   */
+  bodyIdleTimeout?: number;
+  /**
+   * A connection whose pending response bytes make no progress towards the client for this
+   * long is closed (a client that stopped reading a static file or a handler's body): the
+   * handler's `flush()` rejects with `StreamClosedError` and `onConnectionClose()` runs. A
+   * slow client that still takes bytes is not cut. Checked by the same sweep as
+   * `bodyIdleTimeout`. 0 disables. Default 60 000.
+   */
+  writeTimeout?: number;
+  /**
+   * Most connections this server holds at once in this process; past it a new connection is
+   * closed as soon as it is accepted, and the refusals are counted in a warning at most every
+   * 10 s. Default: 95 % of the soft open-file limit (read from `/proc/self/limits` where it
+   * exists, else no cap), so descriptors remain for files and outgoing connections. 0 means
+   * no cap. Under `forkProcesses` (node:cluster) a child at its cap drops the connection
+   * itself (`dropMaxConnection`) rather than handing it back to the primary for another
+   * child: with round-robin every child is about as full, and a handle bounced between full
+   * children would be held by the primary, whose descriptors are the fleet's bottleneck.
+   */
+  maxConnections?: number;
   /** Longest wait for a request's headers (408). Default 60 000. */
   headerTimeout?: number;
   /** Close a keep-alive connection idle this long between requests. Default 3 600 000. */
@@ -178,6 +207,60 @@ class CallbackMessage implements HTTPMessageDelegate {
   onConnectionClose(): void {}
 }
 
+/** How often refused connections are reported, at most. */
+const DROP_LOG_INTERVAL = 10_000;
+
+let maxConnectionsDefault: number | null | undefined;
+
+/**
+ * 95 % of the soft open-file limit, read once from `/proc/self/limits`; undefined where that
+ * file does not exist (no cap then).
+ */
+function defaultMaxConnections(): number | undefined {
+  if (maxConnectionsDefault === undefined) {
+    maxConnectionsDefault = null;
+    try {
+      const limits = readFileSync('/proc/self/limits', 'latin1');
+      const soft = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+      if (soft !== undefined) maxConnectionsDefault = Math.floor(Number(soft) * 0.95);
+    } catch {
+      // Not Linux: no cap by default.
+    }
+  }
+  return maxConnectionsDefault ?? undefined;
+}
+
+/** libuv's queue of the write in flight (bytes not yet taken by the kernel). */
+type SocketWithHandle = net.Socket & { _handle?: { writeQueueSize?: number } | null };
+
+/**
+ * The write side of one connection in the sweep: true when it was closed for a write that
+ * made no progress for `writeTimeout` ms. Progress is node's buffered bytes going down or
+ * libuv's queue of the write in flight shrinking (a partial write), so a slow reader that
+ * still takes bytes keeps its connection; bytes the application adds are not progress.
+ */
+function sweepWrites(state: ConnectionState, now: number, writeTimeout: number): boolean {
+  const socket = state.socket;
+  const pending = socket.writableLength;
+  if (pending === 0 || socket.destroyed) {
+    state.pending = 0;
+    return false;
+  }
+  const queued = (socket as SocketWithHandle)._handle?.writeQueueSize ?? 0;
+  if (state.pending === 0 || pending < state.pending || queued !== state.queued) {
+    state.lastProgress = now;
+  } else if (now - state.lastProgress >= writeTimeout) {
+    genLog.info(
+      `Closing connection to ${remoteAddressOf(socket)}: ${pending} bytes unsent, no progress for ${writeTimeout} ms (writeTimeout)`,
+    );
+    socket.destroy();
+    return true;
+  }
+  state.pending = pending;
+  state.queued = queued;
+  return false;
+}
+
 /** An upgraded socket's errors (a client reset) just close it. */
 function onUpgradedSocketError(this: net.Socket): void {
   this.destroy();
@@ -221,6 +304,8 @@ export class HTTPServer {
       maxBodySize: options.maxBodySize ?? 100 * MiB,
       maxFields: options.maxFields ?? DEFAULT_MAX_FIELDS,
       bodyTimeout: options.bodyTimeout ?? 3_600_000,
+      bodyIdleTimeout: options.bodyIdleTimeout ?? 60_000,
+      writeTimeout: options.writeTimeout ?? 60_000,
       protocol: options.sslOptions ? 'https' : 'http',
       stopping: false,
     };
@@ -252,7 +337,21 @@ export class HTTPServer {
     // Without a listener node destroys a CONNECT's socket unanswered; served like an upgrade,
     // the application answers it (a RequestHandler: 405, CONNECT not being supported).
     server.on('connect', this.#onUpgrade);
+    const maxConnections = options.maxConnections ?? defaultMaxConnections();
+    if (maxConnections !== undefined && maxConnections > 0) {
+      // node:net closes a connection past the cap as it is accepted (no request is parsed);
+      // in a cluster child, drop it rather than hand it to another child (see the option).
+      server.maxConnections = maxConnections;
+      (server as { dropMaxConnection?: boolean }).dropMaxConnection = true;
+      server.on('drop', this.#onDrop);
+    }
     this.#server = server;
+  }
+
+  /** The connection cap in force (`maxConnections`), or undefined for none. */
+  get maxConnections(): number | undefined {
+    const cap = this.#server.maxConnections;
+    return cap === undefined || cap === null || cap <= 0 ? undefined : cap;
   }
 
   /** The underlying `node:http` (or `node:https`) server. */
@@ -271,6 +370,7 @@ export class HTTPServer {
       server.once('error', onError);
       server.listen(port, host, () => {
         server.off('error', onError);
+        this.#startSweep();
         const address = server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
@@ -294,6 +394,7 @@ export class HTTPServer {
     if (this.#stopPromise !== undefined) return this.#stopPromise;
     this.#settings.stopping = true;
     const server = this.#server;
+    server.once('close', () => this.#stopSweep());
     this.#stopPromise = new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       server.close(() => {
@@ -324,6 +425,64 @@ export class HTTPServer {
   closeAllConnections(): void {
     this.#server.closeAllConnections();
     for (const socket of this.#upgraded) socket.destroy();
+  }
+
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #drops = 0;
+  #dropLogTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * One timer per server, not per request: every few seconds it walks the live connections
+   * for a stalled write (`writeTimeout`) or a body that stopped arriving (`bodyIdleTimeout`).
+   * The hot path pays nothing for either.
+   */
+  #startSweep(): void {
+    const { writeTimeout, bodyIdleTimeout } = this.#settings;
+    const shortest = Math.min(
+      writeTimeout > 0 ? writeTimeout : Infinity,
+      bodyIdleTimeout > 0 ? bodyIdleTimeout : Infinity,
+    );
+    if (shortest === Infinity || this.#sweepTimer !== undefined) return;
+    const every = Math.max(10, Math.min(5000, Math.floor(shortest / 4)));
+    this.#sweepTimer = setInterval(this.#sweep, every);
+    this.#sweepTimer.unref();
+  }
+
+  #stopSweep(): void {
+    if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  #sweep = (): void => {
+    const { writeTimeout, bodyIdleTimeout } = this.#settings;
+    const now = performance.now();
+    for (const state of this.#live) {
+      if (writeTimeout > 0 && sweepWrites(state, now, writeTimeout)) continue;
+      if (bodyIdleTimeout > 0 && state.active.size > 0) {
+        for (const ctx of state.active) ctx.checkBodyProgress(now, bodyIdleTimeout);
+      }
+    }
+  };
+
+  /** node:net closed a connection past `maxConnections`: count it, log at most every 10 s. */
+  #onDrop = (): void => {
+    this.#drops++;
+    if (this.#dropLogTimer !== undefined) return;
+    this.#logDrops();
+  };
+
+  #logDrops(): void {
+    const drops = this.#drops;
+    this.#drops = 0;
+    if (drops === 0) {
+      this.#dropLogTimer = undefined;
+      return;
+    }
+    genLog.warning(
+      `Refused ${drops} connection${drops === 1 ? '' : 's'} over maxConnections=${this.#server.maxConnections}`,
+    );
+    this.#dropLogTimer = setTimeout(() => this.#logDrops(), DROP_LOG_INTERVAL);
+    this.#dropLogTimer.unref();
   }
 
   #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -432,7 +591,15 @@ export class HTTPServer {
     const socket = req.socket as TaggedSocket;
     let state = socket[kConnection];
     if (state === undefined) {
-      state = { active: new Set(), last: undefined, live: this.#live };
+      state = {
+        active: new Set(),
+        last: undefined,
+        live: this.#live,
+        socket,
+        pending: 0,
+        queued: 0,
+        lastProgress: 0,
+      };
       this.#live.add(state);
       socket[kConnection] = state;
       socket.on('close', onSocketClose);

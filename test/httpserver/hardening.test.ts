@@ -3,6 +3,8 @@
 // per-process connection cap (maxConnections). Each test was written to fail first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { HTTPServer } from '../../src/httpserver/index.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { startTestServer } from '../../src/testing.ts';
@@ -239,4 +241,143 @@ test('stop({drainTimeout}) 200 ms into three pipelined requests: every handler t
   // The third answer went out before stop() (keep-alive); the server still closes the
   // connection once the last queued answer is written.
   assert.ok(result.closedByServer);
+});
+
+// --- slow bodies ------------------------------------------------------------------------------
+
+test('bodyIdleTimeout: a body that stops delivering bytes gets 408 and the connection closes', async () => {
+  let ran = 0;
+  class Upload extends RequestHandler {
+    override post() {
+      ran++;
+      this.write('ok');
+    }
+  }
+  const srv = await startTestServer(new Application([['/', Upload]]), { bodyIdleTimeout: 300 });
+  try {
+    const started = Date.now();
+    const [result, logs] = await captureLogs('gen', () =>
+      sendRaw(
+        srv.port,
+        ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', 'abc', 50, 'def'],
+        { timeout: 3000 },
+      ),
+    );
+    assert.equal(parseResponses(result.text)[0]?.status, 408, JSON.stringify(result.text));
+    assert.ok(result.closedByServer);
+    assert.ok(Date.now() - started < 2000);
+    assert.equal(ran, 0);
+    assert.ok(logs.some((r) => /bodyIdleTimeout/.test(r.message)));
+    // A slow body that keeps trickling in is not idle: 6 pieces 150 ms apart (900 ms > 300).
+    const pieces: Array<string | number> = [
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\n',
+    ];
+    for (let i = 0; i < 6; i++) pieces.push(150, 'x');
+    const slow = await sendRaw(srv.port, pieces, { timeout: 3000 });
+    assert.equal(parseResponses(slow.text)[0]?.status, 200, JSON.stringify(slow.text));
+    assert.equal(ran, 1);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('bodyIdleTimeout and writeTimeout are server options of app.listen too', async () => {
+  const app = new Application([['/', RequestHandler]]);
+  const server = await app.listen(0, '127.0.0.1', { bodyIdleTimeout: 250, writeTimeout: 1000 });
+  try {
+    const port = server.address()!.port;
+    const [result] = await captureLogs('gen', () =>
+      sendRaw(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab', {
+        timeout: 3000,
+      }),
+    );
+    assert.equal(parseResponses(result.text)[0]?.status, 408);
+  } finally {
+    await server.stop();
+  }
+});
+
+// --- connection cap ---------------------------------------------------------------------------
+
+function openSockets(
+  port: number,
+  n: number,
+): Promise<Array<{ socket: net.Socket; closed: boolean }>> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<{ socket: net.Socket; closed: boolean }>((resolve) => {
+          const entry = { socket: net.connect(port, '127.0.0.1'), closed: false };
+          entry.socket.on('error', () => {});
+          entry.socket.on('close', () => (entry.closed = true));
+          entry.socket.on('connect', () => resolve(entry));
+        }),
+    ),
+  );
+}
+
+test('maxConnections: past the cap new connections are closed at once, counted in a rate-limited log line, and the process keeps working', async () => {
+  class Ok extends RequestHandler {
+    override async get() {
+      // Files and outgoing connections still get descriptors.
+      const text = readFileSync(new URL(import.meta.url), 'utf8').slice(0, 2);
+      const other = await fetch(`http://127.0.0.1:${outside.port}/`);
+      this.write(`${text} ${await other.text()}`);
+    }
+  }
+  class Plain extends RequestHandler {
+    override get() {
+      this.write('//');
+    }
+  }
+  const outside = await startTestServer(new Application([['/', Plain]]));
+  const srv = await startTestServer(new Application([['/', Ok]]), { maxConnections: 5 });
+  assert.equal(srv.server.maxConnections, 5);
+  try {
+    const held = await openSockets(srv.port, 5);
+    await sleep(50);
+    const extra = await claimLogs(
+      [[genLog, /^Refused \d+ connections? over maxConnections=5/]],
+      async () => {
+        const sockets = await openSockets(srv.port, 20);
+        for (let i = 0; i < 50 && sockets.some((s) => !s.closed); i++) await sleep(20);
+        return sockets;
+      },
+    );
+    assert.ok(
+      extra.every((s) => s.closed),
+      'every connection over the cap was closed',
+    );
+    assert.ok(
+      held.every((s) => !s.closed),
+      'the connections under the cap stay',
+    );
+    // Free one: a new client is served, and its handler can still open files and sockets.
+    held[0]!.socket.destroy();
+    await sleep(100);
+    const result = await sendRaw(srv.port, get('/'), { timeout: 3000 });
+    const [response] = parseResponses(result.text);
+    assert.equal(response?.status, 200, JSON.stringify(result.text));
+    assert.equal(response.body, '// //');
+    for (const s of held) s.socket.destroy();
+  } finally {
+    await srv.close();
+    await outside.close();
+  }
+});
+
+test('maxConnections defaults to 95 % of the soft descriptor limit where /proc/self/limits exists; 0 means no cap', async (t) => {
+  let limits: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'latin1');
+  } catch {
+    t.skip('no /proc/self/limits on this platform');
+    return;
+  }
+  const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+  const server = new HTTPServer(() => {});
+  assert.equal(server.maxConnections, Math.floor(soft * 0.95));
+  assert.equal((server.nodeServer as { dropMaxConnection?: boolean }).dropMaxConnection, true);
+  assert.equal(new HTTPServer(() => {}, { maxConnections: 0 }).maxConnections, undefined);
 });
