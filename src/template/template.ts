@@ -129,14 +129,21 @@ const runtime: Runtime = {
         trails.set(error, record);
       }
       const before = err.message;
+      // Read before the message changes: V8 formats a stack lazily, on first read, with the
+      // message of that moment, so reading it afterwards would already carry the new text.
+      const stack = err.stack;
       record.trail.push(...trail);
       const [first, ...via] = record.trail;
       const message = `${record.message} (at ${first}${via.length ? ` via ${via.join(', ')}` : ''})`;
       err.message = message;
-      // A stack already formatted keeps its old first line: mend it.
+      // The formatted stack keeps its old first line: mend it.
       const header = `${String(err.name)}: ${before}`;
-      if (typeof err.stack === 'string' && err.stack.startsWith(header)) {
-        err.stack = `${String(err.name)}: ${message}${err.stack.slice(header.length)}`;
+      if (
+        typeof stack === 'string' &&
+        stack.startsWith(header) &&
+        (stack.length === header.length || stack[header.length] === '\n')
+      ) {
+        err.stack = `${String(err.name)}: ${message}${stack.slice(header.length)}`;
       }
     } catch {
       // A frozen error cannot learn where it happened; it is rethrown as it is.
@@ -260,7 +267,7 @@ export class Template {
     this.#locations = generated.locations;
     this.#assigned = generated.assigned;
     this.#candidates = [...generated.tokens].filter(
-      (token) => isBindableName(token) || token in PYTHON_CONSTANTS,
+      (token) => isBindableName(token) || Object.hasOwn(PYTHON_CONSTANTS, token),
     );
     // Compile now, so code that is not valid JavaScript is a ParseError here, not at render.
     this.#compile('-'.repeat(this.#candidates.length), generated.snippets);
@@ -306,7 +313,8 @@ export class Template {
       else if (from === 'n') lets.push(`${name} = _tt_n.${name}`);
       else if (from === 'd') lets.push(`${name} = _tt_d.${name}`);
       else if (this.#assigned.has(name)) lets.push(name);
-      else if (name in PYTHON_CONSTANTS) lets.push(`${name} = ${PYTHON_CONSTANTS[name]}`);
+      else if (Object.hasOwn(PYTHON_CONSTANTS, name))
+        lets.push(`${name} = ${PYTHON_CONSTANTS[name]}`);
     });
     const source =
       `"use strict";\n` +

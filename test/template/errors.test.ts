@@ -264,3 +264,30 @@ test('property: any source compiles or throws ParseError, and never crashes the 
     { numRuns: 1500, seed: 15 },
   );
 });
+
+test('an error passing through templates names each once in its stack', () => {
+  const loader = new DictLoader({
+    'a.html': '{% include b.html %}',
+    'b.html': 'x\n{{ boom() }}',
+  });
+  const boom = () => {
+    throw new RangeError('kaput');
+  };
+  const error = (() => {
+    try {
+      loader.load('a.html').generate({ boom });
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('expected a failure');
+  })();
+  assert.ok(error instanceof RangeError);
+  const firstLine = String(error.stack).split('\n')[0]!;
+  assert.equal(firstLine, `RangeError: ${error.message}`);
+  assert.equal(firstLine.match(/\(at /g)?.length, 1, firstLine);
+});
+
+test('method names of Object.prototype are ordinary names in expressions', () => {
+  const t = new Template('{{ n.toString() }}|{{ o.hasOwnProperty("a") }}|{{ o.constructor.name }}');
+  assert.equal(t.generate({ n: 12, o: { a: 1 } }), '12|true|Object');
+});
