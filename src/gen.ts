@@ -704,12 +704,7 @@ export function Task<A extends unknown[], R>(
   const callback = (result: R): void => {
     if (!future.done()) future.setResult(result);
   };
-  try {
-    fn(...args, callback);
-  } catch (error) {
-    if (!future.done()) future.setException(error);
-    else appLog.error('Exception in Task function after its callback ran', error);
-  }
+  callWithCallback(future, 'Task', () => fn(...args, callback));
   return future;
 }
 
@@ -737,11 +732,17 @@ export function fromCallback<A extends unknown[], R>(
     if (error !== null && error !== undefined) future.setException(error);
     else future.setResult(value as R);
   };
+  callWithCallback(future, 'fromCallback', () => fn(...args, callback));
+  return future;
+}
+
+// Run `call` (which hands `future`'s callback to a function): a synchronous throw fails the
+// Future, or is logged when the callback already settled it.
+function callWithCallback(future: Future<unknown>, what: string, call: () => unknown): void {
   try {
-    fn(...args, callback);
+    call();
   } catch (error) {
     if (!future.done()) future.setException(error);
-    else appLog.error('Exception in fromCallback function after its callback ran', error);
+    else appLog.error(`Exception in ${what} function after its callback ran`, error);
   }
-  return future;
 }
