@@ -1,58 +1,65 @@
 /**
- * The chat demo's application: routes, limits and the shared message buffer, built by
- * {@link makeChatApp} so `server.ts` can serve it on :8888 and the tests on a free port.
+ * The chat demo's application: routes, templates, translations and the room on its broker,
+ * built by {@link makeChatApp} so `server.ts` can serve it and the tests can run it on a free
+ * port with a broker of their choosing.
  */
+import { fileURLToPath } from 'node:url';
+import type { Broker } from '../../src/broker/index.ts';
+import { MemoryBroker } from '../../src/broker/index.ts';
+import { loadTranslations } from '../../src/locale/index.ts';
 import { Application } from '../../src/web/index.ts';
-import type { ChatContext } from './handlers.ts';
-import { AssetHandler, MessageNewHandler, MessageUpdatesHandler, PageHandler } from './handlers.ts';
-import { MessageBuffer } from './message-buffer.ts';
 import { chatAuthSettings, LoginHandler, LogoutHandler } from './auth.ts';
+import {
+  MessageEventsHandler,
+  MessageHistoryHandler,
+  MessageNewHandler,
+  MessageUpdatesHandler,
+  PageHandler,
+} from './handlers.ts';
+import { ChatRoom, type ChatRoomOptions } from './room.ts';
 
-/** Options of {@link makeChatApp}; every limit has a default. */
-export interface ChatAppOptions {
-  /** The message store; pass your own to inspect it (tests do). Default: a new one. */
-  messages?: MessageBuffer;
-  /** Messages kept when `messages` is not given. Default 200. */
-  maxHistory?: number;
-  /** Longest message accepted, in characters. Default 1 000. */
-  maxMessageLength?: number;
-  /** How long a poll is held before answering an empty list, in ms. Default 30 000. */
-  pollTimeout?: number;
-  /** Most polls held at once; more get 503. Default 10 000. */
-  maxWaiters?: number;
-  /** Application settings passed through (`debug`, later `cookieSecret`, `loginUrl`, …). */
+/** Options of {@link makeChatApp}. */
+export interface ChatAppOptions extends ChatRoomOptions {
+  /** The room, when the caller wants to watch it (tests do). Default: one on `broker`. */
+  room?: ChatRoom;
+  /** The broker of a new room. Default: a new `MemoryBroker` (one process). */
+  broker?: Broker;
+  /** Application settings passed through (`debug`, `cookieSecret`, `requireSignIn`, …). */
   settings?: Record<string, unknown>;
 }
 
 /** Largest request body the chat accepts; a message is at most a few KB. */
 export const CHAT_MAX_BODY_SIZE = 64 * 1024;
 
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
 /**
  * Build the chat application.
  *
  * @example
  * ```ts
- * const app = makeChatApp({ maxHistory: 50 });
+ * const app = makeChatApp({ broker: new RedisBroker({ url }), settings: { cookieSecret } });
  * await app.listen(8888, '127.0.0.1', { maxBodySize: CHAT_MAX_BODY_SIZE });
  * ```
  */
 export function makeChatApp(options: ChatAppOptions = {}): Application {
-  const context: ChatContext = {
-    messages: options.messages ?? new MessageBuffer({ maxHistory: options.maxHistory ?? 200 }),
-    maxMessageLength: options.maxMessageLength ?? 1000,
-    pollTimeout: options.pollTimeout ?? 30_000,
-    maxWaiters: options.maxWaiters ?? 10_000,
-  };
+  const room = options.room ?? new ChatRoom(options.broker ?? new MemoryBroker(), options);
+  // The page's few strings in Spanish too, picked by Accept-Language (`es`, `es-MX`, …).
+  loadTranslations(here('./translations/'));
   return new Application(
     [
-      [String.raw`/`, PageHandler, context],
-      [String.raw`/static/([a-z]+\.(?:js|css|svg))`, AssetHandler, context],
-      [String.raw`/a/message/new`, MessageNewHandler, context],
-      [String.raw`/a/message/updates`, MessageUpdatesHandler, context],
-      // Sign-in (issue 6): a signed `user` cookie; the page and the API require it.
-      [String.raw`/auth/login`, LoginHandler, context],
-      [String.raw`/auth/logout`, LogoutHandler, context],
+      [String.raw`/`, PageHandler, room],
+      [String.raw`/a/message/new`, MessageNewHandler, room],
+      [String.raw`/a/message/updates`, MessageUpdatesHandler, room],
+      [String.raw`/a/message/events`, MessageEventsHandler, room],
+      [String.raw`/a/message/history`, MessageHistoryHandler, room],
+      [String.raw`/auth/login`, LoginHandler, room],
+      [String.raw`/auth/logout`, LogoutHandler, room],
     ],
-    chatAuthSettings(options.settings),
+    chatAuthSettings({
+      templatePath: here('./templates/'),
+      staticPath: here('./static/'),
+      ...options.settings,
+    }),
   );
 }

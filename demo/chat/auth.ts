@@ -4,9 +4,10 @@
  * `authenticated` sending anonymous visitors to the login page with `next`), not an identity
  * provider.
  *
- * - `GET /auth/login?next=/` shows the form; `POST /auth/login` (field `name`) sets the cookie
- *   and sends the browser back to `next` — only a path on this site, never `//host` or a URL,
- *   so the login page cannot be used as an open redirect.
+ * - `GET /auth/login?next=/` shows the form (templates/login.html); `POST /auth/login` (field
+ *   `name`, and the form's `_xsrf`) sets the cookie and sends the browser back to `next` —
+ *   only a path on this site, never `//host` or a URL, so the login page cannot be used as an
+ *   open redirect.
  * - `POST /auth/logout` clears the cookie.
  *
  * Tornado demo: the chat's `AuthLoginHandler` / `AuthLogoutHandler` (there via Google OAuth).
@@ -24,12 +25,15 @@ const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} _.-]{0,31}$/u;
 
 /**
  * The settings sign-in needs: a `cookieSecret` (random per process unless given — cookies then
- * last until a restart) and the `loginUrl`. `requireSignIn: false` lets everyone in as `guest`.
+ * last until a restart; processes and machines serving one chat must share one), the
+ * `loginUrl`, and XSRF protection on every POST. `requireSignIn: false` lets everyone in as
+ * `guest`.
  */
 export function chatAuthSettings(settings: Record<string, unknown> = {}): ApplicationSettings {
   return {
     cookieSecret: randomBytes(32).toString('base64'),
     loginUrl: LOGIN_URL,
+    xsrfCookies: true,
     ...settings,
   };
 }
@@ -41,33 +45,16 @@ export function safeNext(next: string | null | undefined): string {
   return next;
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** `GET /auth/login`: the form; `POST /auth/login`: sign in and go back to `next`. */
 export class LoginHandler extends ChatHandler {
-  override get(): void {
+  override async get(): Promise<void> {
     this.setHeader(
       'Content-Security-Policy',
       "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'",
     );
     this.setHeader('Cache-Control', 'no-store');
-    const next = escapeHtml(safeNext(this.getArgument('next', '/')));
-    this.write(
-      '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-        '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-        '<title>Sign in · typhoon chat</title>' +
-        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' +
-        '<link rel="stylesheet" href="/static/chat.css"></head>' +
-        '<body><header><h1>typhoon chat</h1></header><main>' +
-        `<form class="compose" method="post" action="${LOGIN_URL}">` +
-        `<input type="hidden" name="next" value="${next}">` +
-        '<input name="name" required maxlength="32" autofocus placeholder="Your name" ' +
-        'aria-label="Your name"> <button>Sign in</button></form>' +
-        '<p class="status">Pick any name; a signed cookie remembers it for a week.</p>' +
-        '</main></body></html>',
-    );
+    const next = safeNext(this.getArgument('next', '/'));
+    await this.render('login.html', { next, loginUrl: LOGIN_URL });
   }
 
   override post(): void {

@@ -1,62 +1,101 @@
 /**
- * The chat's request handlers, in the spirit of Tornado's chat demo:
+ * The chat's request handlers, in the spirit of Tornado's chat demo, on a broker:
  *
- * - `GET /` and `GET /static/(chat.js|chat.css|favicon.svg)` serve the page and its assets;
- * - `POST /a/message/new` adds a message (form field or JSON `body`) and answers it as JSON;
- * - `GET /a/message/updates?cursor=ID` long-polls: it answers at once with the messages newer
- *   than `cursor`, or holds the request until one arrives (or `pollTimeout` passes, answering
- *   an empty list so the page polls again). When the browser goes away first,
- *   `onConnectionClose` cancels the wait, so nothing is kept for a page that no longer exists.
+ * - `GET /` renders the page (templates/index.html): the recent history, each message through
+ *   `{% module Template("message.html", …) %}`, and the position to resume after it.
+ * - `GET /a/message/events` streams new messages as Server-Sent Events from the page's
+ *   position (`Last-Event-ID`, or `?lastEventId=` on the first connect): each event's id is
+ *   the message's position, so a reconnecting browser resumes exactly where it left off.
+ * - `GET /a/message/updates?cursor=POSITION` is the long poll for pages where SSE fails: the
+ *   messages after the cursor at once, or the next ones to arrive (`broker.waitFor`), or an
+ *   empty list after `pollTimeout` (the page asks again).
+ * - `GET /a/message/history` answers the recent history and its position (a page that was told
+ *   to reload asks for it); `POST /a/message/new` publishes a message.
+ *
+ * A position the broker cannot recover (too old, from another epoch, or not a position at all)
+ * is never a 500: the stream sends a `reload` event and the poll answers `{"reload": true}`,
+ * and the page reloads its history. The API answers errors as `{"error": "…"}`.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { Future } from '../../src/concurrent.ts';
-import { CancelledError, HTTPError } from '../../src/errors.ts';
-import { RequestHandler } from '../../src/web/index.ts';
-import { authenticated } from '../../src/web/auth.ts';
-import type { ChatMessage, MessageBuffer } from './message-buffer.ts';
+import { STATUS_CODES } from 'node:http';
+import { BrokerRecoveryError, BrokerUnavailableError, HTTPError } from '../../src/errors.ts';
+import {
+  formatPosition,
+  parsePosition,
+  type Publication,
+  type StreamPosition,
+} from '../../src/broker/index.ts';
+import { taskId } from '../../src/process/index.ts';
+import { authenticated, EventSourceHandler, RequestHandler } from '../../src/web/index.ts';
+import { toMessage, toMessages, type ChatRoom } from './room.ts';
 
-/** What every chat handler receives as its init arguments (see app.ts). */
-export interface ChatContext {
-  messages: MessageBuffer;
-  /** Longest message accepted, in characters (code points). */
-  maxMessageLength: number;
-  /** How long a poll is held before it answers an empty list, in ms. */
-  pollTimeout: number;
-  /** Most polls held at once; more get 503 (each held poll costs a socket and memory). */
-  maxWaiters: number;
+/** The header naming the process (its `forkProcesses` task id) that answered. */
+export const TASK_HEADER = 'X-Chat-Task';
+
+/** Content-Security-Policy of the chat page: its own script and style only, no inline code. */
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/** Headers every chat response carries (a free function: the SSE handler has another base). */
+function chatHeaders(handler: RequestHandler): void {
+  handler.setHeader('X-Content-Type-Options', 'nosniff');
+  handler.setHeader('X-Frame-Options', 'DENY');
+  handler.setHeader('Referrer-Policy', 'no-referrer');
+  const task = taskId();
+  // Which process answered: how the multi-process tests see the requests spread.
+  if (task !== null) handler.setHeader(TASK_HEADER, String(task));
+}
+
+/** The signed-in name (the signed `user` cookie); everyone is `guest` under `requireSignIn: false`. */
+function chatUser(handler: RequestHandler): string | null {
+  return (
+    handler.getSignedCookie('user') ?? (handler.settings.requireSignIn === false ? 'guest' : null)
+  );
+}
+
+/** API calls need a user; an API client gets a reason it can act on, not the login page. */
+function requireUser(handler: RequestHandler): void {
+  if (typeof handler.currentUser !== 'string') throw new HTTPError(403, 'sign in first');
+}
+
+/** An API error as `{"error": "…"}`: our own 4xx and 503 reasons, else the status's name. */
+function writeJsonError(handler: RequestHandler, status: number, error: unknown): void {
+  const mine = error instanceof HTTPError && error.logMessage !== undefined;
+  const message =
+    mine && (status < 500 || status === 503)
+      ? error.logMessage!
+      : (STATUS_CODES[status] ?? 'error').toLowerCase();
+  handler.setHeader('Content-Type', 'application/json; charset=UTF-8');
+  handler.setHeader('Cache-Control', 'no-store');
+  // sendError cleared the headers the method set; a busy server says when to come back.
+  if (status === 503) handler.setHeader('Retry-After', '5');
+  void handler.finish(JSON.stringify({ error: message }));
 }
 
 /**
- * Base class of the chat's handlers: the shared context and security headers. Sign-in
- * (issue 6) belongs here: `getCurrentUser()` reading a signed cookie, which the handlers
- * below then use to stamp `author` and to refuse anonymous posts.
- *
+ * Base class of the chat's pages: the room, security headers, and the signed-in user.
  * Tornado's chat demo has no base class; its handlers reach a module-global buffer.
  */
 export class ChatHandler extends RequestHandler {
-  protected chat!: ChatContext;
+  protected room!: ChatRoom;
 
-  override initialize(context: ChatContext): void {
-    this.chat = context;
+  override initialize(room: ChatRoom): void {
+    this.room = room;
   }
 
   override setDefaultHeaders(): void {
     super.setDefaultHeaders();
-    this.setHeader('X-Content-Type-Options', 'nosniff');
-    this.setHeader('X-Frame-Options', 'DENY');
-    this.setHeader('Referrer-Policy', 'no-referrer');
+    chatHeaders(this);
   }
 
-  /** Sign-in (issue 6, see auth.ts): the signed `user` cookie; everyone is `guest` when off. */
   override getCurrentUser(): string | null {
-    return this.getSignedCookie('user') ?? (this.settings.requireSignIn === false ? 'guest' : null);
+    return chatUser(this);
   }
 }
 
 /**
- * Base class of the `/a/...` API handlers: never cached, and errors answered as
- * `{"error": "..."}` so the page can show why a post was refused.
+ * Base class of the `/a/...` API: never cached, a user required, and every error answered as
+ * `{"error": "..."}` — also an XSRF failure, which says it is one.
  */
 export class ChatApiHandler extends ChatHandler {
   override setDefaultHeaders(): void {
@@ -64,77 +103,68 @@ export class ChatApiHandler extends ChatHandler {
     this.setHeader('Cache-Control', 'no-store');
   }
 
+  override checkXsrfCookie(): void {
+    // Runs before prepare(): an anonymous caller learns it must sign in, not about tokens.
+    requireUser(this);
+    try {
+      super.checkXsrfCookie();
+    } catch (error) {
+      if (!(error instanceof HTTPError)) throw error;
+      throw new HTTPError(error.statusCode, `XSRF check failed: ${error.logMessage ?? 'no token'}`);
+    }
+  }
+
+  override prepare(): void {
+    requireUser(this);
+  }
+
   override writeError(status: number, options: { error?: unknown } = {}): void {
-    const error = options.error;
-    // Our own 4xx messages are written for the user; anything else stays generic.
-    const message =
-      status < 500 && error instanceof HTTPError && error.logMessage
-        ? error.logMessage
-        : status < 500
-          ? 'bad request'
-          : 'internal error';
-    this.setHeader('Content-Type', 'application/json; charset=UTF-8');
-    // sendError cleared the headers the method set; a busy server says when to come back.
-    if (status === 503) this.setHeader('Retry-After', '5');
-    void this.finish(JSON.stringify({ error: message }));
+    writeJsonError(this, status, options.error);
   }
 }
 
-// The page and its assets are read once at startup: a few small files, served from memory,
-// and only these names — no path from the URL ever reaches the file system.
-const staticDir = fileURLToPath(new URL('./static/', import.meta.url));
-const ASSETS: Record<string, { type: string; body: Buffer }> = {
-  'index.html': { type: 'text/html; charset=UTF-8', body: readFileSync(`${staticDir}index.html`) },
-  'chat.js': {
-    type: 'text/javascript; charset=UTF-8',
-    body: readFileSync(`${staticDir}chat.js`),
-  },
-  'chat.css': { type: 'text/css; charset=UTF-8', body: readFileSync(`${staticDir}chat.css`) },
-  'favicon.svg': { type: 'image/svg+xml', body: readFileSync(`${staticDir}favicon.svg`) },
-};
-
-/** Content-Security-Policy of the page: its own script and style only, no inline code. */
-const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
-  "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/** `GET /static/NAME`: the page's script, style and icon, public (the sign-in page uses them). */
-export class AssetHandler extends ChatHandler {
-  override get(name?: string): void {
-    const asset = ASSETS[name ?? 'index.html'];
-    if (asset === undefined) throw new HTTPError(404);
-    this.setHeader('Content-Type', asset.type);
-    if (name === undefined) this.setHeader('Content-Security-Policy', PAGE_CSP);
-    this.setHeader('Cache-Control', 'no-cache');
-    this.write(asset.body);
+/** `GET /`: the chat page, for signed-in users only. Tornado demo: `MainHandler`. */
+export class PageHandler extends ChatHandler {
+  override async get(): Promise<void> {
+    const { messages, position } = await this.room.recent();
+    this.setHeader('Content-Security-Policy', PAGE_CSP);
+    this.setHeader('Cache-Control', 'no-store');
+    await this.render('index.html', {
+      messages,
+      position,
+      maxMessageLength: this.room.maxMessageLength,
+    });
   }
-}
 
-/** `GET /`: the chat page, for signed-in users only. */
-export class PageHandler extends AssetHandler {
   static {
-    this.prototype.get = authenticated(this.prototype.get); // sign-in (issue 6)
+    this.prototype.get = authenticated(this.prototype.get);
   }
 }
 
 /**
- * `POST /a/message/new`: add a message (form field `body`, or a JSON `{"body": ...}`), at most
- * `maxMessageLength` characters, and answer it as JSON. Tornado demo: `MessageNewHandler`.
+ * `POST /a/message/new`: publish a message (form field `body`, or a JSON `{"body": ...}`), at
+ * most `maxMessageLength` characters, and answer it as JSON with its position.
+ * Tornado demo: `MessageNewHandler`.
  */
 export class MessageNewHandler extends ChatApiHandler {
-  override post(): void {
+  override async post(): Promise<void> {
     const body = this.#messageBody();
     const length = [...body].length;
     if (length === 0) throw new HTTPError(400, 'message is empty');
-    if (length > this.chat.maxMessageLength) {
+    if (length > this.room.maxMessageLength) {
       throw new HTTPError(
         400,
-        `message too long: ${length} characters, at most ${this.chat.maxMessageLength}`,
+        `message too long: ${length} characters, at most ${this.room.maxMessageLength}`,
       );
     }
-    const author = typeof this.currentUser === 'string' ? this.currentUser : null;
-    const message: ChatMessage = this.chat.messages.add(body, author);
-    this.write({ ...message });
+    try {
+      this.write({ ...(await this.room.post(body, this.currentUser as string)) });
+    } catch (error) {
+      if (error instanceof BrokerUnavailableError) {
+        throw new HTTPError(503, 'the message service is unavailable; try again soon');
+      }
+      throw error;
+    }
   }
 
   #messageBody(): string {
@@ -148,56 +178,131 @@ export class MessageNewHandler extends ChatApiHandler {
     }
     return this.getArgument('body');
   }
+}
 
-  static {
-    this.prototype.post = authenticated(this.prototype.post); // sign-in (issue 6)
+/** `GET /a/message/history`: `{messages, position}`, the recent history and where it ends. */
+export class MessageHistoryHandler extends ChatApiHandler {
+  override async get(): Promise<void> {
+    this.write({ ...(await this.room.recent()) });
   }
 }
 
 /**
- * `GET /a/message/updates?cursor=ID`: the long poll, answering `{"messages": [...]}`.
- * Tornado demo: `MessageUpdatesHandler` (which takes the cursor in a POST body).
+ * `GET /a/message/updates?cursor=POSITION`: the long poll, answering `{messages, position}`
+ * (`position`: the cursor for the next poll), or `{messages: [], reload: true}` when the
+ * cursor cannot be resumed from. Tornado demo: `MessageUpdatesHandler` (whose cursor is a
+ * message id in a POST body).
  */
 export class MessageUpdatesHandler extends ChatApiHandler {
-  #wait: Future<boolean> | null = null;
-
   override async get(): Promise<void> {
-    const cursor = parseCursor(this.getQueryArgument('cursor', null));
-    const { messages } = this.chat;
-    let found = messages.since(cursor);
-    while (found.length === 0) {
-      if (messages.waiting >= this.chat.maxWaiters) {
-        throw new HTTPError(503, 'too many pages waiting');
-      }
-      this.#wait = messages.waitForMessage(this.chat.pollTimeout);
-      let arrived: boolean;
+    const room = this.room;
+    const raw = this.getQueryArgument('cursor', null);
+    let since: StreamPosition | null = null;
+    if (raw !== null && raw !== '') {
       try {
-        arrived = await this.#wait;
-      } catch (error) {
-        // onConnectionClose cancelled the wait: the page is gone, nobody to answer.
-        if (error instanceof CancelledError) return;
-        throw error;
-      } finally {
-        this.#wait = null;
+        since = parsePosition(raw);
+      } catch {
+        this.#reload(null);
+        return;
       }
-      if (!arrived) break; // poll timeout: answer an empty list, the page asks again
-      found = messages.since(cursor);
     }
-    this.write({ messages: found });
+    if (room.waiting >= room.maxWaiters) throw new HTTPError(503, 'too many pages waiting');
+    room.polls++;
+    let publications: Publication[];
+    try {
+      publications = await room.broker.waitFor(room.channel, since, {
+        timeout: room.pollTimeout,
+        signal: this.signal,
+        limit: room.historyLimit,
+      });
+    } catch (error) {
+      if (!(error instanceof BrokerRecoveryError)) throw error;
+      this.#reload(formatPosition(error.position));
+      return;
+    } finally {
+      room.polls--;
+    }
+    // The page went away while we waited (`signal` ended the wait): nobody to answer.
+    if (this.request.connection?.closed === true) return;
+    const last = publications.at(-1);
+    this.write({
+      messages: toMessages(publications),
+      position: last === undefined ? (raw ?? null) : formatPosition(last),
+    });
   }
 
-  override onConnectionClose(): void {
-    this.#wait?.cancel();
-  }
-
-  static {
-    this.prototype.get = authenticated(this.prototype.get); // sign-in (issue 6)
+  #reload(position: string | null): void {
+    this.write({ messages: [], reload: true, position });
   }
 }
 
-/** The cursor query argument: absent, or the decimal id of the newest message the page has. */
-function parseCursor(raw: string | null): number | null {
-  if (raw === null || raw === '') return null;
-  if (!/^\d{1,15}$/.test(raw)) throw new HTTPError(400, 'cursor must be a message id');
-  return Number(raw);
+/**
+ * `GET /a/message/events`: Server-Sent Events from the client's position (its `Last-Event-ID`),
+ * history first, then live, each event's id the message's position. A position the broker
+ * cannot recover gets one `reload` event (`{"position": latest}`) and the end of the stream.
+ */
+export class MessageEventsHandler extends EventSourceHandler {
+  protected room!: ChatRoom;
+
+  override initialize(room: ChatRoom): void {
+    this.room = room;
+  }
+
+  override setDefaultHeaders(): void {
+    super.setDefaultHeaders();
+    chatHeaders(this);
+  }
+
+  override getCurrentUser(): string | null {
+    return chatUser(this);
+  }
+
+  override prepare(): void {
+    requireUser(this);
+    if (this.room.waiting >= this.room.maxWaiters) {
+      throw new HTTPError(503, 'too many pages waiting');
+    }
+  }
+
+  override writeError(status: number, options: { error?: unknown } = {}): void {
+    writeJsonError(this, status, options.error);
+  }
+
+  override async get(): Promise<void> {
+    const room = this.room;
+    room.streams++;
+    try {
+      let since: StreamPosition | null = null;
+      const raw = this.lastEventId;
+      if (raw !== null) {
+        try {
+          since = parsePosition(raw);
+        } catch {
+          await this.sendEvent({ event: 'reload', data: { position: null } });
+          return;
+        }
+      }
+      try {
+        for await (const pub of room.broker.stream(room.channel, { since, signal: this.signal })) {
+          // Encoded once per publication, however many clients of this process stream it.
+          const bytes = EventSourceHandler.encodeOnce(pub, () => {
+            const message = toMessage(pub);
+            // Not a chat message: move the client's position past it, show nothing.
+            return message === null
+              ? { id: formatPosition(pub) }
+              : { id: message.position, data: message };
+          });
+          await this.sendEncoded(bytes);
+        }
+      } catch (error) {
+        if (!(error instanceof BrokerRecoveryError)) throw error;
+        await this.sendEvent({
+          event: 'reload',
+          data: { position: formatPosition(error.position) },
+        });
+      }
+    } finally {
+      room.streams--;
+    }
+  }
 }

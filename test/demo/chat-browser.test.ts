@@ -42,12 +42,19 @@ test(
       const alice = await context.newPage();
       const bob = await context.newPage();
       const errors: string[] = [];
-      for (const page of [alice, bob]) {
+      // Alice streams (EventSource), Bob long-polls (the page's fallback, forced).
+      for (const [page, path] of [
+        [alice, '/'],
+        [bob, '/?transport=poll'],
+      ] as const) {
         page.on('pageerror', (error) => errors.push(String(error)));
-        await page.goto(chat.url('/'));
+        await page.goto(chat.url(path));
       }
-      // Both pages are now holding a long poll.
-      await until(() => chat.messages.waiting === 2, 'both pages to poll', 15_000);
+      await until(
+        () => chat.room.streams === 1 && chat.room.polls === 1,
+        'one page to stream and one to poll',
+        15_000,
+      );
 
       await alice.fill('#message', 'Hello from Alice');
       await alice.press('#message', 'Enter');
@@ -67,14 +74,22 @@ test(
       assert.equal(await alice.locator('#inbox img, #inbox b').count(), 0);
       assert.equal(await alice.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
 
-      // Closing a page cancels its poll on the server.
-      await until(() => chat.messages.waiting === 2, 'both pages to poll again', 15_000);
+      // Closing a page drops its poll on the server; the stream stays.
+      await until(() => chat.room.polls === 1, 'Bob to poll again', 15_000);
       await bob.close();
-      await until(
-        () => chat.messages.waiting === 1,
-        'the closed page’s poll to be dropped',
-        15_000,
-      );
+      await until(() => chat.room.polls === 0, 'the closed page’s poll to be dropped', 15_000);
+      assert.equal(chat.room.streams, 1);
+
+      // A message posted by someone else (an API client) reaches the streaming page too, and a
+      // reload shows the history rendered by the server's templates, in the same order.
+      await fetch(chat.url('/a/message/new'), {
+        method: 'POST',
+        body: new URLSearchParams({ body: 'from the API' }),
+      });
+      await alice.waitForSelector('#inbox li.message >> text=from the API', { timeout: 15_000 });
+      const shown = await alice.locator('#inbox li.message .body').allTextContents();
+      await alice.reload();
+      assert.deepEqual(await alice.locator('#inbox li.message .body').allTextContents(), shown);
       assert.deepEqual(errors, []);
     } finally {
       await context?.close();

@@ -1,17 +1,25 @@
-// The chat demo end to end over HTTP: real sockets on 127.0.0.1, the real application.
+// The chat demo end to end over HTTP: real sockets on 127.0.0.1, the real application on a
+// MemoryBroker (the multi-process runs on Redis are in multiprocess.test.ts).
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import { MemoryBroker } from '../../src/broker/index.ts';
 import { accessLog, genLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
-import { MessageBuffer } from '../../demo/chat/message-buffer.ts';
-import { startChat, until } from './start-chat.ts';
+import { openEvents, startChat, until } from './start-chat.ts';
 
 interface Message {
-  id: number;
+  position: string;
+  offset: number;
   body: string;
   time: number;
   author: string | null;
+}
+
+interface Updates {
+  messages: Message[];
+  position: string | null;
+  reload?: true;
 }
 
 async function post(url: string, body: string): Promise<Response> {
@@ -22,12 +30,15 @@ async function post(url: string, body: string): Promise<Response> {
   });
 }
 
-async function updates(url: string): Promise<Message[]> {
+async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url);
-  assert.equal(response.status, 200);
+  assert.equal(response.status, 200, url);
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
-  return ((await response.json()) as { messages: Message[] }).messages;
+  return (await response.json()) as T;
 }
+
+const updates = (url: string): Promise<Updates> => getJson<Updates>(url);
+const bodies = (messages: Message[]): string[] => messages.map((m) => m.body);
 
 /**
  * Run `fn` claiming the warnings a refused request logs: its access line and, when the
@@ -38,19 +49,32 @@ async function refused<T>(status: RegExp, fn: () => Promise<T>): Promise<T> {
 }
 
 describe('chat demo', () => {
-  test('serves the page with a strict CSP and its two assets, nothing else', async () => {
+  test('the page: a base layout, the history through message.html, a strict CSP, its assets', async () => {
     const chat = await startChat();
     try {
+      for (const text of ['first', '<script>alert(1)</script>']) {
+        assert.equal((await post(chat.url('/a/message/new'), text)).status, 200);
+      }
       const page = await fetch(chat.url('/'));
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
       assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
       const html = await page.text();
-      assert.match(html, /<ol id="inbox"/);
-      assert.match(html, /src="\/static\/chat\.js"/);
+      // base.html's frame, index.html's blocks.
+      assert.match(html, /^<!doctype html>\n<html lang="en">/);
+      assert.match(html, /<title>typhoon chat<\/title>/);
+      const { position } = await getJson<{ position: string }>(chat.url('/a/message/history'));
+      assert.match(html, new RegExp(`<ol id="inbox"[^>]* data-position="${position}"`));
+      // Each message rendered by message.html, escaped.
+      assert.equal(html.match(/<li class="message" id="m\d+"/g)?.length, 2);
+      assert.match(html, /<span class="body">first<\/span>/);
+      assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+      assert.doesNotMatch(html, /<script>alert/);
+      const script = /<script src="(\/static\/chat\.js\?v=[0-9a-f]+)"/.exec(html);
+      assert.ok(script, 'the script through staticUrl');
 
-      const js = await fetch(chat.url('/static/chat.js'));
+      const js = await fetch(chat.url(script[1]!));
       assert.equal(js.status, 200);
       assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
       assert.match(await js.text(), /textContent/);
@@ -60,8 +84,8 @@ describe('chat demo', () => {
       await css.arrayBuffer();
 
       for (const path of ['/static/app.js', '/static/..%2fapp.ts', '/static/chat.js.map']) {
-        const missing = await refused(/^404 GET/, () => fetch(chat.url(path)));
-        assert.equal(missing.status, 404, path);
+        const missing = await refused(/^40\d GET/, () => fetch(chat.url(path)));
+        assert.ok([403, 404].includes(missing.status), `${path}: ${missing.status}`);
         await missing.arrayBuffer();
       }
     } finally {
@@ -69,24 +93,52 @@ describe('chat demo', () => {
     }
   });
 
-  test('a posted message reaches every waiting long poll', async () => {
+  test('the page speaks Spanish to a browser that prefers it (Accept-Language, q-values)', async () => {
     const chat = await startChat();
     try {
-      // Two pages waiting with nothing to show yet.
-      const first = updates(chat.url('/a/message/updates?cursor=0'));
+      const page = async (acceptLanguage: string) =>
+        (await fetch(chat.url('/'), { headers: { 'Accept-Language': acceptLanguage } })).text();
+      for (const spanish of ['es', 'es-MX,es;q=0.9', 'fr-FR;q=0.9, es;q=0.8, en;q=0.1']) {
+        const html = await page(spanish);
+        assert.match(html, /<html lang="es">/, spanish);
+        assert.match(html, />Enviar<\/button>/, spanish);
+        assert.match(html, /placeholder="Escribe algo y pulsa Intro"/, spanish);
+      }
+      for (const english of ['en-US', 'de', 'es;q=0, en;q=0.5']) {
+        const html = await page(english);
+        assert.match(html, />Post<\/button>/, english);
+      }
+      const login = await (
+        await fetch(chat.url('/auth/login'), { headers: { 'Accept-Language': 'es' } })
+      ).text();
+      assert.match(login, /<title>Entrar · typhoon chat<\/title>/);
+      assert.match(login, /placeholder="Tu nombre"/);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  test('a posted message, with its position, reaches every waiting long poll', async () => {
+    const chat = await startChat();
+    try {
+      const start = (await getJson<{ position: string }>(chat.url('/a/message/history'))).position;
+      assert.match(start, /^0@[!-~]+$/);
+      const first = updates(chat.url(`/a/message/updates?cursor=${start}`));
       const second = updates(chat.url('/a/message/updates'));
-      await until(() => chat.messages.waiting === 2, 'two held polls');
+      await until(() => chat.room.polls === 2, 'two held polls');
 
       const response = await post(chat.url('/a/message/new'), 'hello, <b>everyone</b>');
       assert.equal(response.status, 200);
       const sent = (await response.json()) as Message;
-      assert.equal(sent.id, 1);
+      assert.equal(sent.offset, 1);
+      assert.equal(sent.position, `1@${start.slice(2)}`);
       assert.equal(sent.body, 'hello, <b>everyone</b>');
+      assert.equal(sent.author, 'guest');
 
       for (const received of await Promise.all([first, second])) {
-        assert.deepEqual(received, [sent]);
+        assert.deepEqual(received, { messages: [sent], position: sent.position });
       }
-      await until(() => chat.messages.waiting === 0, 'no held polls');
+      await until(() => chat.room.polls === 0, 'no held polls');
     } finally {
       await chat.close();
     }
@@ -116,39 +168,85 @@ describe('chat demo', () => {
     }
   });
 
-  test('a poll answers at once with the messages newer than its cursor', async () => {
+  test('a poll answers at once with the messages after its cursor, else holds', async () => {
     const chat = await startChat();
     try {
+      const sent: Message[] = [];
       for (const text of ['one', 'two', 'three']) {
-        assert.equal((await post(chat.url('/a/message/new'), text)).status, 200);
+        sent.push((await (await post(chat.url('/a/message/new'), text)).json()) as Message);
       }
-      const bodies = (messages: Message[]) => messages.map((m) => m.body);
-      assert.deepEqual(bodies(await updates(chat.url('/a/message/updates?cursor=1'))), [
-        'two',
-        'three',
-      ]);
-      assert.deepEqual(bodies(await updates(chat.url('/a/message/updates'))), [
+      const after1 = await updates(chat.url(`/a/message/updates?cursor=${sent[0]!.position}`));
+      assert.deepEqual(bodies(after1.messages), ['two', 'three']);
+      assert.equal(after1.position, sent[2]!.position);
+      assert.deepEqual(bodies((await updates(chat.url('/a/message/updates'))).messages), [
         'one',
         'two',
         'three',
       ]);
-      // A cursor from before a server restart (ahead of every id) gets everything held.
-      assert.deepEqual(bodies(await updates(chat.url('/a/message/updates?cursor=999'))), [
-        'one',
-        'two',
-        'three',
-      ]);
-      // Up to date: the poll is held.
-      const held = updates(chat.url('/a/message/updates?cursor=3'));
-      await until(() => chat.messages.waiting === 1, 'a held poll');
+      // Up to date: the poll is held until the next message.
+      const held = updates(chat.url(`/a/message/updates?cursor=${sent[2]!.position}`));
+      await until(() => chat.room.polls === 1, 'a held poll');
       await post(chat.url('/a/message/new'), 'four');
-      assert.deepEqual(bodies(await held), ['four']);
+      assert.deepEqual(bodies((await held).messages), ['four']);
     } finally {
       await chat.close();
     }
   });
 
-  test('a long poll whose client goes away is cancelled and its waiter removed', async () => {
+  test('a cursor that cannot be resumed from makes the page reload its history, never a 500', async () => {
+    const chat = await startChat({ broker: new MemoryBroker({ historySize: 5 }) });
+    try {
+      let last!: Message;
+      for (let i = 1; i <= 8; i++) {
+        last = (await (await post(chat.url('/a/message/new'), `m${i}`)).json()) as Message;
+      }
+      const epoch = last.position.split('@')[1]!;
+      for (const cursor of [
+        `1@${epoch}`, // older than the 5 kept
+        `99@${epoch}`, // ahead of the latest: the server lost what the page saw
+        `3@another-epoch`, // from before a restart
+        'abc',
+        '-1@x',
+        '1e3@x',
+        `${'9'.repeat(400)}@x`,
+        '@',
+      ]) {
+        const answer = await updates(
+          chat.url(`/a/message/updates?cursor=${encodeURIComponent(cursor)}`),
+        );
+        assert.equal(answer.reload, true, cursor);
+        assert.deepEqual(answer.messages, [], cursor);
+      }
+      // What the page then asks for: the kept history and where it ends.
+      const history = await getJson<{ messages: Message[]; position: string }>(
+        chat.url('/a/message/history'),
+      );
+      assert.deepEqual(bodies(history.messages), ['m4', 'm5', 'm6', 'm7', 'm8']);
+      assert.equal(history.position, last.position);
+      const resumed = await updates(chat.url(`/a/message/updates?cursor=${`3@${epoch}`}`));
+      assert.deepEqual(bodies(resumed.messages), ['m4', 'm5', 'm6', 'm7', 'm8']);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  test('the page shows at most historyLimit messages: the latest ones', async () => {
+    const chat = await startChat({ historyLimit: 3 });
+    try {
+      for (let i = 1; i <= 5; i++) await post(chat.url('/a/message/new'), `m${i}`);
+      const html = await (await fetch(chat.url('/'))).text();
+      assert.deepEqual(
+        [...html.matchAll(/<span class="body">([^<]*)<\/span>/g)].map((m) => m[1]),
+        ['m3', 'm4', 'm5'],
+      );
+      const history = await getJson<{ messages: Message[] }>(chat.url('/a/message/history'));
+      assert.deepEqual(bodies(history.messages), ['m3', 'm4', 'm5']);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  test('a long poll whose client goes away is cancelled and its wait dropped', async () => {
     const chat = await startChat();
     try {
       const sockets = await Promise.all(
@@ -156,17 +254,17 @@ describe('chat demo', () => {
           () =>
             new Promise<net.Socket>((resolve, reject) => {
               const socket = net.connect(chat.port, '127.0.0.1', () => {
-                socket.write('GET /a/message/updates?cursor=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+                socket.write('GET /a/message/updates HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
                 resolve(socket);
               });
               socket.on('error', reject);
             }),
         ),
       );
-      await until(() => chat.messages.waiting === 3, 'three held polls');
+      await until(() => chat.room.polls === 3, 'three held polls');
       sockets[0]!.destroy();
       sockets[1]!.destroy();
-      await until(() => chat.messages.waiting === 1, 'the two departed polls to be dropped');
+      await until(() => chat.room.polls === 1, 'the two departed polls to be dropped');
       // The one left still gets its message; nothing was logged as an error (the test setup
       // fails the test on any unclaimed warning or error).
       const received = new Promise<string>((resolve) => {
@@ -179,27 +277,7 @@ describe('chat demo', () => {
       assert.equal((await post(chat.url('/a/message/new'), 'survivor')).status, 200);
       assert.match(await received, /^HTTP\/1\.1 200 /);
       sockets[2]!.destroy();
-      assert.equal(chat.messages.waiting, 0);
-    } finally {
-      await chat.close();
-    }
-  });
-
-  test('history is bounded: only the last maxHistory messages are kept', async () => {
-    const chat = await startChat({ messages: new MessageBuffer({ maxHistory: 5 }) });
-    try {
-      for (let i = 1; i <= 8; i++) {
-        assert.equal((await post(chat.url('/a/message/new'), `m${i}`)).status, 200);
-      }
-      assert.equal(chat.messages.size, 5);
-      const ids = (messages: Message[]) => messages.map((m) => m.id);
-      assert.deepEqual(ids(await updates(chat.url('/a/message/updates'))), [4, 5, 6, 7, 8]);
-      // A page that fell behind the history gets what is left, not an error.
-      assert.deepEqual(
-        ids(await updates(chat.url('/a/message/updates?cursor=1'))),
-        [4, 5, 6, 7, 8],
-      );
-      assert.deepEqual(ids(await updates(chat.url('/a/message/updates?cursor=6'))), [7, 8]);
+      await until(() => chat.room.polls === 0, 'no held polls');
     } finally {
       await chat.close();
     }
@@ -224,8 +302,9 @@ describe('chat demo', () => {
         fetch(chat.url('/a/message/new'), { method: 'POST', body: '' }),
       );
       assert.equal(missing.status, 400);
-      await missing.arrayBuffer();
-      assert.equal(chat.messages.size, 2);
+      assert.ok(((await missing.json()) as { error: string }).error);
+      const history = await getJson<{ messages: Message[] }>(chat.url('/a/message/history'));
+      assert.equal(history.messages.length, 2);
     } finally {
       await chat.close();
     }
@@ -242,51 +321,111 @@ describe('chat demo', () => {
         assert.equal(response.status, 413);
         await response.arrayBuffer();
       }
-      assert.equal(chat.messages.size, 0);
+      const history = await getJson<{ messages: Message[] }>(chat.url('/a/message/history'));
+      assert.equal(history.messages.length, 0);
     } finally {
       await chat.close();
     }
   });
 
-  test('a malformed cursor is a 400, not a 500', async () => {
-    const chat = await startChat();
-    try {
-      for (const cursor of ['abc', '-1', '1e3', '9'.repeat(16)]) {
-        const response = await refused(/^400 GET/, () =>
-          fetch(chat.url(`/a/message/updates?cursor=${cursor}`)),
-        );
-        assert.equal(response.status, 400, cursor);
-        await response.arrayBuffer();
-      }
-    } finally {
-      await chat.close();
-    }
-  });
-
-  test('held polls are bounded by maxWaiters: one more gets 503', async () => {
+  test('held connections are bounded by maxWaiters (polls and streams): one more gets 503', async () => {
     const chat = await startChat({ maxWaiters: 2 });
+    const events = openEvents(chat.url('/a/message/events'));
     try {
-      const held = [
-        updates(chat.url('/a/message/updates')),
-        updates(chat.url('/a/message/updates')),
-      ];
-      await until(() => chat.messages.waiting === 2, 'two held polls');
+      await events.opened;
+      const held = updates(chat.url('/a/message/updates'));
+      await until(() => chat.room.waiting === 2, 'a held poll and a stream');
       const third = await refused(/^503 GET/, () => fetch(chat.url('/a/message/updates')));
       assert.equal(third.status, 503);
       assert.equal(third.headers.get('retry-after'), '5');
-      await third.arrayBuffer();
+      assert.deepEqual(await third.json(), { error: 'too many pages waiting' });
+      const fourth = await refused(/^503 GET/, () => fetch(chat.url('/a/message/events')));
+      assert.equal(fourth.status, 503);
+      await fourth.arrayBuffer();
       await post(chat.url('/a/message/new'), 'release');
-      for (const messages of await Promise.all(held)) assert.equal(messages.length, 1);
+      assert.equal((await held).messages.length, 1);
+      await events.until((r) => r.length === 1, 'the stream to get it');
     } finally {
+      events.close();
       await chat.close();
     }
   });
 
-  test('a held poll answers an empty list after pollTimeout, so the page asks again', async () => {
+  test('a held poll answers an empty list and the same cursor after pollTimeout', async () => {
     const chat = await startChat({ pollTimeout: 50 });
     try {
-      assert.deepEqual(await updates(chat.url('/a/message/updates?cursor=0')), []);
-      assert.equal(chat.messages.waiting, 0);
+      const { position } = await getJson<{ position: string }>(chat.url('/a/message/history'));
+      assert.deepEqual(await updates(chat.url(`/a/message/updates?cursor=${position}`)), {
+        messages: [],
+        position,
+      });
+      assert.equal(chat.room.polls, 0);
+    } finally {
+      await chat.close();
+    }
+  });
+});
+
+describe('chat demo: Server-Sent Events', () => {
+  test('a stream sends what came after Last-Event-ID, then live; a reconnect gets exactly what it missed', async () => {
+    const chat = await startChat();
+    const clients: Array<ReturnType<typeof openEvents>> = [];
+    try {
+      const sent: Message[] = [];
+      const say = async (text: string) => {
+        sent.push((await (await post(chat.url('/a/message/new'), text)).json()) as Message);
+      };
+      await say('before');
+      const start = sent[0]!.position;
+      const first = openEvents(chat.url(`/a/message/events?lastEventId=${start}`));
+      clients.push(first);
+      await first.opened;
+      assert.equal(first.task, null, 'one process: no task id');
+      await say('live 1');
+      await say('live 2');
+      await first.until((r) => r.length === 2, 'two live messages');
+      assert.deepEqual(
+        first.received.map((e) => e.id),
+        [sent[1]!.position, sent[2]!.position],
+      );
+      assert.deepEqual(first.messages(), [sent[1], sent[2]]);
+      first.close();
+      await until(() => chat.room.streams === 0, 'the closed stream to be dropped');
+
+      await say('missed 1');
+      await say('missed 2');
+      // The browser's reconnect: the same URL, its last id in the Last-Event-ID header.
+      const again = openEvents(chat.url(`/a/message/events?lastEventId=${start}`), {
+        'Last-Event-ID': sent[2]!.position,
+      });
+      clients.push(again);
+      await again.until((r) => r.length === 2, 'the two missed messages');
+      await say('live 3');
+      await again.until((r) => r.length === 3, 'the next live message');
+      assert.deepEqual(bodies(again.messages() as Message[]), ['missed 1', 'missed 2', 'live 3']);
+    } finally {
+      for (const client of clients) client.close();
+      await chat.close();
+    }
+  });
+
+  test('an id that cannot be resumed from gets one reload event, never a 500', async () => {
+    const chat = await startChat({ broker: new MemoryBroker({ historySize: 2 }) });
+    try {
+      let last!: Message;
+      for (let i = 1; i <= 4; i++) {
+        last = (await (await post(chat.url('/a/message/new'), `m${i}`)).json()) as Message;
+      }
+      const epoch = last.position.split('@')[1]!;
+      for (const id of [`1@${epoch}`, `9@${epoch}`, '2@old-epoch', 'garbage', '1@']) {
+        const client = openEvents(chat.url('/a/message/events'), { 'Last-Event-ID': id });
+        try {
+          await client.until((r) => r.length === 1, `the reload event for ${id}`);
+          assert.equal(client.received[0]!.type, 'reload', id);
+        } finally {
+          client.close();
+        }
+      }
     } finally {
       await chat.close();
     }

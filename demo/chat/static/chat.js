@@ -1,6 +1,12 @@
-// The chat page's client: one long-poll loop that asks for messages newer than the last one
-// it has, and a form that posts new ones. Messages are inserted as text (textContent), never
-// as HTML, so a message cannot inject markup or script into anyone's page.
+// The chat page's client. The page arrives with the recent history already rendered and the
+// broker position it ends at (`data-position` on the inbox). From there it holds one
+// connection: an EventSource on /a/message/events (the browser resends the last event id as
+// Last-Event-ID when it reconnects, so nothing is missed), or, where EventSource fails, a long
+// poll on /a/message/updates with the same position as its cursor. When the server says the
+// position cannot be resumed from (`reload`), the page reloads its history.
+//
+// Messages are inserted as text (textContent), never as HTML, so a message cannot inject
+// markup or script into anyone's page. `?transport=poll` in the page's URL forces long polling.
 'use strict';
 
 (() => {
@@ -10,40 +16,46 @@
   const sendButton = document.getElementById('send');
   const status = document.getElementById('status');
   const errorBox = document.getElementById('error');
+  const text = status.dataset; // the page's translated status strings
 
-  /** Id of the newest message shown; the cursor of the next poll. */
-  let cursor = null;
+  /** Where this page is in the channel: the last event id / cursor ("offset@epoch"). */
+  let position = inbox.dataset.position || '';
   /** Delay before retrying after a failed poll; doubles up to 30 s, reset on success. */
   let retryDelay = 500;
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  // When the server turns on XSRF protection (Tornado style), it sets an `_xsrf` cookie that
-  // must come back in a header on every POST.
+  // The server sets an `_xsrf` cookie (Tornado style) that must come back with every POST.
   function xsrfHeaders() {
     const match = /(?:^|;\s*)_xsrf=([^;]*)/.exec(document.cookie);
     return match ? { 'X-XSRFToken': decodeURIComponent(match[1]) } : {};
   }
 
-  function setStatus(text) {
-    status.textContent = text;
+  function setStatus(value) {
+    status.textContent = value;
   }
 
-  function showError(text) {
-    errorBox.textContent = text;
-    errorBox.hidden = !text;
+  function showError(value) {
+    errorBox.textContent = value;
+    errorBox.hidden = !value;
   }
 
+  function localTime(element) {
+    const when = new Date(element.dateTime);
+    if (!Number.isNaN(when.getTime())) element.textContent = when.toLocaleTimeString();
+  }
+
+  /** Show a message once, in offset order (our own post may arrive before older ones). */
   function show(message) {
-    const id = `m${message.id}`;
-    if (document.getElementById(id)) return; // our own post, already shown
+    const id = `m${message.offset}`;
+    if (document.getElementById(id)) return; // already shown (our own post, or a resend)
     const item = document.createElement('li');
     item.className = 'message';
     item.id = id;
+    item.dataset.offset = String(message.offset);
     const time = document.createElement('time');
-    const when = new Date(message.time);
-    time.dateTime = when.toISOString();
-    time.textContent = when.toLocaleTimeString();
+    time.dateTime = new Date(message.time).toISOString();
+    localTime(time);
     item.append(time);
     if (message.author) {
       const author = document.createElement('span');
@@ -55,26 +67,78 @@
     body.className = 'body';
     body.textContent = message.body;
     item.append(body);
-    inbox.append(item);
+    const later = [...inbox.children].find((li) => Number(li.dataset.offset) > message.offset);
+    inbox.insertBefore(item, later ?? null);
     inbox.scrollTop = inbox.scrollHeight;
-    if (cursor === null || message.id > cursor) cursor = message.id;
   }
 
-  async function poll() {
+  /** The position could not be resumed from: start again from the server's history. */
+  async function reloadHistory() {
+    setStatus(text.reloading);
     for (;;) {
       try {
-        const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
-        const response = await fetch(`/a/message/updates${query}`, {
+        const response = await fetch('/a/message/history', {
           headers: { Accept: 'application/json' },
           cache: 'no-store',
         });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const data = await response.json();
+        inbox.replaceChildren();
         for (const message of data.messages) show(message);
-        setStatus('connected');
+        position = data.position;
+        return;
+      } catch {
+        await sleep(retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30_000);
+      }
+    }
+  }
+
+  function stream() {
+    const source = new EventSource(`/a/message/events?lastEventId=${encodeURIComponent(position)}`);
+    let opened = false;
+    source.onopen = () => {
+      opened = true;
+      setStatus(text.connected);
+    };
+    source.onmessage = (event) => {
+      position = event.lastEventId;
+      show(JSON.parse(event.data));
+    };
+    source.addEventListener('reload', () => {
+      source.close();
+      void reloadHistory().then(stream);
+    });
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) {
+        setStatus(text.reconnecting); // the browser reconnects by itself, with Last-Event-ID
+        return;
+      }
+      // The stream was refused or never opened (a proxy that breaks it): poll instead.
+      source.close();
+      void (opened ? sleep(retryDelay).then(stream) : poll());
+    };
+  }
+
+  async function poll() {
+    for (;;) {
+      try {
+        const response = await fetch(`/a/message/updates?cursor=${encodeURIComponent(position)}`, {
+          headers: { Accept: 'application/json' },
+          cache: 'no-store',
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const data = await response.json();
+        if (data.reload) {
+          await reloadHistory();
+          continue;
+        }
+        for (const message of data.messages) show(message);
+        if (data.position) position = data.position;
+        setStatus(text.connected);
         retryDelay = 500;
       } catch (error) {
-        setStatus(`reconnecting… (${error.message})`);
+        setStatus(`${text.reconnecting} (${error.message})`);
         await sleep(retryDelay);
         retryDelay = Math.min(retryDelay * 2, 30_000);
       }
@@ -83,29 +147,34 @@
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const text = input.value;
-    if (!text.trim()) return;
+    const value = input.value;
+    if (!value.trim()) return;
     sendButton.disabled = true;
     try {
       const response = await fetch('/a/message/new', {
         method: 'POST',
         headers: { Accept: 'application/json', ...xsrfHeaders() },
-        body: new URLSearchParams({ body: text }),
+        body: new URLSearchParams({ body: value }),
       });
       if (!response.ok) {
         const detail = await response.json().catch(() => null);
         throw new Error(detail?.error ?? `HTTP ${response.status}`);
       }
+      // Shown now; the position moves only with the stream, which may still owe us older ones.
       show(await response.json());
       input.value = '';
       showError('');
     } catch (error) {
-      showError(`Not sent: ${error.message}`);
+      showError(`${errorBox.dataset.notSent} ${error.message}`);
     } finally {
       sendButton.disabled = false;
       input.focus();
     }
   });
 
-  void poll();
+  for (const time of inbox.querySelectorAll('time')) localTime(time);
+  inbox.scrollTop = inbox.scrollHeight;
+  const forcePoll = new URLSearchParams(location.search).get('transport') === 'poll';
+  if (typeof EventSource === 'function' && !forcePoll) stream();
+  else void poll();
 })();
