@@ -13,6 +13,7 @@ import {
   type HTTPServerRequest,
 } from '../../src/httputil/index.ts';
 import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 let handlerRuns = 0;
 
@@ -240,17 +241,14 @@ describe('targets and arguments', () => {
         this.write(this.getArgument('a'));
       }
     }
-    const other = await startTestServer(new Application([['/', Q]]));
-    try {
+    await withTestServer(new Application([['/', Q]]), async (other) => {
       await expectLog(accessLog, /^400/, async () => {
         await captureLogs('gen', async () => {
           const res = await sendRaw(other.port, get('/?a=%G1'));
           assert.equal(parseResponses(res.text)[0]?.status, 400);
         });
       });
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   test('more than 1000 query or form fields get 400', async () => {
@@ -262,71 +260,79 @@ describe('targets and arguments', () => {
         this.write(String(this.getBodyArguments('a').length));
       }
     }
-    const other = await startTestServer(new Application([['/', Q]]), { maxBodySize: 100_000 });
-    try {
-      const ok = await other.fetch('/?' + 'a=1&'.repeat(1000));
-      assert.equal(await ok.text(), '1000');
-      await expectLog(accessLog, /^400/, async () => {
-        await captureLogs('gen', async () => {
-          const res = await other.fetch('/?' + 'a=1&'.repeat(1001));
-          assert.equal(res.status, 400);
-          const form = await other.fetch('/', {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-            body: 'a=1&'.repeat(1001),
+    await withTestServer(
+      new Application([['/', Q]]),
+      async (other) => {
+        const ok = await other.fetch('/?' + 'a=1&'.repeat(1000));
+        assert.equal(await ok.text(), '1000');
+        await expectLog(accessLog, /^400/, async () => {
+          await captureLogs('gen', async () => {
+            const res = await other.fetch('/?' + 'a=1&'.repeat(1001));
+            assert.equal(res.status, 400);
+            const form = await other.fetch('/', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+              body: 'a=1&'.repeat(1001),
+            });
+            assert.equal(form.status, 400);
           });
-          assert.equal(form.status, 400);
         });
-      });
-    } finally {
-      await other.close();
-    }
+      },
+      { maxBodySize: 100_000 },
+    );
   });
 });
 
 describe('timeouts', () => {
   test('headers slower than headerTimeout get 408', async () => {
-    const slow = await startTestServer(new Application([['/', Echo]]), { headerTimeout: 200 });
-    try {
-      const [result, records] = await captureLogs('gen', () =>
-        sendRaw(slow.port, ['GET / HTTP/1.1\r\nHost: x\r\n', 1500], { timeout: 3000 }),
-      );
-      assert.match(result.text, /^HTTP\/1\.1 408 /);
-      assert.equal(records.length, 1);
-    } finally {
-      await slow.close();
-    }
+    await withTestServer(
+      new Application([['/', Echo]]),
+      async (slow) => {
+        const [result, records] = await captureLogs('gen', () =>
+          sendRaw(slow.port, ['GET / HTTP/1.1\r\nHost: x\r\n', 1500], { timeout: 3000 }),
+        );
+        assert.match(result.text, /^HTTP\/1\.1 408 /);
+        assert.equal(records.length, 1);
+      },
+      { headerTimeout: 200 },
+    );
   });
 
   test('a body slower than bodyTimeout gets 408', async () => {
-    const slow = await startTestServer(new Application([['/', Echo]]), { bodyTimeout: 150 });
-    try {
-      const [result, records] = await captureLogs('gen', () =>
-        sendRaw(slow.port, ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', 1000], {
-          timeout: 3000,
-        }),
-      );
-      assert.match(result.text, /^HTTP\/1\.1 408 /);
-      assert.equal(records.length, 1);
-      assert.match(records[0]!.message, /Timeout reading request body/);
-    } finally {
-      await slow.close();
-    }
+    await withTestServer(
+      new Application([['/', Echo]]),
+      async (slow) => {
+        const [result, records] = await captureLogs('gen', () =>
+          sendRaw(
+            slow.port,
+            ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', 1000],
+            {
+              timeout: 3000,
+            },
+          ),
+        );
+        assert.match(result.text, /^HTTP\/1\.1 408 /);
+        assert.equal(records.length, 1);
+        assert.match(records[0]!.message, /Timeout reading request body/);
+      },
+      { bodyTimeout: 150 },
+    );
   });
 
   test('an idle keep-alive connection is closed after idleConnectionTimeout', async () => {
-    const idle = await startTestServer(new Application([['/(.*)', Echo]]), {
-      idleConnectionTimeout: 150,
-    });
-    try {
-      const started = performance.now();
-      const result = await sendRaw(idle.port, get('/', {}, false), { timeout: 3000 });
-      assert.equal(parseResponses(result.text)[0]?.status, 200);
-      assert.ok(result.closedByServer, 'server closed the idle connection');
-      assert.ok(performance.now() - started < 2500);
-    } finally {
-      await idle.close();
-    }
+    await withTestServer(
+      new Application([['/(.*)', Echo]]),
+      async (idle) => {
+        const started = performance.now();
+        const result = await sendRaw(idle.port, get('/', {}, false), { timeout: 3000 });
+        assert.equal(parseResponses(result.text)[0]?.status, 200);
+        assert.ok(result.closedByServer, 'server closed the idle connection');
+        assert.ok(performance.now() - started < 2500);
+      },
+      {
+        idleConnectionTimeout: 150,
+      },
+    );
   });
 });
 

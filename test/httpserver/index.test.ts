@@ -12,6 +12,7 @@ import { sleep } from '../../src/gen.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
 import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
@@ -118,23 +119,24 @@ test('TLS with sslOptions', async () => {
       this.write(`hello over ${this.request.protocol}`);
     }
   }
-  const srv = await startTestServer(new Application([['/', Hello]]), {
-    sslOptions: { key: fixture('key.pem'), cert: fixture('cert.pem') },
-  });
-  try {
-    const body = await new Promise<string>((resolve, reject) => {
-      https
-        .get(srv.url('/'), { ca: fixture('ca.pem') }, (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
-    assert.equal(body, 'hello over https');
-  } finally {
-    await srv.close();
-  }
+  await withTestServer(
+    new Application([['/', Hello]]),
+    async (srv) => {
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get(srv.url('/'), { ca: fixture('ca.pem') }, (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+      assert.equal(body, 'hello over https');
+    },
+    {
+      sslOptions: { key: fixture('key.pem'), cert: fixture('cert.pem') },
+    },
+  );
 });
 
 test('stop({drainTimeout}): three pipelined requests in flight complete, later ones are refused', async () => {

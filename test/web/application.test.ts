@@ -6,6 +6,7 @@ import { Application, RequestHandler, url } from '../../src/web/index.ts';
 import { startTestServer, expectLog } from '../../src/testing.ts';
 import { accessLog, appLog } from '../../src/log.ts';
 import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 class Hello extends RequestHandler {
   override get() {
@@ -36,8 +37,7 @@ class Greeter extends RequestHandler {
 }
 
 test('routes the path to the matching handler and answers 404 otherwise', async () => {
-  const srv = await startTestServer(new Application([['/', Hello]]));
-  try {
+  await withTestServer(new Application([['/', Hello]]), async (srv) => {
     const ok = await srv.fetch('/');
     assert.equal(ok.status, 200);
     assert.equal(await ok.text(), 'Hello, world');
@@ -49,44 +49,33 @@ test('routes the path to the matching handler and answers 404 otherwise', async 
         '<html><title>404: Not Found</title><body>404: Not Found</body></html>',
       );
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('patterns are anchored at both ends', async () => {
-  const srv = await startTestServer(new Application([['/a', Hello]]));
-  try {
+  await withTestServer(new Application([['/a', Hello]]), async (srv) => {
     await expectLog(accessLog, /^404/, async () => {
       assert.equal((await srv.fetch('/ab')).status, 404);
       assert.equal((await srv.fetch('/x/a')).status, 404);
     });
     assert.equal((await srv.fetch('/a')).status, 200);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('positional groups become arguments, percent-decoded once; unmatched optional group is undefined', async () => {
-  const srv = await startTestServer(new Application([['/p/([^/]+)/(\\d+)?', Echo]]));
-  try {
+  await withTestServer(new Application([['/p/([^/]+)/(\\d+)?', Echo]]), async (srv) => {
     const res = await srv.fetch('/p/a%2520b%C3%A9/');
     assert.deepEqual(await res.json(), { args: ['a%20bé', null], kwargs: {} });
     const res2 = await srv.fetch('/p/x/42');
     assert.deepEqual(await res2.json(), { args: ['x', '42'], kwargs: {} });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('named groups become one object argument and pathKwargs', async () => {
-  const srv = await startTestServer(new Application([['/u/(?<user>\\w+)/(?<id>\\d+)', Named]]));
-  try {
+  await withTestServer(new Application([['/u/(?<user>\\w+)/(?<id>\\d+)', Named]]), async (srv) => {
     const res = await srv.fetch('/u/bob/7');
     assert.deepEqual(await res.json(), { kw: { user: 'bob', id: '7' } });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('initArgs reach initialize(); url() rules and reverseUrl', async () => {
@@ -100,12 +89,9 @@ test('initArgs reach initialize(); url() rules and reverseUrl', async () => {
   assert.equal(app.reverseUrl('user', { name: 'a b' }), '/user/a%20b');
   assert.throws(() => app.reverseUrl('nope'), /not found/);
   assert.throws(() => app.reverseUrl('story', 1), /needs 2 arguments/);
-  const srv = await startTestServer(app);
-  try {
+  await withTestServer(app, async (srv) => {
     assert.equal(await (await srv.fetch('/hi')).text(), 'hey');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('addHandlers routes by host name before the default rules', async () => {
@@ -116,17 +102,14 @@ test('addHandlers routes by host name before the default rules', async () => {
   }
   const app = new Application([['/', Hello]]);
   app.addHandlers('www\\.example\\.com', [['/', Other]]);
-  const srv = await startTestServer(app);
-  try {
+  await withTestServer(app, async (srv) => {
     assert.equal(await (await srv.fetch('/')).text(), 'Hello, world');
     const raw = await sendRaw(
       srv.port,
       get('/', { Host: 'www.example.com:8080' }).replace('Host: 127.0.0.1\r\n', ''),
     );
     assert.equal(parseResponses(raw.text)[0]?.body, 'other host');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('defaultHandlerClass serves unmatched paths', async () => {
@@ -134,12 +117,9 @@ test('defaultHandlerClass serves unmatched paths', async () => {
     defaultHandlerClass: Greeter,
     defaultHandlerArgs: { greeting: 'fallback' },
   });
-  const srv = await startTestServer(app);
-  try {
+  await withTestServer(app, async (srv) => {
     assert.equal(await (await srv.fetch('/anything')).text(), 'fallback');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('listen() resolves to a running HTTPServer', async () => {
@@ -205,11 +185,8 @@ test('logFunction replaces the access log', async () => {
 });
 
 test('startTestServer mounts a bare RequestHandler class on every path', async () => {
-  const srv = await startTestServer(Hello);
-  try {
+  await withTestServer(Hello, async (srv) => {
     assert.equal(await (await srv.fetch('/any/path')).text(), 'Hello, world');
     assert.match(srv.url('/x'), /^http:\/\/127\.0\.0\.1:\d+\/x$/);
-  } finally {
-    await srv.close();
-  }
+  });
 });

@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { createSignedValue } from '../../src/web/signed-value.ts';
 import { HTTPError } from '../../src/errors.ts';
-import { startTestServer, type TestServer } from '../../src/testing.ts';
 import { accessLog, appLog } from '../../src/log.ts';
 import { get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const SECRET = 'a secret long enough to sign cookies with';
-
-async function serve(
-  rules: ConstructorParameters<typeof Application>[0],
-  settings: ConstructorParameters<typeof Application>[1] = {},
-): Promise<TestServer> {
-  return startTestServer(new Application(rules, settings));
-}
 
 test('setCookie writes every attribute, in order, and getCookie reads the value back', async () => {
   class Set extends RequestHandler {
@@ -40,21 +33,21 @@ test('setCookie writes every attribute, in order, and getCookie reads the value 
       this.write({ sid: this.getCookie('sid') ?? null, none: this.getCookie('none', 'dflt') });
     }
   }
-  const srv = await serve([
-    ['/set', Set],
-    ['/read', Read],
-  ]);
-  try {
-    const res = await srv.fetch('/set');
-    assert.deepEqual(res.headers.getSetCookie(), [
-      'sid=abc; Domain=example.com; expires=Wed, 02 Jan 2030 03:04:05 GMT; HttpOnly; Max-Age=3600; Path=/app; SameSite=Lax; Secure',
-      'plain=v; Path=/',
-    ]);
-    const read = await srv.fetch('/read', { headers: { Cookie: 'a=1; sid=xyz' } });
-    assert.deepEqual(await read.json(), { sid: 'xyz', none: 'dflt' });
-  } finally {
-    await srv.close();
-  }
+  await withTestServer(
+    new Application([
+      ['/set', Set],
+      ['/read', Read],
+    ]),
+    async (srv) => {
+      const res = await srv.fetch('/set');
+      assert.deepEqual(res.headers.getSetCookie(), [
+        'sid=abc; Domain=example.com; expires=Wed, 02 Jan 2030 03:04:05 GMT; HttpOnly; Max-Age=3600; Path=/app; SameSite=Lax; Secure',
+        'plain=v; Path=/',
+      ]);
+      const read = await srv.fetch('/read', { headers: { Cookie: 'a=1; sid=xyz' } });
+      assert.deepEqual(await read.json(), { sid: 'xyz', none: 'dflt' });
+    },
+  );
 });
 
 test('a cookie set twice is sent once with the last value; others are kept', async () => {
@@ -65,13 +58,10 @@ test('a cookie set twice is sent once with the last value; others are kept', asy
       this.setCookie('a', '3', { path: '/x' });
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const res = await srv.fetch('/');
     assert.deepEqual(res.headers.getSetCookie(), ['b=2; Path=/', 'a=3; Path=/x']);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a value with separators is quoted so the browser sends it back intact', async () => {
@@ -80,13 +70,10 @@ test('a value with separators is quoted so the browser sends it back intact', as
       this.setCookie('q', 'a/b"c');
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const res = await srv.fetch('/');
     assert.deepEqual(res.headers.getSetCookie(), ['q="a/b\\"c"; Path=/']);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('clearCookie expires the cookie; clearAllCookies clears every cookie the request sent', async () => {
@@ -100,22 +87,22 @@ test('clearCookie expires the cookie; clearAllCookies clears every cookie the re
       this.clearAllCookies();
     }
   }
-  const srv = await serve([
-    ['/one', One],
-    ['/all', All],
-  ]);
-  try {
-    const [cleared] = (await srv.fetch('/one')).headers.getSetCookie();
-    const m = /^sid=; Domain=example\.com; expires=(.+?); Max-Age=0; Path=\/app$/.exec(cleared!);
-    assert.ok(m, cleared);
-    assert.ok(Date.parse(m[1]!) < Date.now() - 300 * 86_400_000, 'expiry is in the past');
-    const all = await srv.fetch('/all', { headers: { Cookie: 'a=1; b=2; c=3' } });
-    const names = all.headers.getSetCookie().map((line) => line.slice(0, line.indexOf('=')));
-    assert.deepEqual(names.sort(), ['a', 'b', 'c']);
-    for (const line of all.headers.getSetCookie()) assert.match(line, /Max-Age=0/);
-  } finally {
-    await srv.close();
-  }
+  await withTestServer(
+    new Application([
+      ['/one', One],
+      ['/all', All],
+    ]),
+    async (srv) => {
+      const [cleared] = (await srv.fetch('/one')).headers.getSetCookie();
+      const m = /^sid=; Domain=example\.com; expires=(.+?); Max-Age=0; Path=\/app$/.exec(cleared!);
+      assert.ok(m, cleared);
+      assert.ok(Date.parse(m[1]!) < Date.now() - 300 * 86_400_000, 'expiry is in the past');
+      const all = await srv.fetch('/all', { headers: { Cookie: 'a=1; b=2; c=3' } });
+      const names = all.headers.getSetCookie().map((line) => line.slice(0, line.indexOf('=')));
+      assert.deepEqual(names.sort(), ['a', 'b', 'c']);
+      for (const line of all.headers.getSetCookie()) assert.match(line, /Max-Age=0/);
+    },
+  );
 });
 
 test('header injection through a cookie: 500, and neither the cookie nor the injected header is sent', async () => {
@@ -141,8 +128,7 @@ test('header injection through a cookie: 500, and neither the cookie nor the inj
       this.write('should not be sent');
     }
   }
-  const srv = await serve([['/(\\w+)', H]], { cookieSecret: SECRET });
-  try {
+  await withTestServer(new Application([['/(\\w+)', H]], { cookieSecret: SECRET }), async (srv) => {
     for (const which of Object.keys(attempts)) {
       const raw = await claimLogs(
         [
@@ -157,9 +143,7 @@ test('header injection through a cookie: 500, and neither the cookie nor the inj
       assert.equal(response.headers['x-injected'], undefined, which);
       assert.doesNotMatch(raw.text, /should not be sent|X-Injected/, which);
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('header injection through setHeader and redirect: 500 and nothing of it sent', async () => {
@@ -171,8 +155,7 @@ test('header injection through setHeader and redirect: 500 and nothing of it sen
       this.write('body');
     }
   }
-  const srv = await serve([['/(\\w+)', H]]);
-  try {
+  await withTestServer(new Application([['/(\\w+)', H]]), async (srv) => {
     // redirect() percent-encodes CR and LF (DESIGN: deliberate departures), so the
     // injection stays inside the Location value.
     for (const which of ['redirect', 'redirectLf']) {
@@ -196,9 +179,7 @@ test('header injection through setHeader and redirect: 500 and nothing of it sen
       assert.equal(response.headers['location'], undefined, which);
       assert.doesNotMatch(raw.text, /X-Injected|pwn/, which);
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a reason phrase with CR/LF becomes Unknown and markup is escaped in the error page', async () => {
@@ -210,8 +191,7 @@ test('a reason phrase with CR/LF becomes Unknown and markup is escaped in the er
       this.setStatus(200, 'Fine\nX-Injected: z');
     }
   }
-  const srv = await serve([['/(\\w+)', H]]);
-  try {
+  await withTestServer(new Application([['/(\\w+)', H]]), async (srv) => {
     const crlf = parseResponses((await sendRaw(srv.port, get('/crlf'))).text)[0]!;
     assert.equal(crlf.status, 200);
     assert.equal(crlf.reason, 'Unknown');
@@ -224,9 +204,7 @@ test('a reason phrase with CR/LF becomes Unknown and markup is escaped in the er
     assert.equal(markup.status, 400);
     assert.doesNotMatch(markup.body, /<script>/);
     assert.match(markup.body, /&#60;script&#62;|&lt;script&gt;/);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('signed cookies: set, read back, and reject tampering, other names, age and future stamps', async () => {
@@ -241,55 +219,55 @@ test('signed cookies: set, read back, and reject tampering, other names, age and
       this.write({ user: this.getSignedCookie('user', undefined, { maxAgeDays }) });
     }
   }
-  const srv = await serve(
-    [
-      ['/set', Set],
-      ['/read', Read],
-    ],
-    { cookieSecret: SECRET },
-  );
-  try {
-    const [line] = (await srv.fetch('/set')).headers.getSetCookie();
-    const m = /^user=("?[^;]+"?); expires=([^;]+); HttpOnly; Path=\/$/.exec(line!);
-    assert.ok(m, line);
-    const expires = Date.parse(m[2]!);
-    assert.ok(Math.abs(expires - (Date.now() + 30 * 86_400_000)) < 60_000, 'expires in 30 days');
-    const cookie = m[1]!;
-    const read = async (value: string, query = '') =>
-      (
-        (await (
-          await srv.fetch(`/read${query}`, { headers: { Cookie: `user=${value}` } })
-        ).json()) as { user: string | null }
-      ).user;
-    assert.equal(await read(cookie), 'ada lovelace');
+  await withTestServer(
+    new Application(
+      [
+        ['/set', Set],
+        ['/read', Read],
+      ],
+      { cookieSecret: SECRET },
+    ),
+    async (srv) => {
+      const [line] = (await srv.fetch('/set')).headers.getSetCookie();
+      const m = /^user=("?[^;]+"?); expires=([^;]+); HttpOnly; Path=\/$/.exec(line!);
+      assert.ok(m, line);
+      const expires = Date.parse(m[2]!);
+      assert.ok(Math.abs(expires - (Date.now() + 30 * 86_400_000)) < 60_000, 'expires in 30 days');
+      const cookie = m[1]!;
+      const read = async (value: string, query = '') =>
+        (
+          (await (
+            await srv.fetch(`/read${query}`, { headers: { Cookie: `user=${value}` } })
+          ).json()) as { user: string | null }
+        ).user;
+      assert.equal(await read(cookie), 'ada lovelace');
 
-    const signed = cookie.replace(/^"|"$/g, '');
-    const flipped = signed.slice(0, -1) + (signed.endsWith('0') ? '1' : '0');
-    const variants = [
-      flipped,
-      signed.slice(0, -2), // wrong-length signature
-      signed + 'ab',
-      signed.replace('|10:', '|11:'), // timestamp field's length changed
-      createSignedValue(SECRET, 'other', 'ada lovelace'), // signed for another name
-      createSignedValue('another secret', 'user', 'ada lovelace'),
-      createSignedValue(SECRET, 'user', 'x', { clock: () => Date.now() + 60 * 86_400_000 }),
-      '',
-      '2|garbage',
-      '2|1:0|10:1700000000|4:user|4:YWRh|' + 'f'.repeat(64),
-      '"' + '\\'.repeat(500) + '"',
-    ];
-    for (const v of variants) {
-      const value = /^[!#$%&'*+\-.^_`|~0-9A-Za-z:=/]*$/.test(v) ? v : JSON.stringify(v);
-      assert.equal(await read(value), null, v);
-    }
-    const old = createSignedValue(SECRET, 'user', 'ada', {
-      clock: () => Date.now() - 10 * 86_400_000,
-    });
-    assert.equal(await read(old), 'ada');
-    assert.equal(await read(old, '?days=5'), null);
-  } finally {
-    await srv.close();
-  }
+      const signed = cookie.replace(/^"|"$/g, '');
+      const flipped = signed.slice(0, -1) + (signed.endsWith('0') ? '1' : '0');
+      const variants = [
+        flipped,
+        signed.slice(0, -2), // wrong-length signature
+        signed + 'ab',
+        signed.replace('|10:', '|11:'), // timestamp field's length changed
+        createSignedValue(SECRET, 'other', 'ada lovelace'), // signed for another name
+        createSignedValue('another secret', 'user', 'ada lovelace'),
+        createSignedValue(SECRET, 'user', 'x', { clock: () => Date.now() + 60 * 86_400_000 }),
+        '',
+        '2|garbage',
+        '2|1:0|10:1700000000|4:user|4:YWRh|' + 'f'.repeat(64),
+        '"' + '\\'.repeat(500) + '"',
+      ];
+      for (const v of variants) {
+        const value = /^[!#$%&'*+\-.^_`|~0-9A-Za-z:=/]*$/.test(v) ? v : JSON.stringify(v);
+        assert.equal(await read(value), null, v);
+      }
+      const old = createSignedValue(SECRET, 'user', 'ada', {
+        clock: () => Date.now() - 10 * 86_400_000,
+      });
+      assert.equal(await read(old), 'ada');
+      assert.equal(await read(old, '?days=5'), null);
+    },
+  );
 });
 
 test('signed cookies with key rotation: sign with keyVersion, verify old keys, refuse unknown ones', async () => {
@@ -304,32 +282,32 @@ test('signed cookies with key rotation: sign with keyVersion, verify old keys, r
     }
   }
   const keys = { 0: 'old key, still accepted', 1: 'the current key' };
-  const srv = await serve(
-    [
-      ['/set', Set],
-      ['/read', Read],
-    ],
-    { cookieSecret: keys, keyVersion: 1 },
+  await withTestServer(
+    new Application(
+      [
+        ['/set', Set],
+        ['/read', Read],
+      ],
+      { cookieSecret: keys, keyVersion: 1 },
+    ),
+    async (srv) => {
+      const [line] = (await srv.fetch('/set')).headers.getSetCookie();
+      const value = /^user=([^;]+);/.exec(line!)![1]!.replace(/^"|"$/g, '');
+      assert.match(value, /^2\|1:1\|/);
+      const read = async (v: string) =>
+        (
+          (await (await srv.fetch('/read', { headers: { Cookie: `user=${v}` } })).json()) as {
+            user: string | null;
+          }
+        ).user;
+      assert.equal(await read(value), 'grace');
+      assert.equal(await read(createSignedValue(keys, 'user', 'old', { keyVersion: 0 })), 'old');
+      assert.equal(
+        await read(createSignedValue({ 7: 'unknown' }, 'user', 'x', { keyVersion: 7 })),
+        null,
+      );
+    },
   );
-  try {
-    const [line] = (await srv.fetch('/set')).headers.getSetCookie();
-    const value = /^user=([^;]+);/.exec(line!)![1]!.replace(/^"|"$/g, '');
-    assert.match(value, /^2\|1:1\|/);
-    const read = async (v: string) =>
-      (
-        (await (await srv.fetch('/read', { headers: { Cookie: `user=${v}` } })).json()) as {
-          user: string | null;
-        }
-      ).user;
-    assert.equal(await read(value), 'grace');
-    assert.equal(await read(createSignedValue(keys, 'user', 'old', { keyVersion: 0 })), 'old');
-    assert.equal(
-      await read(createSignedValue({ 7: 'unknown' }, 'user', 'x', { keyVersion: 7 })),
-      null,
-    );
-  } finally {
-    await srv.close();
-  }
 });
 
 test('signed cookies without cookieSecret are a programming error (500)', async () => {
@@ -338,8 +316,7 @@ test('signed cookies without cookieSecret are a programming error (500)', async 
       this.getSignedCookie('user');
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const res = await claimLogs(
       [
         [accessLog, /^500/],
@@ -348,9 +325,7 @@ test('signed cookies without cookieSecret are a programming error (500)', async 
       () => srv.fetch('/'),
     );
     assert.equal(res.status, 500);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a Cookie header of 60 000 backslashes is parsed and answered (the linear-time check is in the parser tests)', async () => {
@@ -362,14 +337,11 @@ test('a Cookie header of 60 000 backslashes is parsed and answered (the linear-t
       });
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const res = await srv.fetch('/', { headers: { Cookie: `a="${'\\'.repeat(60_000)}"` } });
     const body = (await res.json()) as { n: number; v: number };
     assert.equal(res.status, 200);
     assert.equal(body.n, 1);
     assert.equal(body.v, 30_000);
-  } finally {
-    await srv.close();
-  }
+  });
 });

@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { Application, RequestHandler } from '../../src/web/index.ts';
-import { startTestServer, expectLog } from '../../src/testing.ts';
+import { expectLog } from '../../src/testing.ts';
 import { coroutine, sleep } from '../../src/gen.ts';
 import { accessLog, appLog } from '../../src/log.ts';
 import { captureLogs, get, sendRaw } from '../helpers/raw-http.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
@@ -55,23 +56,21 @@ test('sync, async and generator methods all finish when they are done', async ()
       this.write('wrapped');
     });
   }
-  const srv = await startTestServer(
+  await withTestServer(
     new Application([
       ['/sync', Sync],
       ['/async', Async],
       ['/gen', Gen],
       ['/wrapped', Wrapped],
     ]),
+    async (srv) => {
+      assert.equal(await (await srv.fetch('/sync')).text(), 'sync');
+      assert.deepEqual(order, ['prepare', 'get', 'onFinish']);
+      assert.equal(await (await srv.fetch('/async')).text(), 'p,async');
+      assert.equal(await (await srv.fetch('/gen')).text(), 'gen');
+      assert.equal(await (await srv.fetch('/wrapped')).text(), 'wrapped');
+    },
   );
-  try {
-    assert.equal(await (await srv.fetch('/sync')).text(), 'sync');
-    assert.deepEqual(order, ['prepare', 'get', 'onFinish']);
-    assert.equal(await (await srv.fetch('/async')).text(), 'p,async');
-    assert.equal(await (await srv.fetch('/gen')).text(), 'gen');
-    assert.equal(await (await srv.fetch('/wrapped')).text(), 'wrapped');
-  } finally {
-    await srv.close();
-  }
 });
 
 test('a method that starts async work without returning it finishes early', async () => {
@@ -87,15 +86,12 @@ test('a method that starts async work without returning it finishes early', asyn
       this.write('early');
     }
   }
-  const srv = await startTestServer(new Application([['/', Forgets]]));
-  try {
+  await withTestServer(new Application([['/', Forgets]]), async (srv) => {
     assert.equal(await (await srv.fetch('/')).text(), 'early');
     assert.equal(finishedAtReturn, undefined, 'response arrived before the work ran');
     await later.promise;
     assert.equal(finishedAtReturn, true);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('autoFinish = false keeps the request open until finish()', async () => {
@@ -106,16 +102,13 @@ test('autoFinish = false keeps the request open until finish()', async () => {
       void release.promise.then(() => this.finish('released'));
     }
   }
-  const srv = await startTestServer(new Application([['/', Held]]));
-  try {
+  await withTestServer(new Application([['/', Held]]), async (srv) => {
     const pending = srv.fetch('/').then((r) => r.text());
     const raced = await Promise.race([pending, sleep(50).then(() => 'still open')]);
     assert.equal(raced, 'still open');
     release.resolve();
     assert.equal(await pending, 'released');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('finish() inside prepare skips the method', async () => {
@@ -128,13 +121,10 @@ test('finish() inside prepare skips the method', async () => {
       ran = true;
     }
   }
-  const srv = await startTestServer(new Application([['/', P]]));
-  try {
+  await withTestServer(new Application([['/', P]]), async (srv) => {
     assert.equal(await (await srv.fetch('/')).text(), 'from prepare');
     assert.equal(ran, false);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('onConnectionClose fires once when the client disconnects while the handler waits', async () => {
@@ -153,8 +143,7 @@ test('onConnectionClose fires once when the client disconnects while the handler
       finishedCalls++;
     }
   }
-  const srv = await startTestServer(new Application([['/', LongPoll]]));
-  try {
+  await withTestServer(new Application([['/', LongPoll]]), async (srv) => {
     const socket = net.connect(srv.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(get('/', {}, false));
@@ -164,9 +153,7 @@ test('onConnectionClose fires once when the client disconnects while the handler
     await sleep(20);
     assert.equal(calls, 1);
     assert.equal(finishedCalls, 0);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a reset mid-response: onConnectionClose once, no error log, no unhandled rejection', async () => {
@@ -185,8 +172,7 @@ test('a reset mid-response: onConnectionClose once, no error log, no unhandled r
       closed.resolve();
     }
   }
-  const srv = await startTestServer(new Application([['/', Streamer]]));
-  try {
+  await withTestServer(new Application([['/', Streamer]]), async (srv) => {
     const socket = net.connect(srv.port, '127.0.0.1');
     socket.on('error', () => {});
     socket.write(get('/', {}, false));
@@ -196,9 +182,7 @@ test('a reset mid-response: onConnectionClose once, no error log, no unhandled r
     await sleep(100);
     assert.equal(calls, 1);
     assert.deepEqual(unhandled, []);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('exceptions: sync, async, after finish(), after flush: one log line each, no unhandled rejection', async () => {
@@ -226,43 +210,41 @@ test('exceptions: sync, async, after finish(), after flush: one log line each, n
       throw new Error('after-flush-fail');
     }
   }
-  const srv = await startTestServer(
+  await withTestServer(
     new Application([
       ['/sync', Sync],
       ['/async', Async],
       ['/finish', AfterFinish],
       ['/flush', AfterFlush],
     ]),
+    async (srv) => {
+      const cases: Array<[string, number, string]> = [
+        ['/sync', 500, 'sync-fail'],
+        ['/async', 500, 'async-fail'],
+        ['/finish', 200, 'after-finish-fail'],
+        ['/flush', 200, 'after-flush-fail'],
+      ];
+      for (const [path, status, message] of cases) {
+        const [, records] = await captureLogs('app', async () => {
+          await expectLog(
+            accessLog,
+            /.*/,
+            async () => {
+              const res = await srv.fetch(path);
+              assert.equal(res.status, status, path);
+              await res.text().catch(() => '');
+              await sleep(20);
+            },
+            { required: false },
+          );
+        });
+        const errors = records.filter((r) => r.level === 'error');
+        assert.equal(errors.length, 1, `${path}: ${errors.map((r) => r.message).join(' | ')}`);
+        assert.match(String((errors[0]!.error as Error).message), new RegExp(message));
+      }
+      assert.deepEqual(unhandled, []);
+    },
   );
-  try {
-    const cases: Array<[string, number, string]> = [
-      ['/sync', 500, 'sync-fail'],
-      ['/async', 500, 'async-fail'],
-      ['/finish', 200, 'after-finish-fail'],
-      ['/flush', 200, 'after-flush-fail'],
-    ];
-    for (const [path, status, message] of cases) {
-      const [, records] = await captureLogs('app', async () => {
-        await expectLog(
-          accessLog,
-          /.*/,
-          async () => {
-            const res = await srv.fetch(path);
-            assert.equal(res.status, status, path);
-            await res.text().catch(() => '');
-            await sleep(20);
-          },
-          { required: false },
-        );
-      });
-      const errors = records.filter((r) => r.level === 'error');
-      assert.equal(errors.length, 1, `${path}: ${errors.map((r) => r.message).join(' | ')}`);
-      assert.match(String((errors[0]!.error as Error).message), new RegExp(message));
-    }
-    assert.deepEqual(unhandled, []);
-  } finally {
-    await srv.close();
-  }
 });
 
 test('an exception in onFinish or onConnectionClose is logged and does not break the server', async () => {
@@ -274,14 +256,11 @@ test('an exception in onFinish or onConnectionClose is logged and does not break
       throw new Error('onFinish-fail');
     }
   }
-  const srv = await startTestServer(new Application([['/', BadFinish]]));
-  try {
+  await withTestServer(new Application([['/', BadFinish]]), async (srv) => {
     await expectLog(appLog, /Exception in onFinish/, async () => {
       assert.equal(await (await srv.fetch('/')).text(), 'ok');
     });
     const raw = await expectLog(appLog, /Exception in onFinish/, () => sendRaw(srv.port, get('/')));
     assert.match(raw.text, /^HTTP\/1\.1 200 OK/);
-  } finally {
-    await srv.close();
-  }
+  });
 });

@@ -4,16 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Application, Finish, RequestHandler } from '../../src/web/index.ts';
 import { HTTPError, HTTPOutputError } from '../../src/errors.ts';
-import { startTestServer, expectLog, type TestServer } from '../../src/testing.ts';
+import { expectLog } from '../../src/testing.ts';
 import { accessLog, appLog, genLog } from '../../src/log.ts';
 import { get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
-
-async function serve(
-  rules: ConstructorParameters<typeof Application>[0],
-  settings: ConstructorParameters<typeof Application>[1] = {},
-): Promise<TestServer> {
-  return startTestServer(new Application(rules, settings));
-}
+import { serveApp, withTestServer } from '../helpers/server.ts';
 
 test('default headers: Server, Content-Type and Date once each, whichever way they are changed', async () => {
   let seen: Record<string, string | undefined> = {};
@@ -32,8 +26,7 @@ test('default headers: Server, Content-Type and Date once each, whichever way th
       if (mode !== 'json') this.write('hi');
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const one = async (m: string, extra: Record<string, string> = {}) => {
       const { text } = await sendRaw(srv.port, get(`/?m=${m}`, extra));
       return { text, res: parseResponses(text)[0]! };
@@ -74,9 +67,7 @@ test('default headers: Server, Content-Type and Date once each, whichever way th
     assert.equal(notModified.res.status, 304);
     assert.equal(count(notModified.text, 'content-type'), 0);
     assert.equal(count(notModified.text, 'content-length'), 0);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('setStatus: standard reason, custom reason, unknown code and control characters', async () => {
@@ -90,8 +81,7 @@ test('setStatus: standard reason, custom reason, unknown code and control charac
       this.write(String(this.getStatus()));
     }
   }
-  const srv = await serve([['/', S]]);
-  try {
+  await withTestServer(new Application([['/', S]]), async (srv) => {
     const reason = async (m: string) =>
       parseResponses((await sendRaw(srv.port, get(`/?m=${m}`))).text)[0]!;
     assert.equal((await reason('std')).reason, 'Created');
@@ -100,9 +90,7 @@ test('setStatus: standard reason, custom reason, unknown code and control charac
     const ctl = await reason('ctl');
     assert.equal(ctl.reason, 'Unknown');
     assert.equal(ctl.headers['x-evil'], undefined);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send anything', async () => {
@@ -119,8 +107,7 @@ test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send any
       this.write('ok');
     }
   }
-  const srv = await serve([['/', H]]);
-  try {
+  await withTestServer(new Application([['/', H]]), async (srv) => {
     const res = await srv.fetch('/');
     assert.equal(res.headers.get('x-one'), 'a');
     assert.equal(res.headers.get('x-multi'), '1, 2');
@@ -138,9 +125,7 @@ test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send any
         });
       }
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('write(): strings and bytes concatenate; objects become JSON; arrays are a TypeError', async () => {
@@ -162,8 +147,7 @@ test('write(): strings and bytes concatenate; objects become JSON; arrays are a 
       }
     }
   }
-  const srv = await serve([['/', W]]);
-  try {
+  await withTestServer(new Application([['/', W]]), async (srv) => {
     const mixed = await srv.fetch('/?k=mixed');
     assert.equal(await mixed.text(), 'abc');
     assert.equal(mixed.headers.get('content-length'), '3');
@@ -173,9 +157,7 @@ test('write(): strings and bytes concatenate; objects become JSON; arrays are a 
     assert.equal(text, '{"x":1,"s":"<\\/script>"}');
     assert.deepEqual(JSON.parse(text), { x: 1, s: '</script>' });
     assert.equal(await (await srv.fetch('/?k=array')).text(), 'TypeError');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('Etag on 200 GET; matching If-None-Match gives 304 without body; HEAD keeps Content-Length', async () => {
@@ -187,8 +169,7 @@ test('Etag on 200 GET; matching If-None-Match gives 304 without body; HEAD keeps
       this.write('same body');
     }
   }
-  const srv = await serve([['/', E]]);
-  try {
+  await withTestServer(new Application([['/', E]]), async (srv) => {
     const first = await srv.fetch('/');
     const etag = first.headers.get('etag');
     assert.match(etag ?? '', /^"[0-9a-f]{40}"$/);
@@ -207,9 +188,7 @@ test('Etag on 200 GET; matching If-None-Match gives 304 without body; HEAD keeps
     assert.equal(head!.status, 200);
     assert.equal(head!.headers['content-length'], '9');
     assert.ok(raw.text.endsWith('\r\n\r\n'), 'no body after a HEAD response');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('HEAD without head() answers 405, unknown methods 405, unsupported verbs 405', async () => {
@@ -218,8 +197,7 @@ test('HEAD without head() answers 405, unknown methods 405, unsupported verbs 40
       this.write('x');
     }
   }
-  const srv = await serve([['/', G]]);
-  try {
+  await withTestServer(new Application([['/', G]]), async (srv) => {
     await expectLog(accessLog, /^405/, async () => {
       const raw = await sendRaw(
         srv.port,
@@ -233,9 +211,7 @@ test('HEAD without head() answers 405, unknown methods 405, unsupported verbs 40
       );
       assert.equal(parseResponses(weird.text)[0]!.status, 405);
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('redirect(): 302 by default, 301 permanent, explicit status; refuses after flush', async () => {
@@ -255,17 +231,14 @@ test('redirect(): 302 by default, 301 permanent, explicit status; refuses after 
       } else this.redirect('/there');
     }
   }
-  const srv = await serve([['/', R]]);
-  try {
+  await withTestServer(new Application([['/', R]]), async (srv) => {
     const plain = await srv.fetch('/?m=x', { redirect: 'manual' });
     assert.equal(plain.status, 302);
     assert.equal(plain.headers.get('location'), '/there');
     assert.equal((await srv.fetch('/?m=perm', { redirect: 'manual' })).status, 301);
     assert.equal((await srv.fetch('/?m=status', { redirect: 'manual' })).status, 307);
     assert.equal(await (await srv.fetch('/?m=late')).text(), 'xrefused');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('HTTPError: status and reason; log message goes to the log, never to the client', async () => {
@@ -276,8 +249,7 @@ test('HTTPError: status and reason; log message goes to the log, never to the cl
       throw new HTTPError(403, 'secret detail %s', 'abc');
     }
   }
-  const srv = await serve([['/', X]]);
-  try {
+  await withTestServer(new Application([['/', X]]), async (srv) => {
     await expectLog(accessLog, /^40[39]/, async () => {
       await expectLog(genLog, /^403 GET \/ \(127\.0\.0\.1\): secret detail abc$/, async () => {
         const res = await srv.fetch('/');
@@ -291,9 +263,7 @@ test('HTTPError: status and reason; log message goes to the log, never to the cl
       assert.equal(res!.reason, 'Already There');
       assert.match(res!.body, /409: Already There/);
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('500 page: traceback only with serveTraceback', async () => {
@@ -303,8 +273,7 @@ test('500 page: traceback only with serveTraceback', async () => {
     }
   }
   for (const serveTraceback of [false, true]) {
-    const srv = await serve([['/', Boom]], { serveTraceback });
-    try {
+    await withTestServer(new Application([['/', Boom]], { serveTraceback }), async (srv) => {
       await expectLog(accessLog, /^500/, async () => {
         await expectLog(appLog, /Uncaught exception GET \/ /, async () => {
           const res = await srv.fetch('/');
@@ -321,9 +290,7 @@ test('500 page: traceback only with serveTraceback', async () => {
           }
         });
       });
-    } finally {
-      await srv.close();
-    }
+    });
   }
 });
 
@@ -337,16 +304,13 @@ test('sendError discards buffered output; writeError can be overridden', async (
       this.write({ error: status });
     }
   }
-  const srv = await serve([['/', Custom]]);
-  try {
+  await withTestServer(new Application([['/', Custom]]), async (srv) => {
     await expectLog(accessLog, /^418/, async () => {
       const res = await srv.fetch('/');
       assert.equal(res.status, 418);
       assert.deepEqual(await res.json(), { error: 418 });
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('throw new Finish(chunk) ends the request normally from prepare() or the method', async () => {
@@ -361,8 +325,7 @@ test('throw new Finish(chunk) ends the request normally from prepare() or the me
       throw new Finish({ done: true });
     }
   }
-  const srv = await serve([['/', F]]);
-  try {
+  await withTestServer(new Application([['/', F]]), async (srv) => {
     const res = await srv.fetch('/');
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { done: true });
@@ -371,9 +334,7 @@ test('throw new Finish(chunk) ends the request normally from prepare() or the me
       assert.equal(early.status, 401);
       assert.equal(await early.text(), 'stopped early');
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('getArgument: query and body, default, strip, control characters, missing â†’ 400', async () => {
@@ -396,8 +357,7 @@ test('getArgument: query and body, default, strip, control characters, missing â
       this.write(this.getArgument('needed'));
     }
   }
-  const srv = await serve([['/', A]]);
-  try {
+  await withTestServer(new Application([['/', A]]), async (srv) => {
     const res = await srv.fetch('/?a=+%20x%20+&m=1&c=a%01b&__proto__=p', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -432,9 +392,7 @@ test('getArgument: query and body, default, strip, control characters, missing â
         await bad.text();
       });
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('multipart bodies: fields and files', async () => {
@@ -449,8 +407,7 @@ test('multipart bodies: fields and files', async () => {
       });
     }
   }
-  const srv = await serve([['/', U]]);
-  try {
+  await withTestServer(new Application([['/', U]]), async (srv) => {
     const form = new FormData();
     form.append('field', 'value');
     form.append('upload', new Blob(['file-bytes'], { type: 'text/plain' }), 'a.txt');
@@ -461,9 +418,7 @@ test('multipart bodies: fields and files', async () => {
       type: 'text/plain',
       content: 'file-bytes',
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('getJsonBody: parses JSON; 415 on other types; 400 on malformed JSON or forbidden keys', async () => {
@@ -472,7 +427,7 @@ test('getJsonBody: parses JSON; 415 on other types; 400 on malformed JSON or for
       this.write({ got: this.getJsonBody() as Record<string, unknown> });
     }
   }
-  const srv = await serve([['/', J]]);
+  const srv = await serveApp([['/', J]]);
   const post = (body: string, type = 'application/json') =>
     srv.fetch('/', { method: 'POST', headers: { 'Content-Type': type }, body });
   try {
@@ -505,13 +460,10 @@ test('getCookie reads request cookies', async () => {
       this.write({ a: this.getCookie('a') ?? null, d: this.getCookie('zz', 'dflt') ?? null });
     }
   }
-  const srv = await serve([['/', C]]);
-  try {
+  await withTestServer(new Application([['/', C]]), async (srv) => {
     const res = await srv.fetch('/', { headers: { Cookie: 'a=1; b="2"' } });
     assert.deepEqual(await res.json(), { a: '1', d: 'dflt' });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('setDefaultHeaders runs for every response, including error pages', async () => {
@@ -523,17 +475,14 @@ test('setDefaultHeaders runs for every response, including error pages', async (
       throw new HTTPError(404);
     }
   }
-  const srv = await serve([['/', D]]);
-  try {
+  await withTestServer(new Application([['/', D]]), async (srv) => {
     await expectLog(accessLog, /^404/, async () => {
       const res = await srv.fetch('/');
       assert.equal(res.status, 404);
       assert.equal(res.headers.get('x-frame-options'), 'DENY');
       await res.text();
     });
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('flush() sends headers and data before finish; write after finish throws', async () => {
@@ -552,13 +501,10 @@ test('flush() sends headers and data before finish; write after finish throws', 
       }
     }
   }
-  const srv = await serve([['/', Stream]]);
-  try {
+  await withTestServer(new Application([['/', Stream]]), async (srv) => {
     const res = await srv.fetch('/');
     assert.equal(res.headers.get('transfer-encoding'), 'chunked');
     assert.equal(await res.text(), 'one,two');
     assert.ok(afterFinish instanceof HTTPOutputError);
-  } finally {
-    await srv.close();
-  }
+  });
 });
