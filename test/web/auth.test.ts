@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { authenticated } from '../../src/web/auth.ts';
 import { createSignedValue } from '../../src/web/signed-value.ts';
-import { startTestServer, type TestServer } from '../../src/testing.ts';
+import { startTestServer } from '../../src/testing.ts';
 import { accessLog, appLog } from '../../src/log.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const SECRET = 'auth test secret';
 let lookups = 0;
@@ -90,19 +91,17 @@ class Anonymous extends RequestHandler {
   }
 }
 
-async function serve(settings: Record<string, unknown> = {}): Promise<TestServer> {
-  return startTestServer(
-    new Application(
-      [
-        ['/profile', Profile],
-        ['/async', AsyncUser],
-        ['/gen', GeneratorMethod],
-        ['/prep', SetInPrepare],
-        ['/misuse', AsyncGetterMisuse],
-        ['/anon', Anonymous],
-      ],
-      { cookieSecret: SECRET, loginUrl: '/login', ...settings },
-    ),
+function app(settings: Record<string, unknown> = {}): Application {
+  return new Application(
+    [
+      ['/profile', Profile],
+      ['/async', AsyncUser],
+      ['/gen', GeneratorMethod],
+      ['/prep', SetInPrepare],
+      ['/misuse', AsyncGetterMisuse],
+      ['/anon', Anonymous],
+    ],
+    { cookieSecret: SECRET, loginUrl: '/login', ...settings },
   );
 }
 
@@ -111,22 +110,19 @@ const signedIn = (name: string) => ({
 });
 
 test('an anonymous GET is redirected to loginUrl with next = the path and query', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const res = await srv.fetch('/profile?tab=2&x=a%20b', { redirect: 'manual' });
     assert.equal(res.status, 302);
     assert.equal(res.headers.get('Location'), '/login?next=%2Fprofile%3Ftab%3D2%26x%3Da%2520b');
     const head = await srv.fetch('/profile', { method: 'HEAD', redirect: 'manual' });
     assert.equal(head.status, 302);
     assert.equal(head.headers.get('Location'), '/login?next=%2Fprofile');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('an absolute loginUrl gets an absolute next; a loginUrl with a query is used as it is', async () => {
-  const absolute = await serve({ loginUrl: 'https://login.example/signin' });
-  const withQuery = await serve({ loginUrl: '/login?from=app' });
+  const absolute = await startTestServer(app({ loginUrl: 'https://login.example/signin' }));
+  const withQuery = await startTestServer(app({ loginUrl: '/login?from=app' }));
   try {
     const res = await absolute.fetch('/profile?a=1', { redirect: 'manual' });
     assert.equal(
@@ -142,8 +138,7 @@ test('an absolute loginUrl gets an absolute next; a loginUrl with a query is use
 });
 
 test('an anonymous POST gets 403; a signed-in user gets through', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const res = await claimLogs([[accessLog, /^403 POST/]], () =>
       srv.fetch('/profile', { method: 'POST', body: '' }),
     );
@@ -162,14 +157,11 @@ test('an anonymous POST gets 403; a signed-in user gets through', async () => {
       redirect: 'manual',
     });
     assert.equal(forged.status, 302);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('an async getCurrentUser is awaited once; generator methods and prepare() assignment work', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     lookups = 0;
     const res = await srv.fetch('/async', { headers: signedIn('grace') });
     assert.deepEqual(await res.json(), { name: 'grace', again: true });
@@ -183,14 +175,11 @@ test('an async getCurrentUser is awaited once; generator methods and prepare() a
       'hello linus',
     );
     assert.equal((await srv.fetch('/prep', { redirect: 'manual' })).status, 302);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('currentUser is null by default; reading it before an async lookup resolved is a clear error', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     assert.deepEqual(await (await srv.fetch('/anon')).json(), { user: null });
     const res = await claimLogs(
       [
@@ -200,14 +189,11 @@ test('currentUser is null by default; reading it before an async lookup resolved
       () => srv.fetch('/misuse'),
     );
     assert.equal(res.status, 500);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('authenticated without the loginUrl setting is a programming error (500)', async () => {
-  const srv = await serve({ loginUrl: undefined });
-  try {
+  await withTestServer(app({ loginUrl: undefined }), async (srv) => {
     const res = await claimLogs(
       [
         [accessLog, /^500/],
@@ -216,9 +202,7 @@ test('authenticated without the loginUrl setting is a programming error (500)', 
       () => srv.fetch('/profile', { redirect: 'manual' }),
     );
     assert.equal(res.status, 500);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('authenticated also has the shape of a TS 5 method decorator', () => {

@@ -18,6 +18,7 @@ import { startTestServer, type TestServer } from '../../src/testing.ts';
 import { accessLog, appLog, genLog } from '../../src/log.ts';
 import { get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/static/', import.meta.url));
 let tmp = '';
@@ -48,18 +49,16 @@ after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function serve(
+function app(
   args: Record<string, unknown> = {},
   settings: Record<string, unknown> = {},
-): Promise<TestServer> {
-  return startTestServer(
-    new Application(
-      [
-        [String.raw`/files/(.*)`, StaticFileHandler, { path: root, ...args }],
-        [String.raw`/(.*)`, StaticFileHandler, { path: root, defaultFilename: 'index.html' }],
-      ],
-      settings,
-    ),
+): Application {
+  return new Application(
+    [
+      [String.raw`/files/(.*)`, StaticFileHandler, { path: root, ...args }],
+      [String.raw`/(.*)`, StaticFileHandler, { path: root, defaultFilename: 'index.html' }],
+    ],
+    settings,
   );
 }
 
@@ -69,8 +68,7 @@ async function raw(srv: TestServer, target: string, headers: Record<string, stri
 }
 
 test('GET: body, Content-Type, Content-Length, Etag (content MD5), Last-Modified, Accept-Ranges', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const res = await srv.fetch('/files/hello.txt');
     assert.equal(res.status, 200);
     assert.equal(await res.text(), HELLO);
@@ -88,14 +86,11 @@ test('GET: body, Content-Type, Content-Length, Etag (content MD5), Last-Modified
     );
     const missing = await claimLogs([[accessLog, /^404/]], () => srv.fetch('/files/nope.txt'));
     assert.equal(missing.status, 404);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('conditional GETs: If-None-Match and If-Modified-Since give 304; an invalid date is ignored', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const etag = `"${md5(HELLO)}"`;
     const lastModified = (await srv.fetch('/files/hello.txt')).headers.get('Last-Modified')!;
     const status = async (headers: Record<string, string>) =>
@@ -118,14 +113,11 @@ test('conditional GETs: If-None-Match and If-Modified-Since give 304; an invalid
     assert.equal(notModified.body, '');
     assert.equal(notModified.headers['etag'], etag);
     assert.equal(notModified.headers['content-length'], undefined);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('Range: 206 for one range, 200 for the whole file or ignored ones, 416 for unsatisfiable', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const size = HELLO.length;
     const range = (value: string) => raw(srv, '/files/hello.txt', { Range: value });
     const first = await range('bytes=0-4');
@@ -165,14 +157,11 @@ test('Range: 206 for one range, 200 for the whole file or ignored ones, 416 for 
       assert.equal(r.status, 200, ignored);
       assert.equal(r.body, HELLO, ignored);
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('HEAD answers the same headers and no body', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const head = await sendRaw(
       srv.port,
       `HEAD /files/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
@@ -182,14 +171,11 @@ test('HEAD answers the same headers and no body', async () => {
     assert.equal(response!.headers['content-length'], String(3 * 1024 * 1024 + 17));
     assert.equal(response!.headers['content-type'], 'application/octet-stream');
     assert.ok(head.text.endsWith('\r\n\r\n'), 'nothing after the headers');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a large file streams intact, and ranges inside it are exact', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const expected = fs.readFileSync(path.join(root, 'big.bin'));
     const res = await srv.fetch('/files/big.bin');
     const body = Buffer.from(await res.arrayBuffer());
@@ -201,9 +187,7 @@ test('a large file streams intact, and ranges inside it are exact', async () => 
     const part = await srv.fetch('/files/big.bin', { headers: { Range: `bytes=${start}-${end}` } });
     assert.equal(part.status, 206);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(expected.subarray(start, end + 1)));
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 // Random bytes (big.bin repeats every 256 KiB, so a piece read into the wrong buffer could
@@ -217,17 +201,14 @@ function randomFile(name: string): Buffer {
 test('concurrent large responses share read buffers without mixing their bytes', async () => {
   // Pieces of one response are read into buffers that others' finished pieces gave back.
   const contents = [randomFile('random-1.bin'), randomFile('random-2.bin')];
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const fetchBody = async (i: number) =>
       Buffer.from(await (await srv.fetch(`/files/random-${(i % 2) + 1}.bin`)).arrayBuffer());
     for (let round = 0; round < 2; round++) {
       const bodies = await Promise.all([0, 1, 2, 3, 4, 5].map(fetchBody));
       bodies.forEach((body, i) => assert.ok(body.equals(contents[i % 2]!), `body ${i}`));
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a transform that keeps the chunks it is given gets buffers nobody reuses', async () => {
@@ -244,14 +225,11 @@ test('a transform that keeps the chunks it is given gets buffers nobody reuses',
       return finishing ? Buffer.concat(held.splice(0)) : Buffer.alloc(0);
     },
   });
-  const srv = await serve({}, { transforms: [holdAll] });
-  try {
+  await withTestServer(app({}, { transforms: [holdAll] }), async (srv) => {
     const body = Buffer.from(await (await srv.fetch('/files/random-held.bin')).arrayBuffer());
     assert.equal(body.length, expected.length);
     assert.ok(body.equals(expected));
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a client that stops reading holds the server to a bounded amount of the file', async () => {
@@ -293,7 +271,7 @@ test('a client that stops reading holds the server to a bounded amount of the fi
 });
 
 test('a client that leaves mid-file ends the transfer quietly and the server keeps serving', async () => {
-  const srv = await serve();
+  const srv = await startTestServer(app());
   try {
     const result = await sendRaw(srv.port, get('/files/big.bin'), {
       until: /\r\n\r\n[\s\S]{1000}/,
@@ -312,30 +290,28 @@ test('staticUrl adds ?v=<md5>; a versioned URL is cached for a year', async () =
       this.write(`${this.staticUrl('hello.txt')} ${this.staticUrl('sub/index.html', false)}`);
     }
   }
-  const srv = await startTestServer(
+  await withTestServer(
     new Application([['/page', Page]], { staticPath: root, staticUrlPrefix: '/assets/' }),
+    async (srv) => {
+      const [versioned, plain] = (await (await srv.fetch('/page')).text()).split(' ');
+      assert.equal(versioned, `/assets/hello.txt?v=${md5(HELLO)}`);
+      assert.equal(plain, '/assets/sub/index.html');
+      const res = await srv.fetch(versioned!);
+      assert.equal(await res.text(), HELLO);
+      assert.equal(res.headers.get('Cache-Control'), 'max-age=31536000');
+      const expires = Date.parse(res.headers.get('Expires')!);
+      assert.ok(Math.abs(expires - (Date.now() + 31_536_000_000)) < 60_000);
+      assert.equal((await srv.fetch('/assets/hello.txt')).headers.get('Cache-Control'), null);
+      // staticPath also routes /robots.txt (and /favicon.ico).
+      assert.equal(await (await srv.fetch('/robots.txt')).text(), 'User-agent: *\nDisallow:\n');
+    },
   );
-  try {
-    const [versioned, plain] = (await (await srv.fetch('/page')).text()).split(' ');
-    assert.equal(versioned, `/assets/hello.txt?v=${md5(HELLO)}`);
-    assert.equal(plain, '/assets/sub/index.html');
-    const res = await srv.fetch(versioned!);
-    assert.equal(await res.text(), HELLO);
-    assert.equal(res.headers.get('Cache-Control'), 'max-age=31536000');
-    const expires = Date.parse(res.headers.get('Expires')!);
-    assert.ok(Math.abs(expires - (Date.now() + 31_536_000_000)) < 60_000);
-    assert.equal((await srv.fetch('/assets/hello.txt')).headers.get('Cache-Control'), null);
-    // staticPath also routes /robots.txt (and /favicon.ico).
-    assert.equal(await (await srv.fetch('/robots.txt')).text(), 'User-agent: *\nDisallow:\n');
-  } finally {
-    await srv.close();
-  }
 });
 
 test('an edited file gets a new version and Etag (the hash cache checks size and time)', async () => {
   const file = path.join(root, 'changing.txt');
   fs.writeFileSync(file, 'version one');
-  const srv = await serve();
+  const srv = await startTestServer(app());
   try {
     const settings = { staticPath: root };
     assert.equal(StaticFileHandler.getVersion(settings, 'changing.txt'), md5('version one'));
@@ -363,7 +339,7 @@ test('an edited file gets a new version and Etag (the hash cache checks size and
 });
 
 test('every path outside the root, hidden or special is refused with 403/404 and never served', async () => {
-  const srv = await serve();
+  const srv = await startTestServer(app());
   const attacks: Array<[string, number]> = [
     ['/files/../secret.txt', 403],
     ['/files/..%2fsecret.txt', 403],
@@ -417,17 +393,13 @@ function expectAnyGenLog<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 test('followSymlinks serves files that symlinks lead to outside the root', async () => {
-  const srv = await serve({ followSymlinks: true });
-  try {
+  await withTestServer(app({ followSymlinks: true }), async (srv) => {
     assert.equal(await (await srv.fetch('/files/link-out.txt')).text(), 'TOP SECRET\n');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('directories: defaultFilename, a redirect adding the slash, and no open redirect for //host', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const redirect = await raw(srv, '/sub');
     assert.equal(redirect.status, 301);
     assert.equal(redirect.headers['location'], '/sub/');
@@ -450,7 +422,5 @@ test('directories: defaultFilename, a redirect adding the slash, and no open red
       );
       assert.equal(response.headers['location'], undefined, target);
     }
-  } finally {
-    await srv.close();
-  }
+  });
 });

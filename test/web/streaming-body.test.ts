@@ -10,11 +10,11 @@ import { createHash } from 'node:crypto';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { MultipartStreamHandler, type StreamedPart } from '../../src/web/multipart-stream.ts';
 import { HTTPError } from '../../src/errors.ts';
-import { startTestServer, type TestServer } from '../../src/testing.ts';
-import type { HTTPServerOptions } from '../../src/httpserver/index.ts';
+import { type TestServer } from '../../src/testing.ts';
 import { accessLog, genLog } from '../../src/log.ts';
 import { captureLogs, parseResponses, sendRaw } from '../helpers/raw-http.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -109,16 +109,13 @@ class Upload extends MultipartStreamHandler {
   }
 }
 
-async function serve(options: HTTPServerOptions = {}): Promise<TestServer> {
-  return startTestServer(
-    new Application([
-      ['/collect', Collect],
-      ['/small', Small],
-      ['/buffered', Buffered],
-      ['/upload', Upload],
-    ]),
-    options,
-  );
+function app(): Application {
+  return new Application([
+    ['/collect', Collect],
+    ['/small', Small],
+    ['/buffered', Buffered],
+    ['/upload', Upload],
+  ]);
 }
 
 /** POST `chunks` with chunked encoding through node:http, honouring backpressure. */
@@ -163,8 +160,7 @@ function* repeat(chunk: Buffer, times: number): Generator<Buffer> {
 }
 
 test('prepare() runs before the body, each chunk reaches dataReceived in order, then post()', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     events.length = 0;
     const chunk = Buffer.alloc(64 * 1024, 7);
     const res = await postChunks(srv.port, '/collect?slow=1', repeat(chunk, 40));
@@ -179,41 +175,39 @@ test('prepare() runs before the body, each chunk reaches dataReceived in order, 
     // An empty body: prepare, then the method.
     const empty = await srv.fetch('/collect', { method: 'PUT' });
     assert.equal(((await empty.json()) as { bytes: number }).bytes, 0);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('the body limit applies per handler: static maxBodySize and setMaxBodySize in prepare()', async () => {
-  const srv = await serve({ maxBodySize: 1024 });
-  try {
-    assert.equal(
-      await (await srv.fetch('/small', { method: 'POST', body: '0123456789' })).text(),
-      'small ok',
-    );
-    const declared = await srv.fetch('/small', { method: 'POST', body: '01234567890' });
-    assert.equal(declared.status, 413);
-    const chunked = await postChunks(srv.port, '/small', [
-      Buffer.from('012345'),
-      Buffer.from('67890'),
-    ]);
-    assert.equal(chunked.status, 413);
-    // Raised above the server's 1 KiB, for a streamed and for a buffered handler.
-    const big = Buffer.alloc(100 * 1024, 1);
-    const streamed = await postChunks(srv.port, '/collect?limit=200000', [big]);
-    assert.equal((JSON.parse(streamed.body) as { bytes: number }).bytes, big.length);
-    const buffered = await srv.fetch('/buffered', { method: 'POST', body: big });
-    assert.deepEqual(await buffered.json(), { bytes: big.length });
-    const refused = await postChunks(srv.port, '/collect?limit=5000', [big]);
-    assert.equal(refused.status, 413);
-  } finally {
-    await srv.close();
-  }
+  await withTestServer(
+    app(),
+    async (srv) => {
+      assert.equal(
+        await (await srv.fetch('/small', { method: 'POST', body: '0123456789' })).text(),
+        'small ok',
+      );
+      const declared = await srv.fetch('/small', { method: 'POST', body: '01234567890' });
+      assert.equal(declared.status, 413);
+      const chunked = await postChunks(srv.port, '/small', [
+        Buffer.from('012345'),
+        Buffer.from('67890'),
+      ]);
+      assert.equal(chunked.status, 413);
+      // Raised above the server's 1 KiB, for a streamed and for a buffered handler.
+      const big = Buffer.alloc(100 * 1024, 1);
+      const streamed = await postChunks(srv.port, '/collect?limit=200000', [big]);
+      assert.equal((JSON.parse(streamed.body) as { bytes: number }).bytes, big.length);
+      const buffered = await srv.fetch('/buffered', { method: 'POST', body: big });
+      assert.deepEqual(await buffered.json(), { bytes: big.length });
+      const refused = await postChunks(srv.port, '/collect?limit=5000', [big]);
+      assert.equal(refused.status, 413);
+    },
+    { maxBodySize: 1024 },
+  );
 });
 
 test('an error in dataReceived answers its status, skips the method and closes the connection', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     events.length = 0;
     const chunk = Buffer.alloc(16 * 1024, 3);
     const result = await claimLogs(
@@ -234,9 +228,7 @@ test('an error in dataReceived answers its status, skips the method and closes t
     assert.equal(response!.headers['connection'], 'close');
     assert.equal(result.closedByServer, true);
     assert.deepEqual(events, ['prepare body=0']);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 const BOUNDARY = '----typhoonBoundary7MA4YWxkTrZu0gW';
@@ -252,8 +244,7 @@ const CLOSE = Buffer.from(`--${BOUNDARY}--\r\n`);
 const MULTIPART = { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` };
 
 test('MultipartStreamHandler gets each part: headers, then bytes, then its end', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const file = Buffer.alloc(300 * 1024);
     for (let i = 0; i < file.length; i++) file[i] = (i * 31) & 0xff;
     const body = Buffer.concat([
@@ -281,14 +272,11 @@ test('MultipartStreamHandler gets each part: headers, then bytes, then its end',
       ],
     );
     assert.ok(parts[1]!.chunks > 10, 'the file arrived in pieces');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a 200 MB upload streams through without the server holding it in memory', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const total = 200 * 1024 * 1024;
     const block = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < block.length; i++) block[i] = (i % 251) + 1;
@@ -329,9 +317,7 @@ test('a 200 MB upload streams through without the server holding it in memory', 
     // collects (its external-memory soft limit), and idle runs peaked at 50-63 MiB. A server that
     // held the upload would grow by its whole 200 MiB, so 128 MiB still tells the two apart.
     assert.ok(peak < 128 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MiB`);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 async function refusedMultipart(
@@ -352,8 +338,7 @@ async function refusedMultipart(
 }
 
 test('hostile multipart bodies: too many parts, no closing boundary, 100 000 `;`, a part too big', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const empty = Buffer.concat([
       ...Array.from({ length: 10_000 }, () => part('Content-Disposition: form-data; name="e"', '')),
       CLOSE,
@@ -392,32 +377,31 @@ test('hostile multipart bodies: too many parts, no closing boundary, 100 000 `;`
         }),
     );
     assert.equal(res.status, 415);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a gzip bomb with decompressRequest is refused with 413 once it inflates past the limit', async () => {
-  const srv = await serve({ decompressRequest: true, maxBodySize: 1024 * 1024 });
-  try {
-    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 }); // ~64 KiB
-    assert.ok(bomb.length < 1024 * 1024, 'small on the wire');
-    for (const path of ['/buffered', '/collect']) {
-      const result = await sendRaw(srv.port, [
-        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: ${bomb.length}\r\n\r\n`,
-        bomb,
-      ]);
-      assert.equal(parseResponses(result.text)[0]?.status, 413, path);
-    }
-    // A modest gzip body inflates and arrives whole.
-    const text = Buffer.from('inflate me '.repeat(1000));
-    const ok = await srv.fetch('/buffered', {
-      method: 'POST',
-      body: zlib.gzipSync(text),
-      headers: { 'Content-Encoding': 'gzip' },
-    });
-    assert.deepEqual(await ok.json(), { bytes: text.length });
-  } finally {
-    await srv.close();
-  }
+  await withTestServer(
+    app(),
+    async (srv) => {
+      const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 }); // ~64 KiB
+      assert.ok(bomb.length < 1024 * 1024, 'small on the wire');
+      for (const path of ['/buffered', '/collect']) {
+        const result = await sendRaw(srv.port, [
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: ${bomb.length}\r\n\r\n`,
+          bomb,
+        ]);
+        assert.equal(parseResponses(result.text)[0]?.status, 413, path);
+      }
+      // A modest gzip body inflates and arrives whole.
+      const text = Buffer.from('inflate me '.repeat(1000));
+      const ok = await srv.fetch('/buffered', {
+        method: 'POST',
+        body: zlib.gzipSync(text),
+        headers: { 'Content-Encoding': 'gzip' },
+      });
+      assert.deepEqual(await ok.json(), { bytes: text.length });
+    },
+    { decompressRequest: true, maxBodySize: 1024 * 1024 },
+  );
 });

@@ -12,6 +12,7 @@ import { acceptsGzip, isCompressibleType } from '../../src/web/transforms.ts';
 import { Event } from '../../src/locks.ts';
 import { startTestServer, type TestServer } from '../../src/testing.ts';
 import { parseResponses, sendRaw } from '../helpers/raw-http.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const TEXT = 'typhoon compresses text. '.repeat(200); // 5 000 bytes
 const SMALL = 'x'.repeat(1023);
@@ -50,15 +51,13 @@ class Streamer extends RequestHandler {
   }
 }
 
-async function serve(settings: Record<string, unknown> = { compressResponse: true }) {
-  return startTestServer(
-    new Application(
-      [
-        ['/stream', Streamer],
-        [String.raw`/(\w+)`, Page],
-      ],
-      settings,
-    ),
+function app(settings: Record<string, unknown> = { compressResponse: true }): Application {
+  return new Application(
+    [
+      ['/stream', Streamer],
+      [String.raw`/(\w+)`, Page],
+    ],
+    settings,
   );
 }
 
@@ -71,8 +70,7 @@ async function raw(srv: TestServer, path: string, headers: Record<string, string
 }
 
 test('a large text response is gzipped for a client that accepts it, with Vary and Content-Length', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const res = await raw(srv, '/page', { 'Accept-Encoding': 'gzip, deflate, br' });
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-encoding'], 'gzip');
@@ -87,14 +85,11 @@ test('a large text response is gzipped for a client that accepts it, with Vary a
     const fetched = await srv.fetch('/page');
     assert.equal(fetched.headers.get('Content-Encoding'), 'gzip');
     assert.equal(await fetched.text(), TEXT);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('not compressed: under 1024 bytes, not accepted, not text-like, already encoded, no body', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const small = await raw(srv, '/small', { 'Accept-Encoding': 'gzip' });
     assert.equal(small.headers['content-encoding'], undefined);
     assert.equal(small.headers['vary'], 'Accept-Encoding');
@@ -121,14 +116,11 @@ test('not compressed: under 1024 bytes, not accepted, not text-like, already enc
     assert.equal(empty.headers['content-length'], undefined);
     const vary = await raw(srv, '/vary', { 'Accept-Encoding': 'gzip' });
     assert.equal(vary.headers['vary'], 'Cookie, Accept-Encoding');
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('HEAD tells the compressed length without a body; 304 stays empty', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const head = await raw(srv, '/page', { 'Accept-Encoding': 'gzip' }, 'HEAD');
     const full = await raw(srv, '/page', { 'Accept-Encoding': 'gzip' });
     assert.equal(head.headers['content-encoding'], 'gzip');
@@ -142,25 +134,20 @@ test('HEAD tells the compressed length without a body; 304 stays empty', async (
     assert.equal(notModified.status, 304);
     assert.equal(notModified.body, '');
     assert.equal(notModified.headers['content-encoding'], undefined);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('without compressResponse nothing is compressed and no Vary is added', async () => {
-  const srv = await serve({});
-  try {
+  await withTestServer(app({}), async (srv) => {
     const res = await raw(srv, '/page', { 'Accept-Encoding': 'gzip' });
     assert.equal(res.headers['content-encoding'], undefined);
     assert.equal(res.headers['vary'], undefined);
     assert.equal(res.body, TEXT);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a streamed response is decodable after each flush(), before the response ends', async () => {
-  const srv = await serve();
+  const srv = await startTestServer(app());
   const socket = net.connect(srv.port, '127.0.0.1');
   try {
     released.clear();

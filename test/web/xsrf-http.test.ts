@@ -8,6 +8,7 @@ import { decodeXsrfToken } from '../../src/web/xsrf.ts';
 import { startTestServer, type TestServer } from '../../src/testing.ts';
 import { accessLog, genLog } from '../../src/log.ts';
 import { claimLogs } from '../helpers/claim-logs.ts';
+import { withTestServer } from '../helpers/server.ts';
 
 const prepared: string[] = [];
 
@@ -43,16 +44,14 @@ class Exempt extends RequestHandler {
   }
 }
 
-async function serve(settings: Record<string, unknown> = {}): Promise<TestServer> {
-  return startTestServer(
-    new Application(
-      [
-        ['/form', Form],
-        ['/nopost', NoPost],
-        ['/exempt', Exempt],
-      ],
-      { xsrfCookies: true, ...settings },
-    ),
+function app(settings: Record<string, unknown> = {}): Application {
+  return new Application(
+    [
+      ['/form', Form],
+      ['/nopost', NoPost],
+      ['/exempt', Exempt],
+    ],
+    { xsrfCookies: true, ...settings },
   );
 }
 
@@ -87,8 +86,7 @@ async function forbidden(fn: () => Promise<Response>, reason: RegExp): Promise<R
 }
 
 test('a GET without the cookie sets _xsrf and embeds a masked v2 token of the same secret', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const { text, embedded, cookieValue } = await getForm(srv);
     assert.ok(cookieValue !== null);
     assert.match(embedded, /^2\|[0-9a-f]{8}\|[0-9a-f]{32}\|\d+$/);
@@ -99,14 +97,11 @@ test('a GET without the cookie sets _xsrf and embeds a masked v2 token of the sa
     assert.deepEqual(again.setCookie, []);
     assert.notEqual(again.embedded, embedded);
     assert.deepEqual(decodeXsrfToken(again.embedded)!.token, decodeXsrfToken(cookieValue)!.token);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a POST passes with the token as _xsrf argument, X-XSRFToken or X-CSRFToken header', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const { embedded, cookieValue } = await getForm(srv);
     const cookie = `_xsrf=${cookieValue}`;
     const viaForm = await post(srv, { cookie, body: `_xsrf=${encodeURIComponent(embedded)}` });
@@ -119,14 +114,11 @@ test('a POST passes with the token as _xsrf argument, X-XSRFToken or X-CSRFToken
     // A version-1 (bare hex) token of the same secret is still accepted.
     const hex = decodeXsrfToken(cookieValue)!.token.toString('hex');
     assert.equal((await post(srv, { cookie, headers: { 'X-XSRFToken': hex } })).status, 200);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('a forged POST gets 403 and prepare() never runs', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     const { embedded, cookieValue } = await getForm(srv);
     const other = await getForm(srv);
     prepared.length = 0;
@@ -160,14 +152,11 @@ test('a forged POST gets 403 and prepare() never runs', async () => {
     );
     assert.equal(put.status, 403);
     assert.deepEqual(prepared, []);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('GET, HEAD and OPTIONS are never checked; a 405 comes before the XSRF check', async () => {
-  const srv = await serve();
-  try {
+  await withTestServer(app(), async (srv) => {
     prepared.length = 0;
     assert.equal((await srv.fetch('/form', { method: 'OPTIONS' })).status, 200);
     assert.equal((await srv.fetch('/form')).status, 200);
@@ -176,14 +165,12 @@ test('GET, HEAD and OPTIONS are never checked; a 405 comes before the XSRF check
     );
     assert.equal(res.status, 405);
     assert.deepEqual(prepared, ['OPTIONS', 'GET']);
-  } finally {
-    await srv.close();
-  }
+  });
 });
 
 test('overriding checkXsrfCookie exempts a handler; without xsrfCookies nothing is checked', async () => {
-  const srv = await serve();
-  const off = await serve({ xsrfCookies: false });
+  const srv = await startTestServer(app());
+  const off = await startTestServer(app({ xsrfCookies: false }));
   try {
     assert.equal(await (await srv.fetch('/exempt', { method: 'POST', body: '' })).text(), 'exempt');
     assert.equal((await post(off, {})).status, 200);
@@ -194,11 +181,13 @@ test('overriding checkXsrfCookie exempts a handler; without xsrfCookies nothing 
 });
 
 test('xsrfCookieKwargs, xsrfCookieName and xsrfCookieVersion shape the cookie', async () => {
-  const srv = await serve({
-    xsrfCookieName: 'csrf',
-    xsrfCookieVersion: 1,
-    xsrfCookieKwargs: { secure: true, sameSite: 'Strict' },
-  });
+  const srv = await startTestServer(
+    app({
+      xsrfCookieName: 'csrf',
+      xsrfCookieVersion: 1,
+      xsrfCookieKwargs: { secure: true, sameSite: 'Strict' },
+    }),
+  );
   try {
     const res = await srv.fetch('/form');
     const [line] = res.headers.getSetCookie();
