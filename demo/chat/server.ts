@@ -55,7 +55,8 @@ const cookieSecret =
 if (options.processes !== 1) await forkProcesses(options.processes); // children only, past here
 
 const task = taskId();
-const who = task === null ? '' : ` (process ${task})`;
+// Which process speaks: its task id and pid (to tell a fleet's processes apart, and to stop one).
+const who = task === null ? '' : ` (process ${task}, pid ${process.pid})`;
 const broker: Broker =
   options.redisUrl === null
     ? new MemoryBroker()

@@ -1,0 +1,217 @@
+// The chat demo as real fleets sharing one real Redis: `--processes 3 --redis-url …` (cluster's
+// round-robin hands each new connection to the next child, so a test cannot pick a process by
+// port; every response names its process in X-Chat-Task, and the test opens connections until
+// it has seen every one), and two separate fleets on two ports — two "machines" — where a
+// message posted to one reaches the clients of the other.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSignedValue } from '../../src/web/index.ts';
+import {
+  freePort,
+  redisMissing,
+  startRedisServer,
+  type RedisServer,
+} from '../helpers/redis-server.ts';
+import { openEvents, type EventsClient } from './start-chat.ts';
+import { request, runDemo, type RunningDemo } from './run-demo.ts';
+
+const SECRET = 'one secret for every process and machine of this chat';
+const skip = redisMissing();
+if (skip) console.log(`# skipping the multi-process chat tests: ${skip}`);
+
+interface Message {
+  position: string;
+  offset: number;
+  body: string;
+}
+
+/** Cookies and the XSRF header of a signed-in user, good on every process sharing SECRET. */
+async function credentials(base: string): Promise<Record<string, string>> {
+  const user = createSignedValue(SECRET, 'user', 'Tester');
+  const login = await request(`${base}/auth/login`);
+  const xsrf = (login.headers['set-cookie'] ?? []).find((c) => c.startsWith('_xsrf='));
+  assert.ok(xsrf);
+  const cookie = xsrf.slice(0, xsrf.indexOf(';'));
+  return {
+    Cookie: `user="${user}"; ${cookie}`,
+    'X-XSRFToken': decodeURIComponent(cookie.slice('_xsrf='.length)),
+  };
+}
+
+/** Post `body` on a new connection; the message and the process that took it. */
+async function post(
+  base: string,
+  auth: Record<string, string>,
+  body: string,
+): Promise<{ message: Message; task: string }> {
+  const answer = await request(`${base}/a/message/new`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ body }).toString(),
+  });
+  assert.equal(answer.status, 200, answer.body);
+  return {
+    message: JSON.parse(answer.body) as Message,
+    task: String(answer.headers['x-chat-task']),
+  };
+}
+
+/** The channel's latest position, as a page load gets it. */
+async function latest(base: string, auth: Record<string, string>): Promise<string> {
+  const answer = await request(`${base}/a/message/history`, { headers: auth });
+  return (JSON.parse(answer.body) as { position: string }).position;
+}
+
+/** Open SSE clients until one is open on each of `tasks` processes (at most `max`). */
+async function streamsOnEveryProcess(
+  base: string,
+  auth: Record<string, string>,
+  since: string,
+  tasks: number,
+  max = 30,
+): Promise<EventsClient[]> {
+  const clients: EventsClient[] = [];
+  const seen = new Set<string>();
+  while (seen.size < tasks) {
+    assert.ok(clients.length < max, `only processes ${[...seen]} after ${max} streams`);
+    const client = openEvents(`${base}/a/message/events?lastEventId=${since}`, auth);
+    clients.push(client);
+    await client.opened;
+    seen.add(String(client.task));
+  }
+  return clients;
+}
+
+/** Start `count` long polls from `cursor`, each on its own connection. */
+function polls(base: string, auth: Record<string, string>, cursor: string, count: number) {
+  return Array.from({ length: count }, () =>
+    request(`${base}/a/message/updates?cursor=${encodeURIComponent(cursor)}`, { headers: auth }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(async () => {
+    await redis?.close();
+  });
+
+  test('3 processes: messages posted to any process reach long-poll and SSE clients on all of them', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const fleet = await runDemo(
+      [`--port=${port}`, '--processes=3', `--redis-url=${redis.url}`, `--cookie-secret=${SECRET}`],
+      3,
+    );
+    const clients: EventsClient[] = [];
+    try {
+      assert.equal(new Set(fleet.pids).size, 3, 'three children with their own pids');
+      const auth = await credentials(base);
+      const start = await latest(base, auth);
+      clients.push(...(await streamsOnEveryProcess(base, auth, start, 3)));
+
+      // Rounds: held polls on fresh connections, then one post on another; every poll gets
+      // exactly that message, whichever process holds it and whichever took the post.
+      const postTasks = new Set<string>();
+      const pollTasks = new Set<string>();
+      const sent: Message[] = [];
+      let cursor = start;
+      // Until posts and polls were each taken by every process: cluster hands a connection to
+      // the next free child, which is not a strict rotation.
+      const everyTask = (tasks: Set<string>) => tasks.size === 3;
+      for (let round = 0; round < 15 && !(everyTask(postTasks) && everyTask(pollTasks)); round++) {
+        const held = polls(base, auth, cursor, 4);
+        await sleep(150); // the polls are held by now (an early post would be in their answer anyway)
+        const { message, task } = await post(base, auth, `round ${round}`);
+        postTasks.add(task);
+        sent.push(message);
+        for (const answer of await Promise.all(held)) {
+          assert.equal(answer.status, 200);
+          const { messages } = JSON.parse(answer.body) as { messages: Message[] };
+          assert.deepEqual(
+            messages.map((m) => m.body),
+            [`round ${round}`],
+          );
+          pollTasks.add(String(answer.headers['x-chat-task']));
+        }
+        cursor = message.position;
+      }
+      assert.deepEqual([...postTasks].sort(), ['0', '1', '2'], 'posts reached every process');
+      assert.deepEqual([...pollTasks].sort(), ['0', '1', '2'], 'polls were held by every process');
+
+      // Every stream, on every process, got every message once, in one order.
+      for (const client of clients) {
+        await client.until((r) => r.length >= sent.length, `task ${client.task}'s stream`, 10_000);
+        assert.deepEqual(
+          client.messages().map((m) => m.position),
+          sent.map((m) => m.position),
+          `stream on process ${client.task}`,
+        );
+      }
+    } finally {
+      for (const client of clients) client.close();
+      const { code } = await fleet.stop();
+      assert.equal(code, 0, fleet.lines.join('\n'));
+      // Each child drained its own server and said so.
+      assert.equal(fleet.lines.filter((l) => l.startsWith('typhoon chat demo stopped')).length, 3);
+    }
+  });
+
+  test('two fleets on two ports ("two machines") share one Redis: each reaches the other\'s clients', async () => {
+    const ports = [await freePort(), await freePort()];
+    const args = (port: number) => [
+      `--port=${port}`,
+      '--processes=2',
+      `--redis-url=${redis.url}`,
+      `--cookie-secret=${SECRET}`,
+    ];
+    const fleets: RunningDemo[] = [];
+    const clients: EventsClient[] = [];
+    try {
+      fleets.push(...(await Promise.all(ports.map((port) => runDemo(args(port), 2)))));
+      const [a, b] = ports.map((port) => `http://127.0.0.1:${port}`) as [string, string];
+      const auth = await credentials(a); // the same secret: the sign-in holds on both machines
+      const start = await latest(a, auth);
+      assert.equal(await latest(b, auth), start, 'one channel, one position');
+      const onB = await streamsOnEveryProcess(b, auth, start, 2);
+      const onA = await streamsOnEveryProcess(a, auth, start, 2);
+      clients.push(...onB, ...onA);
+
+      const heldOnB = polls(b, auth, start, 4);
+      await sleep(150);
+      const fromA = await post(a, auth, 'from machine A');
+      for (const answer of await Promise.all(heldOnB)) {
+        assert.deepEqual(
+          (JSON.parse(answer.body) as { messages: Message[] }).messages.map((m) => m.body),
+          ['from machine A'],
+        );
+      }
+      const heldOnA = polls(a, auth, fromA.message.position, 4);
+      await sleep(150);
+      const fromB = await post(b, auth, 'from machine B');
+      for (const answer of await Promise.all(heldOnA)) {
+        assert.deepEqual(
+          (JSON.parse(answer.body) as { messages: Message[] }).messages.map((m) => m.body),
+          ['from machine B'],
+        );
+      }
+      for (const client of clients) {
+        await client.until((r) => r.length >= 2, "both machines' messages", 10_000);
+        assert.deepEqual(
+          client.messages().map((m) => m.body),
+          ['from machine A', 'from machine B'],
+        );
+      }
+    } finally {
+      for (const client of clients) client.close();
+      for (const fleet of fleets) {
+        const { code } = await fleet.stop();
+        assert.equal(code, 0, fleet.lines.join('\n'));
+      }
+    }
+  });
+});
