@@ -192,7 +192,7 @@ describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }
       }
       const heldOnA = polls(a, auth, fromA.message.position, 4);
       await sleep(150);
-      const fromB = await post(b, auth, 'from machine B');
+      await post(b, auth, 'from machine B');
       for (const answer of await Promise.all(heldOnA)) {
         assert.deepEqual(
           (JSON.parse(answer.body) as { messages: Message[] }).messages.map((m) => m.body),
