@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `Future`: a placeholder for a result that is not there yet, and the helpers around it.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Every error typhoon raises, in one module.
  *

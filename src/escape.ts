@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Escaping and unescaping for HTML, URLs and JSON, plus a few text helpers templates use.
  *

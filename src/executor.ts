@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `ThreadPoolExecutor`: run blocking or CPU-bound functions on worker threads, so the loop
  * keeps serving every other connection while they run.

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Generator coroutines and the tools for waiting on many things at once.
  *

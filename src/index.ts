@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * typhoon: Tornado's asynchronous networking and web system for TypeScript on Node.js.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Coordination primitives for coroutines on one loop: {@link Condition}, {@link Event},
  * {@link Semaphore}, {@link BoundedSemaphore} and {@link Lock}.

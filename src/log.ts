@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * typhoon's three loggers, as Tornado has them.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Network helpers shared by the TCP server and client: binding listening sockets on every
  * address of a host, Unix sockets, accept handlers, address checks and TLS contexts.

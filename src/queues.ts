@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Queues for coroutines: the "deliver to a queue" style of asynchronous interface.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `TCPClient`: open a TCP (or TLS) connection and get it as an {@link IOStream}.
  *

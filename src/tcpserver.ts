@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `TCPServer`: accept TCP (or TLS) connections and hand each one, as an {@link IOStream}, to
  * your `handleStream(stream, address)`.

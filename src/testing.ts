@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Helpers for testing typhoon applications with `node:test`.
  *

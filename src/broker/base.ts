@@ -44,7 +44,10 @@ export function recoveryOf(
   };
 }
 
-/** Shared implementation of {@link Broker}; engines extend it. @internal */
+/**
+ * Shared implementation of {@link Broker}; engines extend it. Not exported from `typhoon/broker`,
+ * yet kept in the declarations: the public engines' declarations extend it.
+ */
 export abstract class BrokerBase implements Broker {
   protected readonly limits: ResolvedLimits;
   protected readonly hub: Hub;
@@ -61,6 +64,7 @@ export abstract class BrokerBase implements Broker {
     return this.#closed;
   }
 
+  /** Throw {@link typhoon/errors!BrokerClosedError | BrokerClosedError} once `close()` was called. */
   /** Throw {@link typhoon/errors!BrokerClosedError | BrokerClosedError} once `close()` was called. */
   protected checkOpen(): void {
     if (this.#closed) throw new BrokerClosedError();

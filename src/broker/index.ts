@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `typhoon/broker`: messages across processes and machines, with history and resumable
  * positions.

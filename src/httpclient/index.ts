@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * typhoon's HTTP client: {@link AsyncHTTPClient} (non-blocking, returns Futures) and
  * {@link HTTPClient} (the blocking client of Tornado's guide, for scripts).

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * A non-blocking HTTP/1.1 server on top of `node:http` (llhttp parses; typhoon defends the
  * edges llhttp leaves open and enforces its limits).

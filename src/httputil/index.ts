@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * HTTP utilities shared by the server, the client and the web framework: the request object,
  * the interfaces between the server and what it serves, and (re-exported, so

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `IOStream`: a non-blocking byte stream over a TCP or TLS socket, read with Futures.
  *

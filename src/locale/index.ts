@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Translations and locale-aware formatting, as Tornado's `tornado.locale`.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Command-line and config-file options, as Tornado's `tornado.options`: each module defines
  * the options it needs next to the code that uses them, and the program parses them once.

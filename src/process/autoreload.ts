@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Autoreload: restart the process when its source changes. For development only; never on
  * unless asked for (`start()`, or the `debug` / `autoreload` application setting).

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `typhoon/process`: many processes and child programs.
  *

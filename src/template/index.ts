@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * Tornado's template language, compiled to JavaScript functions.
  *

@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * typhoon's web framework: {@link Application} routes requests to {@link RequestHandler}
  * subclasses; ready-made handlers cover redirects, fixed errors and mounting plain Node

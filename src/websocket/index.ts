@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * WebSockets: {@link WebSocketHandler} serves them inside an `Application`, and
  * {@link websocketConnect} opens one as a client.
