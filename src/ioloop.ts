@@ -1,4 +1,5 @@
 /// <reference types="node" preserve="true" />
+
 /**
  * `IOLoop`: Tornado's event-loop API as a thin facade over Node's own loop.
  *
