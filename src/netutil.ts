@@ -24,6 +24,7 @@ import * as dns from 'node:dns';
 import { lstatSync, chmodSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { reusePortByDefault } from './internal/fork-state.ts';
 
 /** The peer address handed to `TCPServer.handleStream`. */
 export interface StreamAddress {
@@ -41,7 +42,10 @@ export interface BindSocketsOptions {
   family?: 0 | 4 | 6;
   /** Length of the queue of pending connections. Default 511 (Node's default; Tornado 128). */
   backlog?: number;
-  /** Let several processes bind the same port (`SO_REUSEPORT`; Linux, FreeBSD). */
+  /**
+   * Let several processes bind the same port (`SO_REUSEPORT`; Linux, FreeBSD). Default: on in
+   * the children of `forkProcesses` when the port is not 0, off otherwise.
+   */
   reusePort?: boolean;
 }
 
@@ -96,7 +100,8 @@ export async function bindSockets(
         host,
         ipv6Only,
         backlog: options.backlog ?? 511,
-        reusePort: options.reusePort ?? false,
+        // Default: on in forkProcesses children for a fixed port (internal/fork-state.ts).
+        reusePort: options.reusePort ?? reusePortByDefault(port),
       });
       servers.push(server);
       if (boundPort === 0) boundPort = (server.address() as net.AddressInfo).port;

@@ -56,6 +56,7 @@ import type * as tls from 'node:tls';
 import { genLog, appLog } from '../log.ts';
 import { isThenable } from '../concurrent.ts';
 import { kServerStopping } from '../internal/symbols.ts';
+import { reusePortByDefault } from '../internal/fork-state.ts';
 import {
   DEFAULT_MAX_FIELDS,
   HTTPHeaders,
@@ -369,7 +370,8 @@ export class HTTPServer {
       const server = this.#server;
       const onError = (error: Error) => reject(error);
       server.once('error', onError);
-      server.listen(port, host, () => {
+      // forkProcesses children share a fixed port by SO_REUSEPORT (see internal/fork-state.ts).
+      server.listen({ port, host, reusePort: reusePortByDefault(port) }, () => {
         server.off('error', onError);
         this.#startSweep();
         const address = server.address();

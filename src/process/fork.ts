@@ -14,9 +14,9 @@
  *      │ SIGINT/SIGTERM → forward it, restart nothing, exit 0 when every child is gone
  * ```
  *
- * Children that listen on the same port share it through cluster's round-robin handle: the
- * primary accepts and passes each connection to the next child (see bench/RESULTS.md for the
- * measurements behind that choice).
+ * Children that listen on the same fixed port each bind it with `SO_REUSEPORT` (Linux, the
+ * BSDs), so the kernel spreads the connections; elsewhere, and for port 0, through cluster's
+ * round-robin handle. See internal/fork-state.ts for the measurements behind that choice.
  * @module
  */
 
@@ -24,6 +24,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { ForkProcessesError } from '../errors.ts';
 import { genLog } from '../log.ts';
+import { markForkedChild } from '../internal/fork-state.ts';
 
 /** Options of {@link forkProcesses}. */
 export interface ForkProcessesOptions {
@@ -46,7 +47,10 @@ const ownTaskId: number | null = ((): number | null => {
   if (raw === undefined) return null;
   // Not inherited by this child's own subprocesses: they are not tasks.
   delete process.env[TASK_ENV];
-  return /^\d+$/.test(raw) ? Number(raw) : null;
+  if (!/^\d+$/.test(raw)) return null;
+  // Listeners in this process share a fixed port with the other children by SO_REUSEPORT.
+  markForkedChild();
+  return Number(raw);
 })();
 
 let called = false;

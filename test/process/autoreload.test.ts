@@ -130,6 +130,42 @@ test('autoreload is off unless asked for', async () => {
   assert.match((await get(port, '/')).body, /^o1 /);
 });
 
+test('under forkProcesses a change restarts the children from a re-executed primary', async () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'main.ts'),
+    main(
+      `const { forkProcesses } = await import('${src('process/index.ts')}');\n` +
+        `if ((await import('node:cluster')).default.isPrimary) console.log('primary ' + process.pid);\n` +
+        `await forkProcesses(2);\n` +
+        `autoreload.start({ checkTime: 100 });\n` +
+        `const app = new Application([['/', Handler]]);`,
+    ),
+  );
+  writeFileSync(join(dir, 'answer.ts'), answerModule('f1'));
+  const port = await freePort();
+  const server = run(join(dir, 'main.ts'), [String(port)], dir);
+  const primary = server.proc.pid!;
+  await eventually(
+    async () => ((server.stdout.match(/^serving f1 /gm) ?? []).length >= 2 ? true : undefined),
+    40_000,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\nstdout:\n${server.stdout}\nstderr:\n${server.stderr}`);
+  });
+  const before = new Set([...server.stdout.matchAll(/^serving f1 (\d+)$/gm)].map((m) => m[1]));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  writeFileSync(join(dir, 'answer.ts'), answerModule('f2'));
+  const body = await answersWith(port, 'f2', 40_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}\nstdout:\n${server.stdout}\nstderr:\n${server.stderr}`);
+  });
+  const child = body.split(' ')[1]!;
+  assert.equal(before.has(child), false, 'served by a new child');
+  assert.notEqual(Number(child), primary);
+  // The primary re-executed in place (same PID) and printed its line again.
+  assert.equal(server.stdout.match(new RegExp(`^primary ${primary}$`, 'gm'))?.length, 2);
+  assert.ok(alive(primary));
+});
+
 test('the static import graph: relative imports followed, packages and node: left out', () => {
   const dir = tempDir();
   mkdirSync(join(dir, 'lib'));
