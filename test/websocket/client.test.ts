@@ -7,15 +7,15 @@ import { accessLog } from '../../src/log.ts';
 import { genTest, expectLog, startTestServer } from '../../src/testing.ts';
 import { Application, RequestHandler } from '../../src/web/index.ts';
 import { websocketConnect } from '../../src/websocket/index.ts';
-import { serveApp, wsUrl } from '../helpers/server.ts';
+import { serveApp, withTestServer, wsUrl } from '../helpers/server.ts';
 import { EchoHandler } from '../helpers/websocket.ts';
 
 describe('websocketConnect', () => {
   test(
     'a failed connection rejects with HTTPClientError: the status, or 599',
     genTest(async () => {
-      const srv = await serveApp([['/ws', EchoHandler]]);
-      try {
+      // The port of a server that was closed: nothing listens there any more.
+      const port = await withTestServer(new Application([['/ws', EchoHandler]]), async (srv) => {
         await expectLog(accessLog, /^404 GET \/nowhere/, async () => {
           const error = await websocketConnect(wsUrl(srv, '/nowhere')).then(
             () => assert.fail('connected'),
@@ -24,10 +24,9 @@ describe('websocketConnect', () => {
           assert.ok(error instanceof HTTPClientError);
           assert.equal(error.code, 404);
         });
-      } finally {
-        await srv.close();
-      }
-      const refused = await websocketConnect(`ws://127.0.0.1:${srv.port}/ws`).then(
+        return srv.port;
+      });
+      const refused = await websocketConnect(`ws://127.0.0.1:${port}/ws`).then(
         () => assert.fail('connected'),
         (e: unknown) => e,
       );

@@ -7,8 +7,13 @@ import { HTTPClientError, WebSocketClosedError } from '../../src/errors.ts';
 import { sleep } from '../../src/gen.ts';
 import { HTTPHeaders } from '../../src/httputil/index.ts';
 import { accessLog, appLog, genLog } from '../../src/log.ts';
-import { genTest, expectLog, startTestServer } from '../../src/testing.ts';
-import { FallbackHandler, RequestHandler, type NodeRequestListener } from '../../src/web/index.ts';
+import { genTest, expectLog } from '../../src/testing.ts';
+import {
+  Application,
+  FallbackHandler,
+  RequestHandler,
+  type NodeRequestListener,
+} from '../../src/web/index.ts';
 import {
   DEFAULT_MAX_MESSAGE_SIZE,
   WebSocketHandler,
@@ -16,15 +21,14 @@ import {
   type WebSocketMessage,
 } from '../../src/websocket/index.ts';
 import { sendRaw } from '../helpers/raw-http.ts';
-import { serveApp, wsUrl } from '../helpers/server.ts';
+import { serveApp, withTestServer, wsUrl } from '../helpers/server.ts';
 import { EchoHandler, HANDSHAKE_KEY, handshake } from '../helpers/websocket.ts';
 
 describe('WebSocketHandler messages', () => {
   test(
     'echoes text as strings and binary as Buffers',
     genTest(async () => {
-      const srv = await serveApp([['/echo', EchoHandler]]);
-      try {
+      await withTestServer(new Application([['/echo', EchoHandler]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/echo'));
         await conn.writeMessage('héllo');
         assert.equal(await conn.readMessage(), 'héllo');
@@ -34,9 +38,7 @@ describe('WebSocketHandler messages', () => {
         assert.deepEqual([...binary], [0, 1, 2, 255]);
         conn.close();
         assert.equal(await conn.readMessage(), null);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -54,8 +56,7 @@ describe('WebSocketHandler messages', () => {
           }
         }
       }
-      const srv = await serveApp([['/json', JsonHandler]]);
-      try {
+      await withTestServer(new Application([['/json', JsonHandler]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/json'));
         const text = await conn.readMessage();
         assert.equal(typeof text, 'string');
@@ -63,9 +64,7 @@ describe('WebSocketHandler messages', () => {
         assert.equal(errors.length, 1);
         assert.ok(errors[0] instanceof TypeError);
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -86,17 +85,14 @@ describe('WebSocketHandler messages', () => {
           closed.setResult(undefined);
         }
       }
-      const srv = await serveApp([['/room/(\\w+)', OrderHandler]]);
-      try {
+      await withTestServer(new Application([['/room/(\\w+)', OrderHandler]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/room/lobby'));
         await conn.writeMessage('a');
         await conn.writeMessage('b');
         conn.close();
         await closed;
         assert.deepEqual(events, ['open lobby', 'message a', 'message b', 'close']);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -115,16 +111,13 @@ describe('WebSocketHandler messages', () => {
           if (seen.length === 3) void this.writeMessage('done');
         }
       }
-      const srv = await serveApp([['/', SlowOpen]]);
-      try {
+      await withTestServer(new Application([['/', SlowOpen]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         for (const m of ['1', '2', '3']) void conn.writeMessage(m);
         assert.equal(await conn.readMessage(), 'done');
         assert.deepEqual(seen, ['1:true', '2:true', '3:true']);
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -144,17 +137,14 @@ describe('WebSocketHandler messages', () => {
           if (order.length === 10) await this.writeMessage('all');
         }
       }
-      const srv = await serveApp([['/', Serial]]);
-      try {
+      await withTestServer(new Application([['/', Serial]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         for (let i = 0; i < 10; i++) void conn.writeMessage(String(i));
         assert.equal(await conn.readMessage(), 'all');
         assert.equal(maxActive, 1);
         assert.deepEqual(order, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -167,15 +157,12 @@ describe('WebSocketHandler messages', () => {
           yield this.writeMessage(`gen ${String(message)}`);
         }
       }
-      const srv = await serveApp([['/', Gen]]);
-      try {
+      await withTestServer(new Application([['/', Gen]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         await conn.writeMessage('x');
         assert.equal(await conn.readMessage(), 'gen x');
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -188,8 +175,7 @@ describe('WebSocketHandler messages', () => {
           this.close(1000);
         }
       }
-      const srv = await serveApp([['/', Burst]]);
-      try {
+      await withTestServer(new Application([['/', Burst]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'), { maxQueuedMessages: 4 });
         await sleep(50);
         const got: string[] = [];
@@ -197,9 +183,7 @@ describe('WebSocketHandler messages', () => {
         assert.equal(got.length, 200);
         assert.deepEqual(got.slice(0, 3).concat(got.slice(-1)), ['0', '1', '2', '199']);
         assert.equal(conn.closeCode, 1000);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 });
@@ -214,17 +198,14 @@ describe('closing', () => {
           closed.setResult([this.closeCode, this.closeReason]);
         }
       }
-      const srv = await serveApp([['/', Recorder]]);
-      try {
+      await withTestServer(new Application([['/', Recorder]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         conn.close(4001, 'client bye');
         assert.deepEqual(await closed, [4001, 'client bye']);
         assert.equal(await conn.readMessage(), null);
         assert.equal(await conn.readMessage(), null);
         await assert.rejects(conn.writeMessage('late'), WebSocketClosedError);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -239,8 +220,7 @@ describe('closing', () => {
           assert.throws(() => this.ping(), WebSocketClosedError);
         }
       }
-      const srv = await serveApp([['/', Closer]]);
-      try {
+      await withTestServer(new Application([['/', Closer]]), async (srv) => {
         const a = await websocketConnect(wsUrl(srv, '/'));
         await a.writeMessage('code');
         assert.equal(await a.readMessage(), null);
@@ -255,9 +235,7 @@ describe('closing', () => {
         c.close();
         assert.equal(await c.readMessage(), null);
         assert.equal(c.closeCode, null, 'no code sent means closeCode stays null');
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -299,8 +277,7 @@ describe('handshake', () => {
   test(
     'a cross-origin handshake gets 403; the same origin is accepted',
     genTest(async () => {
-      const srv = await serveApp([['/ws', EchoHandler]]);
-      try {
+      await withTestServer(new Application([['/ws', EchoHandler]]), async (srv) => {
         await expectLog(accessLog, /^403 GET \/ws/, async () => {
           const error = await websocketConnect(wsUrl(srv, '/ws'), {
             headers: { Origin: 'http://evil.example' },
@@ -317,17 +294,14 @@ describe('handshake', () => {
         await conn.writeMessage('same origin');
         assert.equal(await conn.readMessage(), 'same origin');
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
   test(
     'a bad key gets 400, an unsupported version 426, a body 400',
     genTest(async () => {
-      const srv = await serveApp([['/ws', EchoHandler]]);
-      try {
+      await withTestServer(new Application([['/ws', EchoHandler]]), async (srv) => {
         await expectLog(accessLog, /^(400|426) GET \/ws/, async () => {
           const badKey = await sendRaw(srv.port, handshake('/ws').replace(HANDSHAKE_KEY, 'short'));
           assert.match(badKey.text, /^HTTP\/1\.1 400 /);
@@ -344,9 +318,7 @@ describe('handshake', () => {
         const withBody = await sendRaw(srv.port, handshake('/ws', 'Content-Length: 3\r\n') + 'abc');
         assert.match(withBody.text, /^HTTP\/1\.1 400 /);
         assert.ok(withBody.closedByServer);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -363,8 +335,7 @@ describe('handshake', () => {
           void this.writeMessage(`selected ${String(this.selectedSubprotocol)}`);
         }
       }
-      const srv = await serveApp([['/', Proto]]);
-      try {
+      await withTestServer(new Application([['/', Proto]]), async (srv) => {
         const a = await websocketConnect(wsUrl(srv, '/'), { subprotocols: ['chat.v1', 'chat.v2'] });
         assert.equal(a.selectedSubprotocol, 'chat.v2');
         assert.equal(await a.readMessage(), 'selected chat.v2');
@@ -374,9 +345,7 @@ describe('handshake', () => {
         assert.equal(await b.readMessage(), 'selected null');
         b.close();
         assert.deepEqual(offered, [['chat.v1', 'chat.v2'], []]);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -389,16 +358,13 @@ describe('handshake', () => {
           this.setHeader('X-Room', 'lobby');
         }
       }
-      const srv = await serveApp([['/', Cookie]]);
-      try {
+      await withTestServer(new Application([['/', Cookie]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         assert.match(conn.headers.get('Set-Cookie') ?? '', /^session=abc/);
         assert.equal(conn.headers.get('X-Room'), 'lobby');
         assert.equal(conn.headers.get('Content-Type'), undefined);
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 });
@@ -412,8 +378,7 @@ describe('upgrade requests to other handlers', () => {
           this.write('plain answer');
         }
       }
-      const srv = await serveApp([['/plain', Plain]]);
-      try {
+      await withTestServer(new Application([['/plain', Plain]]), async (srv) => {
         const plain = await sendRaw(srv.port, handshake('/plain'), { timeout: 3000 });
         assert.match(plain.text, /^HTTP\/1\.1 200 OK\r\n/);
         assert.match(plain.text, /plain answer$/);
@@ -423,33 +388,31 @@ describe('upgrade requests to other handlers', () => {
           assert.match(missing.text, /^HTTP\/1\.1 404 /);
           assert.ok(missing.closedByServer);
         });
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
   test(
     'a plain request callback answers an upgrade request through its connection',
     genTest(async () => {
-      const srv = await startTestServer((request) => {
-        const body = Buffer.from(`no upgrade for ${request.path}`);
-        request.connection!.writeHeaders(
-          200,
-          'OK',
-          new HTTPHeaders({ 'Content-Length': String(body.length) }),
-          body,
-        );
-        request.connection!.finish();
-      });
-      try {
-        const result = await sendRaw(srv.port, handshake('/cb'), { timeout: 3000 });
-        assert.match(result.text, /^HTTP\/1\.1 200 OK\r\n/);
-        assert.match(result.text, /no upgrade for \/cb$/);
-        assert.ok(result.closedByServer);
-      } finally {
-        await srv.close();
-      }
+      await withTestServer(
+        (request) => {
+          const body = Buffer.from(`no upgrade for ${request.path}`);
+          request.connection!.writeHeaders(
+            200,
+            'OK',
+            new HTTPHeaders({ 'Content-Length': String(body.length) }),
+            body,
+          );
+          request.connection!.finish();
+        },
+        async (srv) => {
+          const result = await sendRaw(srv.port, handshake('/cb'), { timeout: 3000 });
+          assert.match(result.text, /^HTTP\/1\.1 200 OK\r\n/);
+          assert.match(result.text, /no upgrade for \/cb$/);
+          assert.ok(result.closedByServer);
+        },
+      );
     }),
   );
 
@@ -457,20 +420,20 @@ describe('upgrade requests to other handlers', () => {
     'a FallbackHandler cannot serve an upgrade: 500, socket closed',
     genTest(async () => {
       const fallback: NodeRequestListener = (_req, res) => res.end('legacy');
-      const srv = await serveApp([['/legacy', FallbackHandler, { fallback }]]);
-      try {
-        await expectLog(accessLog, /^500 GET \/legacy/, () =>
-          expectLog(genLog, /FallbackHandler cannot serve an upgrade/, async () => {
-            const result = await sendRaw(srv.port, handshake('/legacy'), { timeout: 3000 });
-            assert.match(result.text, /^HTTP\/1\.1 500 /);
-            assert.ok(result.closedByServer);
-          }),
-        );
-        const res = await srv.fetch('/legacy');
-        assert.equal(await res.text(), 'legacy');
-      } finally {
-        await srv.close();
-      }
+      await withTestServer(
+        new Application([['/legacy', FallbackHandler, { fallback }]]),
+        async (srv) => {
+          await expectLog(accessLog, /^500 GET \/legacy/, () =>
+            expectLog(genLog, /FallbackHandler cannot serve an upgrade/, async () => {
+              const result = await sendRaw(srv.port, handshake('/legacy'), { timeout: 3000 });
+              assert.match(result.text, /^HTTP\/1\.1 500 /);
+              assert.ok(result.closedByServer);
+            }),
+          );
+          const res = await srv.fetch('/legacy');
+          assert.equal(await res.text(), 'legacy');
+        },
+      );
     }),
   );
 });
@@ -485,23 +448,23 @@ describe('limits and failures', () => {
           if (!closed.done()) closed.setResult(this.closeCode);
         }
       }
-      const srv = await serveApp([['/', Limited]], { websocketMaxMessageSize: 1024 });
-      try {
-        const big = await websocketConnect(wsUrl(srv, '/'));
-        await big.writeMessage('x'.repeat(1024));
-        assert.equal((await big.readMessage())?.length, 1024, 'exactly the limit passes');
-        await big.writeMessage('x'.repeat(1025));
-        assert.equal(await big.readMessage(), null);
-        assert.equal(big.closeCode, 1009);
-        // The side that refused the message sent 1009 and heard no code back (Tornado too).
-        assert.equal(await closed, null);
-        const next = await websocketConnect(wsUrl(srv, '/'));
-        await next.writeMessage('still here');
-        assert.equal(await next.readMessage(), 'still here');
-        next.close();
-      } finally {
-        await srv.close();
-      }
+      await withTestServer(
+        new Application([['/', Limited]], { websocketMaxMessageSize: 1024 }),
+        async (srv) => {
+          const big = await websocketConnect(wsUrl(srv, '/'));
+          await big.writeMessage('x'.repeat(1024));
+          assert.equal((await big.readMessage())?.length, 1024, 'exactly the limit passes');
+          await big.writeMessage('x'.repeat(1025));
+          assert.equal(await big.readMessage(), null);
+          assert.equal(big.closeCode, 1009);
+          // The side that refused the message sent 1009 and heard no code back (Tornado too).
+          assert.equal(await closed, null);
+          const next = await websocketConnect(wsUrl(srv, '/'));
+          await next.writeMessage('still here');
+          assert.equal(await next.readMessage(), 'still here');
+          next.close();
+        },
+      );
     }),
   );
 
@@ -518,15 +481,12 @@ describe('limits and failures', () => {
           if (!closed.done()) closed.setResult(this.closeCode);
         }
       }
-      const srv = await serveApp([['/', Big]]);
-      try {
+      await withTestServer(new Application([['/', Big]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'), { maxMessageSize: 1024 });
         assert.equal(await conn.readMessage(), null);
         assert.equal(await closed, 1009);
         assert.equal(conn.closeCode, null);
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -544,8 +504,7 @@ describe('limits and failures', () => {
           closed.setResult(undefined);
         }
       }
-      const srv = await serveApp([['/boom', Thrower]]);
-      try {
+      await withTestServer(new Application([['/boom', Thrower]]), async (srv) => {
         await expectLog(appLog, /^Uncaught exception in \/boom/, async () => {
           const conn = await websocketConnect(wsUrl(srv, '/boom'));
           void conn.writeMessage('one');
@@ -555,9 +514,7 @@ describe('limits and failures', () => {
           await closed;
         });
         assert.equal(calls, 1, 'no message is handled after the failure');
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -570,16 +527,13 @@ describe('limits and failures', () => {
           throw new Error('open failed');
         }
       }
-      const srv = await serveApp([['/bad-open', BadOpen]]);
-      try {
+      await withTestServer(new Application([['/bad-open', BadOpen]]), async (srv) => {
         await expectLog(appLog, /^Uncaught exception in \/bad-open/, async () => {
           const conn = await websocketConnect(wsUrl(srv, '/bad-open'));
           assert.equal(await conn.readMessage(), null);
           assert.equal(conn.closeCode, 1011);
         });
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 });

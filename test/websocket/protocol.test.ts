@@ -5,12 +5,13 @@ import * as net from 'node:net';
 import { WebSocket as RawWebSocket } from 'ws';
 import { Future } from '../../src/concurrent.ts';
 import { genTest } from '../../src/testing.ts';
+import { Application } from '../../src/web/index.ts';
 import {
   WebSocketHandler,
   websocketConnect,
   type CompressionOptions,
 } from '../../src/websocket/index.ts';
-import { serveApp, wsUrl } from '../helpers/server.ts';
+import { withTestServer, wsUrl } from '../helpers/server.ts';
 import { EchoHandler, handshake } from '../helpers/websocket.ts';
 
 describe('ping and pong', () => {
@@ -30,17 +31,14 @@ describe('ping and pong', () => {
           ping.setResult(data.toString());
         }
       }
-      const srv = await serveApp([['/', Pinger]]);
-      try {
+      await withTestServer(new Application([['/', Pinger]]), async (srv) => {
         const conn = await websocketConnect(wsUrl(srv, '/'));
         assert.equal(await pong, 'abc');
         conn.ping('xyz');
         assert.equal(await ping, 'xyz');
         assert.throws(() => conn.ping(Buffer.alloc(126)), RangeError);
         conn.close();
-      } finally {
-        await srv.close();
-      }
+      });
     }),
   );
 
@@ -58,26 +56,26 @@ describe('ping and pong', () => {
           if (!closed.done()) closed.setResult(this.closeCode);
         }
       }
-      const srv = await serveApp([['/', KeptAlive]], {
-        websocketPingInterval: 30,
-        websocketPingTimeout: 200,
-      });
-      try {
-        const polite = await websocketConnect(wsUrl(srv, '/'));
-        await enoughPongs;
-        polite.close();
-        await closed;
-        // A peer that stopped answering: ws's own client with autoPong off.
-        const mute = new RawWebSocket(wsUrl(srv, '/'), { autoPong: false });
-        mute.on('error', () => {});
-        const muteClosed = new Promise<number>((resolve) => mute.on('close', resolve));
-        await new Promise((resolve) => mute.once('open', resolve));
-        const started = performance.now();
-        assert.equal(await muteClosed, 1006);
-        assert.ok(performance.now() - started >= 150, 'not dropped before the timeout');
-      } finally {
-        await srv.close();
-      }
+      await withTestServer(
+        new Application([['/', KeptAlive]], {
+          websocketPingInterval: 30,
+          websocketPingTimeout: 200,
+        }),
+        async (srv) => {
+          const polite = await websocketConnect(wsUrl(srv, '/'));
+          await enoughPongs;
+          polite.close();
+          await closed;
+          // A peer that stopped answering: ws's own client with autoPong off.
+          const mute = new RawWebSocket(wsUrl(srv, '/'), { autoPong: false });
+          mute.on('error', () => {});
+          const muteClosed = new Promise<number>((resolve) => mute.on('close', resolve));
+          await new Promise((resolve) => mute.once('open', resolve));
+          const started = performance.now();
+          assert.equal(await muteClosed, 1006);
+          assert.ok(performance.now() - started >= 150, 'not dropped before the timeout');
+        },
+      );
     }),
   );
 });
@@ -146,8 +144,7 @@ describe('hostile peers', () => {
             if (!closed.done()) closed.setResult(undefined);
           }
         }
-        const srv = await serveApp([['/echo', Watched]]);
-        try {
+        await withTestServer(new Application([['/echo', Watched]]), async (srv) => {
           const result = await rawSession(srv.port, frames);
           assert.match(result.data.toString('latin1'), /^HTTP\/1\.1 101 /);
           assert.equal(closeCodeOf(result.data), code);
@@ -157,9 +154,7 @@ describe('hostile peers', () => {
           await conn.writeMessage('after');
           assert.equal(await conn.readMessage(), 'after');
           conn.close();
-        } finally {
-          await srv.close();
-        }
+        });
       }),
     );
   }
@@ -178,8 +173,7 @@ describe('compression', () => {
             return serverOptions;
           }
         }
-        const srv = await serveApp([['/', Compressed]]);
-        try {
+        await withTestServer(new Application([['/', Compressed]]), async (srv) => {
           const conn = await websocketConnect(wsUrl(srv, '/'), { compressionOptions: {} });
           const extensions = conn.headers.get('Sec-WebSocket-Extensions') ?? '';
           assert.equal(extensions.includes('permessage-deflate'), negotiated);
@@ -187,9 +181,7 @@ describe('compression', () => {
           await conn.writeMessage(text);
           assert.equal(await conn.readMessage(), text);
           conn.close();
-        } finally {
-          await srv.close();
-        }
+        });
       }),
     );
   }
