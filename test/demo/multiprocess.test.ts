@@ -1,8 +1,9 @@
-// The chat demo as real fleets sharing one real Redis: `--processes 3 --redis-url …` (cluster's
-// round-robin hands each new connection to the next child, so a test cannot pick a process by
-// port; every response names its process in X-Chat-Task, and the test opens connections until
-// it has seen every one), and two separate fleets on two ports — two "machines" — where a
-// message posted to one reaches the clients of the other.
+// The chat demo as real fleets sharing one real Redis: `--processes 3 --redis-url …` (the
+// children share one port, and which one takes a new connection is the kernel's or cluster's
+// choice, so a test cannot pick a process by port; every response names its process in
+// X-Chat-Task, and the test opens connections until it has seen every one), and a second fleet
+// on another port — a second "machine" — where a message posted to one reaches the clients of
+// the other. Every process is stopped by SIGTERM, and anything left by PID.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSignedValue } from '../../src/web/index.ts';
@@ -93,20 +94,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }, () => {
   let redis: RedisServer;
+  // Machine A: a fleet of 3 processes, used by every test below and stopped by the last one.
+  let fleet: RunningDemo;
+  let base: string;
+  const args = (port: number, processes: number) => [
+    `--port=${port}`,
+    `--processes=${processes}`,
+    `--redis-url=${redis.url}`,
+    `--cookie-secret=${SECRET}`,
+  ];
   before(async () => {
     redis = await startRedisServer();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    fleet = await runDemo(args(port, 3), 3);
   });
   after(async () => {
+    await fleet?.stop(); // already stopped by the last test unless it failed: then by PID
     await redis?.close();
   });
 
   test('3 processes: messages posted to any process reach long-poll and SSE clients on all of them', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const fleet = await runDemo(
-      [`--port=${port}`, '--processes=3', `--redis-url=${redis.url}`, `--cookie-secret=${SECRET}`],
-      3,
-    );
     const clients: EventsClient[] = [];
     try {
       assert.equal(new Set(fleet.pids).size, 3, 'three children with their own pids');
@@ -120,8 +128,8 @@ describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }
       const pollTasks = new Set<string>();
       const sent: Message[] = [];
       let cursor = start;
-      // Until posts and polls were each taken by every process: cluster hands a connection to
-      // the next free child, which is not a strict rotation.
+      // Until posts and polls were each taken by every process: connections are spread by a
+      // hash (reusePort) or to the next free child (cluster), not by a strict rotation.
       const everyTask = (tasks: Set<string>) => tasks.size === 3;
       for (let round = 0; round < 15 && !(everyTask(postTasks) && everyTask(pollTasks)); round++) {
         const held = polls(base, auth, cursor, 4);
@@ -154,31 +162,20 @@ describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }
       }
     } finally {
       for (const client of clients) client.close();
-      const { code } = await fleet.stop();
-      assert.equal(code, 0, fleet.lines.join('\n'));
-      // Each child drained its own server and said so.
-      assert.equal(fleet.lines.filter((l) => l.startsWith('typhoon chat demo stopped')).length, 3);
     }
   });
 
   test('two fleets on two ports ("two machines") share one Redis: each reaches the other\'s clients', async () => {
-    const ports = [await freePort(), await freePort()];
-    const args = (port: number) => [
-      `--port=${port}`,
-      '--processes=2',
-      `--redis-url=${redis.url}`,
-      `--cookie-secret=${SECRET}`,
-    ];
-    const fleets: RunningDemo[] = [];
+    const portB = await freePort();
     const clients: EventsClient[] = [];
+    const fleetB = await runDemo(args(portB, 2), 2);
     try {
-      fleets.push(...(await Promise.all(ports.map((port) => runDemo(args(port), 2)))));
-      const [a, b] = ports.map((port) => `http://127.0.0.1:${port}`) as [string, string];
+      const [a, b] = [base, `http://127.0.0.1:${portB}`];
       const auth = await credentials(a); // the same secret: the sign-in holds on both machines
       const start = await latest(a, auth);
       assert.equal(await latest(b, auth), start, 'one channel, one position');
       const onB = await streamsOnEveryProcess(b, auth, start, 2);
-      const onA = await streamsOnEveryProcess(a, auth, start, 2);
+      const onA = await streamsOnEveryProcess(a, auth, start, 3);
       clients.push(...onB, ...onA);
 
       const heldOnB = polls(b, auth, start, 4);
@@ -208,10 +205,18 @@ describe('chat demo on many processes and one Redis', { skip, timeout: 240_000 }
       }
     } finally {
       for (const client of clients) client.close();
-      for (const fleet of fleets) {
-        const { code } = await fleet.stop();
-        assert.equal(code, 0, fleet.lines.join('\n'));
-      }
+      const { code } = await fleetB.stop();
+      assert.equal(code, 0, fleetB.lines.join('\n'));
     }
+  });
+
+  test('SIGTERM to the primary: each process drains its server and says so, all exit 0', async () => {
+    const { code } = await fleet.stop();
+    assert.equal(code, 0, fleet.lines.join('\n'));
+    const stopped = fleet.lines.filter((l) => l.startsWith('typhoon chat demo stopped'));
+    assert.deepEqual(
+      stopped.map((l) => Number(/pid (\d+)\)$/.exec(l)?.[1])).sort(),
+      [...fleet.pids].sort(),
+    );
   });
 });
