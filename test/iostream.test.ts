@@ -15,10 +15,10 @@ import {
 import { bindUnusedPort } from '../src/testing.ts';
 import {
   iostreamContract,
-  until,
   type PairOptions,
   type StreamPair,
 } from './contracts/iostream.contract.ts';
+import { until } from './helpers/wait.ts';
 
 const fixtures = new URL('./fixtures/tls/', import.meta.url);
 const ca = readFileSync(new URL('ca.pem', fixtures));

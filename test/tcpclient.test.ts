@@ -8,7 +8,7 @@ import type { IOStream } from '../src/iostream/index.ts';
 import { bindSockets, DefaultResolver, type StreamAddress } from '../src/netutil.ts';
 import { ConnectError, TimeoutError } from '../src/errors.ts';
 import { bindUnusedPort } from '../src/testing.ts';
-import { until } from './contracts/iostream.contract.ts';
+import { until } from './helpers/wait.ts';
 
 const fixtures = new URL('./fixtures/tls/', import.meta.url);
 const ca = readFileSync(new URL('ca.pem', fixtures));

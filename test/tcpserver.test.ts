@@ -12,7 +12,7 @@ import { bindUnixSocket, type StreamAddress } from '../src/netutil.ts';
 import { StreamBufferFullError, StreamClosedError } from '../src/errors.ts';
 import { addLogInterceptor, appLog, genLog, type LogRecord } from '../src/log.ts';
 import { expectLog } from '../src/testing.ts';
-import { until } from './contracts/iostream.contract.ts';
+import { until } from './helpers/wait.ts';
 
 const fixtures = new URL('./fixtures/tls/', import.meta.url);
 const ca = readFileSync(new URL('ca.pem', fixtures));

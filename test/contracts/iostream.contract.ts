@@ -9,6 +9,7 @@ import {
   StreamClosedError,
   UnsatisfiableReadError,
 } from '../../src/errors.ts';
+import { until } from '../helpers/wait.ts';
 
 /** A connected client/server pair of streams. */
 export interface StreamPair {
@@ -25,15 +26,6 @@ export interface PairOptions {
 }
 
 export type PairFactory = (options?: PairOptions) => Promise<StreamPair>;
-
-/** Wait until `predicate()` holds, polling on the loop; fails after `ms`. */
-export async function until(predicate: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 const withPair =
   (makePair: PairFactory, fn: (pair: StreamPair) => Promise<void>, options?: PairOptions) =>

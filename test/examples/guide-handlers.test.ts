@@ -9,6 +9,7 @@ import { sleep } from '../../src/gen.ts';
 import { makeApp as forgetsApp } from '../../examples/guide/handler-forgets-to-wait.ts';
 import { makeApp as awaitsApp } from '../../examples/guide/handler-awaits.ts';
 import { makeApp as autoFinishApp } from '../../examples/guide/handler-autofinish.ts';
+import { until } from '../helpers/wait.ts';
 
 /** An upstream whose answer waits until `release()` is called. */
 async function heldUpstream(): Promise<{
@@ -30,11 +31,6 @@ async function heldUpstream(): Promise<{
   return { srv, release, hits: () => hits };
 }
 
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await sleep(5);
-  assert.ok(cond(), 'condition never became true');
-}
-
 test('forgets to wait: the client gets its answer before the upstream fetch completes', async () => {
   const up = await heldUpstream();
   const events: string[] = [];
@@ -44,9 +40,9 @@ test('forgets to wait: the client gets its answer before the upstream fetch comp
     assert.equal(res.status, 200);
     assert.equal(await res.text(), '');
     events.push('client got response');
-    await waitFor(() => up.hits() === 1);
+    await until(() => up.hits() === 1, 'the condition', 1000);
     up.release();
-    await waitFor(() => events.includes('response 200'));
+    await until(() => events.includes('response 200'), 'the condition', 1000);
     assert.deepEqual(events, ['test', 'done', 'finished', 'client got response', 'response 200']);
   } finally {
     await srv.close();
@@ -69,7 +65,7 @@ for (const [name, path] of [
         answered = true;
         return [r.status, await r.text()] as const;
       });
-      await waitFor(() => up.hits() === 1);
+      await until(() => up.hits() === 1, 'the condition', 1000);
       await sleep(30);
       assert.equal(answered, false, 'no answer while the upstream is held');
       up.release();
@@ -93,7 +89,7 @@ test('autoFinish = false: the connection stays open until the work calls finish(
       answered = true;
       return [r.status, await r.text()] as const;
     });
-    await waitFor(() => up.hits() === 1);
+    await until(() => up.hits() === 1, 'the condition', 1000);
     await sleep(30);
     assert.equal(answered, false, 'no answer before finish()');
     up.release();

@@ -118,16 +118,3 @@ export async function silentPeer(): Promise<Peer> {
   await listen(server);
   return track(server, 'https');
 }
-
-/** Wait until `predicate()` holds, polling; fail after `timeoutMs`. */
-export async function waitFor(
-  predicate: () => boolean,
-  what: string,
-  timeoutMs = 3000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -7,7 +7,8 @@ import type * as net from 'node:net';
 import fc from 'fast-check';
 import { AsyncHTTPClient, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { HTTPClientError } from '../../src/errors.ts';
-import { httpPeer, rawPeer, waitFor, type Peer } from '../helpers/http-peers.ts';
+import { httpPeer, rawPeer, type Peer } from '../helpers/http-peers.ts';
+import { until } from '../helpers/wait.ts';
 
 let good: Peer;
 let client: AsyncHTTPClient;
@@ -43,7 +44,7 @@ async function rejects(
 
 /** The peer holds no socket and the client still fetches from a good server. */
 async function healthy(peer: Peer, c: AsyncHTTPClient = client): Promise<void> {
-  await waitFor(() => peer.openSockets() === 0, 'the peer’s sockets to close');
+  await until(() => peer.openSockets() === 0, 'the peer’s sockets to close');
   assert.equal((await c.fetch(good.url('/'))).text, 'healthy');
   assert.deepEqual(c.stats(), { inFlight: 0, queued: 0, maxClients: 10 });
 }
@@ -482,7 +483,7 @@ describe('fuzzed servers', () => {
           } else {
             assert.doesNotMatch(outcome.message, /Timeout/, `hung on ${JSON.stringify(bytes)}`);
           }
-          await waitFor(() => peer.openSockets() === 0, 'the fuzzed connection to close');
+          await until(() => peer.openSockets() === 0, 'the fuzzed connection to close');
         },
       ),
       { numRuns: 60, seed: 7 },

@@ -7,8 +7,9 @@ import * as zlib from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { AsyncHTTPClient } from '../../src/httpclient/index.ts';
 import { TimeoutError } from '../../src/errors.ts';
-import { httpPeer, httpsPeer, silentPeer, TLS_FILES, waitFor } from '../helpers/http-peers.ts';
+import { httpPeer, httpsPeer, silentPeer, TLS_FILES } from '../helpers/http-peers.ts';
 import { echo, rejects, withPeer, type Echo } from '../helpers/httpclient.ts';
+import { until } from '../helpers/wait.ts';
 
 describe('timeouts', () => {
   test('requestTimeout: a server that never answers gives 599 "Timeout during request"', () =>
@@ -19,7 +20,7 @@ describe('timeouts', () => {
         assert.equal(err.code, 599);
         assert.match(err.message, /Timeout during request/);
         assert.ok(err.cause instanceof TimeoutError);
-        await waitFor(() => peer.openSockets() === 0, 'the timed-out socket to close');
+        await until(() => peer.openSockets() === 0, 'the timed-out socket to close');
       },
     ));
 
@@ -30,7 +31,7 @@ describe('timeouts', () => {
       const err = await rejects(client.fetch(peer.url('/')));
       assert.equal(err.code, 599);
       assert.match(err.message, /Timeout while connecting/);
-      await waitFor(() => peer.openSockets() === 0, 'the half-open socket to close');
+      await until(() => peer.openSockets() === 0, 'the half-open socket to close');
     } finally {
       await client.close();
       await peer.close();
@@ -47,7 +48,7 @@ test('a per-request connectTimeout shorter than the default also closes the sock
     const err = await rejects(client.fetch(peer.url('/'), { connectTimeout: 150 }));
     assert.equal(err.code, 599);
     assert.match(err.message, /Timeout while connecting/);
-    await waitFor(() => peer.openSockets() === 0, 'the half-open socket to close');
+    await until(() => peer.openSockets() === 0, 'the half-open socket to close');
   } finally {
     await client.close();
     await peer.close();

@@ -15,8 +15,9 @@ import { IOLoop } from '../../src/ioloop.ts';
 import { HTTPHeaders } from '../../src/httputil/index.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
-import { httpPeer, waitFor } from '../helpers/http-peers.ts';
+import { httpPeer } from '../helpers/http-peers.ts';
 import { echo, rejects, withPeer, type Echo } from '../helpers/httpclient.ts';
+import { until } from '../helpers/wait.ts';
 
 describe('shared instance and configuration', () => {
   test('new AsyncHTTPClient() is the loop’s shared instance; forceInstance makes a private one', async () => {
@@ -326,14 +327,14 @@ describe('fetch', () => {
     const peer = await httpPeer(() => undefined); // never answers
     const client = new AsyncHTTPClient({ forceInstance: true });
     const pending = client.fetch(peer.url('/'));
-    await waitFor(() => peer.connections() === 1, 'the request to connect');
+    await until(() => peer.connections() === 1, 'the request to connect');
     await client.close();
     const err = await rejects(pending);
     assert.equal(err.code, 599);
     assert.match(err.message, /closed/);
     const after = await rejects(client.fetch(peer.url('/')));
     assert.match(after.message, /closed AsyncHTTPClient/);
-    await waitFor(() => peer.openSockets() === 0, 'the socket to close');
+    await until(() => peer.openSockets() === 0, 'the socket to close');
     await peer.close();
   });
   test('cancelling the Future aborts the request and frees its slot or queue place', async () => {
@@ -344,13 +345,13 @@ describe('fetch', () => {
         const running = client.fetch(peer.url('/running'));
         const queued = client.fetch(peer.url('/queued'));
         assert.deepEqual(client.stats(), { inFlight: 1, queued: 1, maxClients: 1 });
-        await waitFor(() => peer.connections() === 1, 'the first request to connect');
+        await until(() => peer.connections() === 1, 'the first request to connect');
         assert.equal(queued.cancel(), true);
         await new Promise((resolve) => setTimeout(resolve, 10));
         assert.deepEqual(client.stats(), { inFlight: 1, queued: 0, maxClients: 1 });
         assert.equal(running.cancel(), true);
-        await waitFor(() => client.stats().inFlight === 0, 'the slot to be freed');
-        await waitFor(() => peer.openSockets() === 0, 'the aborted socket to close');
+        await until(() => client.stats().inFlight === 0, 'the slot to be freed');
+        await until(() => peer.openSockets() === 0, 'the aborted socket to close');
         await assert.rejects(running, { name: 'CancelledError' });
       });
     } finally {

@@ -5,8 +5,8 @@ import * as http from 'node:http';
 import { TimeoutError } from '../../src/errors.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
-import { waitFor } from '../helpers/http-peers.ts';
 import { rejects, withPeer } from '../helpers/httpclient.ts';
+import { until } from '../helpers/wait.ts';
 
 describe('maxClients queue', () => {
   test('at most maxClients in flight, the rest queued in order; stats(); one warning', async () => {
@@ -23,12 +23,12 @@ describe('maxClients queue', () => {
           assert.deepEqual(client.stats(), { inFlight: 2, queued: 3, maxClients: 2 });
           futures.push(client.fetch(peer.url('/6')));
           assert.deepEqual(client.stats(), { inFlight: 2, queued: 4, maxClients: 2 });
-          await waitFor(() => held.length === 2, 'two requests at the server');
+          await until(() => held.length === 2, 'two requests at the server');
           await new Promise((resolve) => setTimeout(resolve, 30));
           assert.equal(held.length, 2, 'no third request reaches the server');
           // Each finished request frees its slot for the next one in line.
           for (let served = 0; served < 6; served++) {
-            await waitFor(() => held.length > 0, 'a held request');
+            await until(() => held.length > 0, 'a held request');
             held.shift()!.end('ok');
           }
           const responses = await Promise.all(futures);
