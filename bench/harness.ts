@@ -74,6 +74,8 @@ export async function runBench(bench: Bench, options: BenchOptions): Promise<Ben
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? bench.contenders : [...bench.contenders].reverse();
       for (const contender of order) {
+        // Progress on stderr (stdout is the report): long runs show they are alive.
+        process.stderr.write(`  ${bench.name}: round ${round + 1}/${rounds}, ${contender.name}\n`);
         const value = await contender.measure();
         if (!Number.isFinite(value)) {
           throw new Error(`${bench.name}: ${contender.name} gave a non-finite sample ${value}`);

@@ -1,7 +1,11 @@
 /**
  * `npm run bench -- [NAME ...] [--smoke]`: run the named benchmarks (files
  * `bench/NAME.bench.ts`), or all of them, print a Markdown table per benchmark with medians
- * and ratios, and save the results as JSON under `bench/results/`.
+ * and ratios, and save the results as JSON under `bench/results/` with a chart of every ratio
+ * (SVG, same name), also copied to `latest.json` and `latest.svg` (the README shows the chart).
+ * Progress (which benchmark, which round) goes to stderr.
+ *
+ * `npm run bench -- --chart=FILE.json` draws the chart of saved results again, as FILE.svg.
  *
  * With more than one file, each runs in a process of its own: a benchmark that ran before
  * would otherwise leave its heap behind, and the garbage collector's extra work would weigh
@@ -12,13 +16,23 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatResult, runBench, type BenchFactory, type BenchResult } from './harness.ts';
+import { renderChart } from './chart.ts';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 const wanted = args.filter((a) => !a.startsWith('--'));
+
+const chartOf = args.find((a) => a.startsWith('--chart='))?.slice('--chart='.length);
+if (chartOf !== undefined) {
+  const results = JSON.parse(readFileSync(chartOf, 'utf8')) as BenchResult[];
+  const svg = chartOf.replace(/\.json$/, '') + '.svg';
+  writeFileSync(svg, renderChart(results, { subtitle: basename(chartOf, '.json') }));
+  console.log(`wrote ${svg}`);
+  process.exit(0);
+}
 const available = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .map((f) => f.slice(0, -'.bench.ts'.length))
@@ -34,16 +48,16 @@ for (const name of names) {
 // Set when this process runs one file for a parent run: where to leave the results.
 const resultsTo = args.find((a) => a.startsWith('--results-to='))?.slice('--results-to='.length);
 
+const machine =
+  `${new Date().toISOString()} — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ` +
+  `${Math.round(totalmem() / 2 ** 30)} GiB`;
 if (resultsTo === undefined) {
-  console.log(
-    `# typhoon benchmarks${smoke ? ' (smoke mode)' : ''}\n\n` +
-      `${new Date().toISOString()} — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ` +
-      `${Math.round(totalmem() / 2 ** 30)} GiB\n`,
-  );
+  console.log(`# typhoon benchmarks${smoke ? ' (smoke mode)' : ''}\n\n${machine}\n`);
 }
 const results: BenchResult[] = [];
 if (names.length > 1) {
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    process.stderr.write(`[${i + 1}/${names.length}] ${name}\n`);
     const out = join(tmpdir(), `typhoon-bench-${process.pid}-${name}.json`);
     const child = spawnSync(
       process.execPath,
@@ -81,7 +95,12 @@ if (resultsTo !== undefined) {
   writeFileSync(resultsTo, JSON.stringify(results));
 } else if (!smoke) {
   mkdirSync(join(dir, 'results'), { recursive: true });
-  const file = join(dir, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify(results, null, 2));
-  console.log(`saved ${file}`);
+  const stem = join(dir, 'results', new Date().toISOString().replace(/[:.]/g, '-'));
+  const json = JSON.stringify(results, null, 2);
+  const svg = renderChart(results, { subtitle: machine });
+  for (const base of [stem, join(dir, 'results', 'latest')]) {
+    writeFileSync(`${base}.json`, json);
+    writeFileSync(`${base}.svg`, svg);
+  }
+  console.log(`saved ${stem}.json and .svg (also latest.json, latest.svg)`);
 }
