@@ -65,7 +65,6 @@ export abstract class BrokerBase implements Broker {
   }
 
   /** Throw {@link typhoon/errors!BrokerClosedError | BrokerClosedError} once `close()` was called. */
-  /** Throw {@link typhoon/errors!BrokerClosedError | BrokerClosedError} once `close()` was called. */
   protected checkOpen(): void {
     if (this.#closed) throw new BrokerClosedError();
   }
