@@ -141,6 +141,8 @@ export interface TestServer {
   fetch(path?: string, init?: RequestInit): Promise<Response>;
   /** Stop the server and close every connection; resolves when all are closed. */
   close(): Promise<void>;
+  /** {@link TestServer.close}, so that `await using srv = await startTestServer(app)` closes it. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** What {@link startTestServer} can serve. */
@@ -186,5 +188,6 @@ export async function startTestServer(
     url,
     fetch: (path = '/', init?: RequestInit) => fetch(url(path), init),
     close: () => server.stop(),
+    [Symbol.asyncDispose]: () => server.stop(),
   };
 }
