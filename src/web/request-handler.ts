@@ -749,6 +749,16 @@ export class RequestHandler extends HandlerOutput {
       appLog.error('Exception in logException', logError);
     }
     if (this.finished) return;
+    if (error instanceof StreamClosedError && this.request.connection?.closed === true) {
+      // No error page can reach a client that left: the request ends as it stood (its status
+      // in the access log, onFinish), as Tornado's static handler does when its flush fails.
+      try {
+        this[kFinish](undefined);
+      } catch (finishError) {
+        genLog.debug(`${this.requestSummary()}: finishing after the client left`, finishError);
+      }
+      return;
+    }
     try {
       if (error instanceof HTTPError) this.sendError(error.statusCode, { error });
       else this.sendError(500, { error });
