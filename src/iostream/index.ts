@@ -66,11 +66,14 @@ import {
 import { EMPTY, NO_CHUNKS, copyRange, delimiterBytes, findDelimiter } from './read-buffer.ts';
 import {
   HANDED_OVER,
+  kStream,
   failQuietly,
   nodeEndListener,
   noop,
   refused,
   takeNodeEndListener,
+  type Connecting,
+  type StreamSocket,
 } from './socket.ts';
 
 export { DEFAULT_MAX_BUFFER_SIZE } from './options.ts';
@@ -96,15 +99,7 @@ const CLOSED = 16;
 // double (which V8 would box in a heap number per stream).
 const NO_MAX = 0x7fffffff;
 
-// A client connection (or TLS handshake) under way; rare, so kept out of the stream's fields.
-interface Connecting {
-  future: Future<IOStream>;
-  target: string | null;
-}
-const kStream: unique symbol = Symbol('typhoon.iostream');
-interface OwnedSocket extends net.Socket {
-  [kStream]?: IOStream | undefined;
-}
+type OwnedSocket = StreamSocket<IOStream>;
 
 /**
  * A non-blocking stream of bytes over a connected (or connecting) `net.Socket` or
@@ -164,7 +159,7 @@ export class IOStream {
   // Write callbacks still to come for writes whose Futures were done at once (see `write`).
   #handedOver = 0;
   #onWrite: ((error?: Error | null) => void) | null = null;
-  #connecting: Connecting | null = null;
+  #connecting: Connecting<IOStream> | null = null;
   // While open: the close callback (or null). Once closed: the error that closed it, if any.
   #closeCallbackOrError: (() => unknown) | Error | null | undefined = null;
 

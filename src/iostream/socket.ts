@@ -6,6 +6,19 @@
 import * as net from 'node:net';
 import { Future, QuietFuture } from '../concurrent.ts';
 
+/** The socket of a stream, which its shared listeners find the stream through. */
+export const kStream: unique symbol = Symbol('typhoon.iostream');
+/** A socket wrapped by a stream `S`. */
+export interface StreamSocket<S> extends net.Socket {
+  [kStream]?: S | undefined;
+}
+
+/** A client connection (or TLS handshake) under way; rare, so kept out of the stream's fields. */
+export interface Connecting<S> {
+  future: Future<S>;
+  target: string | null;
+}
+
 // Node gives every socket one `end` listener of its own. Adding a second turns the socket's
 // listener slot into an array (plus the property store Node's emitter puts on it: ~100 bytes
 // per connection). So when a socket has exactly that listener, ours replaces it and calls it
