@@ -372,16 +372,6 @@ export type {
   AutoreloadOptions,
 } from './process/index.ts';
 
-// --- process -------------------------------------------------------------------------------
-export { forkProcesses, taskId, Subprocess, autoreload } from './process/index.ts';
-export type {
-  ForkProcessesOptions,
-  SubprocessOptions,
-  SubprocessStdio,
-  WaitForExitOptions,
-  AutoreloadOptions,
-} from './process/index.ts';
-
 // --- testing -------------------------------------------------------------------------------
 export { expectLog, bindUnusedPort, genTest, startTestServer } from './testing.ts';
 export type { ExpectLogOptions, GenTestOptions, TestServer, TestServerTarget } from './testing.ts';
