@@ -33,7 +33,7 @@ export interface ConnectOptions {
 /** Options of {@link IOStream.readUntil} and {@link IOStream.readUntilRegex}. */
 export interface ReadUntilOptions {
   /**
-   * Fail with {@link UnsatisfiableReadError} (and close the stream) when the delimiter or match
+   * Fail with {@link typhoon/errors!UnsatisfiableReadError | UnsatisfiableReadError} (and close the stream) when the delimiter or match
    * has not ended within this many bytes.
    */
   maxBytes?: number;

@@ -21,7 +21,9 @@
  */
 
 import cluster, { type Worker } from 'node:cluster';
-import { flushCompileCache, getCompileCacheDir } from 'node:module';
+// A namespace, not named imports: both are missing from Node 20, and a named import would fail
+// the link before internal/node-version.ts can say which Node is needed.
+import * as nodeModule from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ForkProcessesError } from '../errors.ts';
@@ -113,7 +115,7 @@ export function forkProcesses(
     called = true;
     // The modules the application imported before this call are compiled now: write them to
     // the compile cache, so a restarted child loads them from there (see Supervisor #fork).
-    if (getCompileCacheDir() !== undefined) flushCompileCache();
+    if (nodeModule.getCompileCacheDir() !== undefined) nodeModule.flushCompileCache();
     return Promise.resolve(ownTaskId);
   }
   called = true;
