@@ -27,6 +27,8 @@ import {
   sourceAddresses,
   startClientFleet,
   startServerFleet,
+  track,
+  untrack,
   type ClientFleet,
   type ServerFleet,
 } from './peers/sse-fleet.ts';
@@ -54,6 +56,8 @@ interface Round {
   max: number;
   delivered: number;
   lost: number;
+  /** V8 heap used per connection (workers, after a full GC), bytes. */
+  heapPerConn: number;
 }
 
 const factory: BenchFactory = async ({ smoke }) => {
@@ -79,7 +83,8 @@ const factory: BenchFactory = async ({ smoke }) => {
   );
 
   const redis = await startRedisServer();
-  const connectTimeoutMs = Math.max(60_000, n * 3);
+  track(redis.pid!);
+  const connectTimeoutMs = Math.max(120_000, n * 6);
   const results = new Map<Kind, Round[]>(KINDS.map((k) => [k, []]));
   try {
     for (let round = 0; round < rounds; round++) {
@@ -97,12 +102,15 @@ const factory: BenchFactory = async ({ smoke }) => {
         console.log(
           `> ${kind} round ${round + 1}: ${fmtKB(r.bytesPerConn)} per connection, connected in ` +
             `${(r.connectMs / 1000).toFixed(1)} s, broadcast p50 ${r.p50.toFixed(1)} ms / p99 ` +
-            `${r.p99.toFixed(1)} ms / max ${r.max.toFixed(1)} ms, ${r.lost} lost`,
+            `${r.p99.toFixed(1)} ms / max ${r.max.toFixed(1)} ms, ${r.lost} lost; V8 heap ` +
+            `${fmtKB(r.heapPerConn)} per connection`,
         );
       }
     }
   } finally {
+    const pid = redis.pid;
     await redis.close();
+    untrack(pid);
   }
 
   const typhoon = results.get('typhoon')!;
@@ -232,6 +240,7 @@ async function runOnce(
     await sleep(500);
     await fleet.collect();
     const base = fleet.rss();
+    const baseHeap = fleet.heap().used;
 
     const started = Date.now();
     crowd = await open(o.n);
@@ -244,6 +253,7 @@ async function runOnce(
     await sleep(1000);
     await fleet.collect();
     const held = fleet.rss();
+    const heapPerConn = (fleet.heap().used - baseHeap) / crowd.open;
 
     const p50: number[] = [];
     const p99: number[] = [];
@@ -269,6 +279,7 @@ async function runOnce(
       max: median(max),
       delivered: (100 * received) / (crowd.open * (o.broadcasts - 2)),
       lost,
+      heapPerConn,
     };
   } finally {
     await crowd?.stop();

@@ -79,6 +79,11 @@ export interface SoakStats {
   duplicates: number;
   /** Ids never seen (gaps, and the tail missing at the end). */
   lost: number;
+  /** Of `lost`: the ids after a client's last one, up to its channel's latest. */
+  behind?: number;
+  /** Clients behind their channel's latest, and of those, how many heard nothing for 5 s. */
+  behindClients?: number;
+  silentClients?: number;
   /** Reconnections made on purpose (random), and after the server closed the stream. */
   reconnects: number;
   serverCloses: number;
@@ -88,6 +93,8 @@ export interface SoakStats {
   resets: number;
   firstProblem?: string;
 }
+
+const HEADERS_TIMEOUT_MS = 5000;
 
 const send = (message: ChildMessage): void => {
   process.send?.(message);
@@ -238,6 +245,9 @@ interface SoakClient {
   epoch: string;
   socket: net.Socket | null;
   timer: ReturnType<typeof setTimeout> | null;
+  /** When the last event arrived (Date.now()). */
+  heardAt: number;
+  state: 'connecting' | 'awaiting headers' | 'streaming';
 }
 
 async function runSoak(start: SoakStart): Promise<void> {
@@ -260,7 +270,15 @@ async function runSoak(start: SoakStart): Promise<void> {
   for (let i = 0; i < start.count; i++) {
     const channel = i % start.channels.length;
     const [offset, epoch] = start.channels[channel]!.since.split('@') as [string, string];
-    clients.push({ channel, last: Number(offset), epoch, socket: null, timer: null });
+    clients.push({
+      channel,
+      last: Number(offset),
+      epoch,
+      socket: null,
+      timer: null,
+      heardAt: 0,
+      state: 'connecting',
+    });
   }
 
   const schedule = (client: SoakClient, ms: number, why: 'random' | 'closed'): void => {
@@ -285,13 +303,21 @@ async function runSoak(start: SoakStart): Promise<void> {
       const localAddress = start.addresses[address++ % start.addresses.length]!;
       const socket = net.connect({ host: '127.0.0.1', port: start.port, localAddress });
       client.socket = socket;
+      client.state = 'connecting';
       const reader = new EventReader();
       let headers = false;
+      // As a page would, give up on a connection that brings no response, and try again (the
+      // kernel retries a dropped SYN only after 1, 3, 7 … s).
+      const giveUp = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no response headers within ${HEADERS_TIMEOUT_MS} ms (${client.state})`));
+      }, HEADERS_TIMEOUT_MS);
       socket.on('data', (chunk: Buffer) => reader.feed(chunk));
       socket.on('error', (error) => {
         if (!headers) reject(error);
       });
       socket.on('close', () => {
+        clearTimeout(giveUp);
         if (!headers) {
           reject(new Error('closed before the response headers'));
           return;
@@ -302,16 +328,19 @@ async function runSoak(start: SoakStart): Promise<void> {
         client.socket = null;
         schedule(client, 200 + Math.random() * 800, 'closed');
       });
-      socket.once('connect', () =>
+      socket.once('connect', () => {
+        client.state = 'awaiting headers';
         socket.write(
           request(
             start.port,
             start.channels[client.channel]!.path,
             `${client.last}@${client.epoch}`,
           ),
-        ),
-      );
+        );
+      });
       reader.onHeaders = () => {
+        clearTimeout(giveUp);
+        client.state = 'streaming';
         if (reader.status !== 200) {
           socket.destroy();
           reject(new Error(`status ${reader.status}`));
@@ -329,6 +358,7 @@ async function runSoak(start: SoakStart): Promise<void> {
         }
         if (id === null) return;
         stats.events++;
+        client.heardAt = Date.now();
         const at = id.indexOf('@');
         const offset = Number(id.slice(0, at));
         const epoch = id.slice(at + 1);
@@ -352,7 +382,13 @@ async function runSoak(start: SoakStart): Promise<void> {
       };
     });
 
-  const result = await paced(start.count, start, (index) => connect(clients[index]!));
+  const result = await paced(start.count, start, (index) =>
+    connect(clients[index]!).catch((error: unknown) => {
+      stats.failures++;
+      schedule(clients[index]!, 500, 'closed');
+      throw error;
+    }),
+  );
   send({ type: 'opened', open: start.count - result.failed, ...result });
   process.on('message', (message: ParentMessage) => {
     if (!('type' in message)) return;
@@ -366,14 +402,28 @@ async function runSoak(start: SoakStart): Promise<void> {
         }
       }
     } else if (message.type === 'final') {
+      // Asked again while the last events still arrive: the tail is counted afresh each time.
+      let behind = 0;
+      let behindClients = 0;
+      let silentClients = 0;
+      let example: string | undefined;
+      const now = Date.now();
       for (const client of clients) {
         const latest = message.latest[client.channel]!;
         if (latest > client.last) {
-          stats.lost += latest - client.last;
-          problem(`ended at ${client.last}, channel at ${latest}`);
+          behind += latest - client.last;
+          behindClients++;
+          if (now - client.heardAt > 5000) silentClients++;
+          example ??=
+            `a client ended at ${client.last}, its channel at ${latest}, ` +
+            `last event ${now - client.heardAt} ms ago, socket ` +
+            `${client.socket === null ? 'none' : client.socket.destroyed ? 'destroyed' : 'open'}, ` +
+            client.state;
         }
       }
-      send({ type: 'soak', stats });
+      const report = { ...stats, lost: stats.lost + behind, behind, behindClients, silentClients };
+      if (example !== undefined) report.firstProblem ??= example;
+      send({ type: 'soak', stats: report });
     } else if (message.type === 'close') {
       for (const client of clients) {
         if (client.timer !== null) clearTimeout(client.timer);

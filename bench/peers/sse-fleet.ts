@@ -51,6 +51,11 @@ export function track(pid: number): void {
   live.add(pid);
 }
 
+/** Forget a PID that was stopped by other means. */
+export function untrack(pid: number | null): void {
+  if (pid !== null) live.delete(pid);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A primary with `processes` workers. */
@@ -59,6 +64,10 @@ export interface ServerFleet {
   workers: number[];
   /** Sum of the RSS of the primary and every worker, in bytes. */
   rss(): number;
+  /** Σ V8 heap used and Σ external memory of the workers after the last collect(), bytes. */
+  heap(): { used: number; external: number };
+  /** What the servers wrote to stderr (the first 16 KiB). */
+  stderr(): string;
   /** Full garbage collection in every worker (SIGUSR2), then a pause for it to finish. */
   collect(): Promise<void>;
   stop(): Promise<void>;
@@ -78,6 +87,7 @@ export async function startServerFleet(
   child.stdin!.on('error', () => {});
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const workers: number[] = [];
+  const heaps = new Map<number, { used: number; external: number }>();
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
@@ -103,6 +113,10 @@ export async function startServerFleet(
         while ((nl = out.indexOf('\n')) >= 0) {
           const line = out.slice(0, nl);
           out = out.slice(nl + 1);
+          const heap = /^heap (\d+) (\d+) (\d+)/.exec(line);
+          if (heap)
+            heaps.set(Number(heap[1]), { used: Number(heap[2]), external: Number(heap[3]) });
+          if (heap && process.env.BENCH_DEBUG) console.log(`> ${line}`);
           const match = /^worker (\d+)$/.exec(line);
           if (match) {
             const pid = Number(match[1]);
@@ -128,6 +142,16 @@ export async function startServerFleet(
     primary: child.pid!,
     workers,
     rss: () => [child.pid!, ...workers].reduce((sum, pid) => sum + rssOf(pid), 0),
+    stderr: () => stderr,
+    heap() {
+      let used = 0;
+      let external = 0;
+      for (const h of heaps.values()) {
+        used += h.used;
+        external += h.external;
+      }
+      return { used, external };
+    },
     async collect() {
       for (const pid of workers) process.kill(pid, 'SIGUSR2');
       await sleep(1000);

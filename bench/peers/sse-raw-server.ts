@@ -107,7 +107,11 @@ if (cluster.isPrimary) {
     res.on('close', () => clients.delete(res));
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  process.on('SIGUSR2', collectGarbage);
+  process.on('SIGUSR2', () => {
+    collectGarbage();
+    const m = process.memoryUsage();
+    process.stdout.write(`heap ${process.pid} ${m.heapUsed} ${m.external} ${m.rss}\n`);
+  });
   await ready;
   server.listen(Number(portArg), '127.0.0.1', () => {
     process.stdout.write(`worker ${process.pid}\n`);

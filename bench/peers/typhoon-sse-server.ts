@@ -13,6 +13,7 @@
  * (so RSS readings after it are comparable).
  */
 import cluster from 'node:cluster';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   BrokerRecoveryError,
   RedisBroker,
@@ -69,7 +70,17 @@ class Events extends EventSourceHandler {
   }
 }
 
-process.on('SIGUSR2', collectGarbage);
+const delay = monitorEventLoopDelay({ resolution: 20 });
+delay.enable();
+process.on('SIGUSR2', () => {
+  collectGarbage();
+  const m = process.memoryUsage();
+  process.stdout.write(
+    `heap ${process.pid} ${m.heapUsed} ${m.external} ${m.rss} loop-delay-max ` +
+      `${(delay.max / 1e6).toFixed(0)} ms\n`,
+  );
+  delay.reset();
+});
 const app = new Application([['/events/([^/]+)', Events]]);
 await app.listen(Number(portArg), '127.0.0.1');
 process.stdout.write(`worker ${process.pid}\n`);
