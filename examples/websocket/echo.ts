@@ -18,7 +18,11 @@
  */
 import type { HTTPServer } from '../../src/httpserver/index.ts';
 import { Application } from '../../src/web/index.ts';
-import { WebSocketHandler, websocketConnect, type WebSocketMessage } from '../../src/websocket/index.ts';
+import {
+  WebSocketHandler,
+  websocketConnect,
+  type WebSocketMessage,
+} from '../../src/websocket/index.ts';
 
 /** Echoes text with a prefix and binary as it came. */
 export class EchoWebSocket extends WebSocketHandler {

@@ -24,7 +24,11 @@
 
 import { HTTPInputError } from '../errors.ts';
 import { parseCookieHeader } from '../internal/cookie.ts';
-import { collectMultipart, MultipartError, type CollectedMultipart } from '../internal/multipart.ts';
+import {
+  collectMultipart,
+  MultipartError,
+  type CollectedMultipart,
+} from '../internal/multipart.ts';
 import { HTTPHeaders } from './headers.ts';
 
 // ---------------------------------------------------------------------------------------------
