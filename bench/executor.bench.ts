@@ -23,7 +23,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Bench, BenchFactory } from './harness.ts';
-import { ThreadPoolExecutor } from '../src/executor.ts';
+import { ThreadPoolExecutor } from '../src/executor/index.ts';
 import { IOLoop } from '../src/ioloop.ts';
 
 const JOBS = 8;

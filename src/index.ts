@@ -83,14 +83,14 @@ export {
 export type { DoneCallback, Thenable, Awaitable } from './concurrent.ts';
 
 // --- executor ------------------------------------------------------------------------------
-export { ThreadPoolExecutor, defaultExecutor, runOnExecutor, transfer } from './executor.ts';
+export { ThreadPoolExecutor, defaultExecutor, runOnExecutor, transfer } from './executor/index.ts';
 export type {
   Executor,
   ThreadPoolExecutorOptions,
   ShutdownOptions,
   RunOnExecutorOptions,
   TransferableValue,
-} from './executor.ts';
+} from './executor/index.ts';
 
 // --- ioloop --------------------------------------------------------------------------------
 export { IOLoop, PeriodicCallback } from './ioloop.ts';

@@ -30,7 +30,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Future, isThenable, toFuture, type Awaitable } from './concurrent.ts';
 import { TimeoutError } from './errors.ts';
 import { appLog } from './log.ts';
-import { defaultExecutor, type Executor } from './executor.ts';
+import { defaultExecutor, type Executor } from './executor/index.ts';
 import {
   startBlockingWatchdog,
   type BlockingWatchdog,

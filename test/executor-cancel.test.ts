@@ -3,7 +3,7 @@
 // terminates its worker (a replacement starts); `taskTimeout` does the same past a deadline.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ThreadPoolExecutor } from '../src/executor.ts';
+import { ThreadPoolExecutor } from '../src/executor/index.ts';
 import type { Future } from '../src/concurrent.ts';
 import { CancelledError, TimeoutError } from '../src/errors.ts';
 import { withTimeout } from '../src/gen.ts';

@@ -4,7 +4,12 @@ import { availableParallelism } from 'node:os';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { ThreadPoolExecutor, defaultExecutor, runOnExecutor, transfer } from '../src/executor.ts';
+import {
+  ThreadPoolExecutor,
+  defaultExecutor,
+  runOnExecutor,
+  transfer,
+} from '../src/executor/index.ts';
 import { Future } from '../src/concurrent.ts';
 import {
   CancelledError,

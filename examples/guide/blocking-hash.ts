@@ -13,7 +13,7 @@
  * (`yield thread_pool.submit(blocking_func, args)`).
  */
 import { pathToFileURL } from 'node:url';
-import { ThreadPoolExecutor } from '../../src/executor.ts';
+import { ThreadPoolExecutor } from '../../src/executor/index.ts';
 import { coroutine } from '../../src/gen.ts';
 
 /** The guide's `thread_pool = ThreadPoolExecutor(4)`. Idle workers do not keep the process up. */

@@ -12,7 +12,7 @@
  * blocking functions".
  */
 import { pathToFileURL } from 'node:url';
-import { ThreadPoolExecutor } from '../../src/executor.ts';
+import { ThreadPoolExecutor } from '../../src/executor/index.ts';
 import { hashPassword } from './blocking-hash.ts';
 
 /** What the ticking timer saw while the hashes ran. */

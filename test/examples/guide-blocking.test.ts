@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { pbkdf2Sync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ThreadPoolExecutor } from '../../src/executor.ts';
+import { ThreadPoolExecutor } from '../../src/executor/index.ts';
 import * as blocking from '../../examples/guide/blocking-hash.ts';
 import { measure } from '../../examples/guide/responsive-loop.ts';
 

@@ -70,36 +70,37 @@
  */
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
-import './internal/node-version.ts';
-import { existsSync } from 'node:fs';
+import '../internal/node-version.ts';
 import { availableParallelism } from 'node:os';
-import { extname, isAbsolute } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { Future, failedFuture } from './concurrent.ts';
+import { Future, failedFuture } from '../concurrent.ts';
 import {
   ExecutorShutdownError,
   TaskSerializationError,
   TimeoutError,
   WorkerCrashedError,
-} from './errors.ts';
-import { appLog } from './log.ts';
+} from '../errors.ts';
+import { appLog } from '../log.ts';
 import {
   SLOT_PENDING,
   SLOT_REVOKED,
   SLOT_STARTED,
   type ExecutorWorkerData,
   type TaskMessage,
-} from './internal/executor-worker.ts';
+} from './worker.ts';
+import { checkCloneable, isTaskFailure } from './structured.ts';
+import { crashError, moduleHref, taskError, taskSource } from './shipping.ts';
 import {
-  checkCloneable,
-  compileTaskSource,
-  isTaskFailure,
-  markTransfer,
-  type TaskFailure,
-  type TransferableValue,
-} from './internal/structured.ts';
+  MAX_REDISPATCH,
+  PIPELINE_DEPTH,
+  SHORT_TASK_MS,
+  TaskFuture,
+  TaskQueue,
+  describeTask,
+} from './tasks.ts';
 
 /**
  * Something that runs functions off the loop and returns Futures for their results:
@@ -112,7 +113,8 @@ export interface Executor {
   submit<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, ...args: A): Future<R>;
 }
 
-export type { TransferableValue } from './internal/structured.ts';
+export type { TransferableValue } from './structured.ts';
+export { transfer } from './shipping.ts';
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolExecutorOptions {
@@ -144,286 +146,11 @@ export interface ShutdownOptions {
 // The worker entry sits next to this file's own compiled form: `.ts` when typhoon runs from
 // its sources (Node strips the types, in workers too), `.js` from the `tsc` build in dist/.
 const WORKER_FILE = fileURLToPath(
-  new URL(`./internal/executor-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
 // Far beyond any sane task, without the 1 ms clamp Node applies to timeouts above 2^31-1.
 const NO_CLOSE_TIMEOUT = 2 ** 31 - 1;
-
-// Sources are checked once per function object (compiling the text on the main thread is
-// how a method or an odd `toString()` is caught before anything is queued), and once per
-// source text: an arrow function written inline in the call, `submit((x) => x + 1, i)`, is a
-// new object on every call but the same text, and compiling it again per task would cost more
-// than the task's whole round trip to a worker. The text cache is bounded like the workers'.
-const sourceCache = new WeakMap<(...args: never[]) => unknown, string>();
-const checkedSources = new Set<string>();
-const MAX_CHECKED_SOURCES = 1000;
-
-function taskSource(fn: unknown): string {
-  if (typeof fn !== 'function') {
-    throw new TypeError(`submit() needs a function, got ${fn === null ? 'null' : typeof fn}`);
-  }
-  const cached = sourceCache.get(fn as () => unknown);
-  if (cached !== undefined) return cached;
-  const source = Function.prototype.toString.call(fn);
-  if (checkedSources.has(source)) return source;
-  const label = fn.name ? `function ${fn.name}` : 'the task function';
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-    throw new TaskSerializationError(
-      fn.name.startsWith('bound ')
-        ? `${label} is a bound function: its bound this/arguments cannot cross to a worker ` +
-            'thread; submit the original function and pass those values as arguments'
-        : `${label} is a native function: it has no source text to send to a worker thread; ` +
-            'wrap the call in a function of your own',
-    );
-  }
-  if (/^class\b/.test(source)) {
-    throw new TaskSerializationError(`${label} is a class; submit a function`);
-  }
-  try {
-    compileTaskSource(source);
-  } catch (error) {
-    throw new TaskSerializationError(
-      `${label} cannot be rebuilt from its source text on a worker thread: ` +
-        (error instanceof Error ? error.message : String(error)),
-      { cause: error },
-    );
-  }
-  sourceCache.set(fn as () => unknown, source);
-  if (checkedSources.size >= MAX_CHECKED_SOURCES) {
-    checkedSources.delete(checkedSources.values().next().value!);
-  }
-  checkedSources.add(source);
-  return source;
-}
-
-function moduleHref(module: string | URL): string {
-  let url: URL;
-  if (module instanceof URL) url = module;
-  else if (typeof module === 'string' && module.startsWith('file:')) url = new URL(module);
-  else if (typeof module === 'string' && isAbsolute(module)) url = pathToFileURL(module);
-  else {
-    throw new TypeError(
-      `ThreadPoolExecutor module must be an absolute path, a file: URL string or a URL, got ` +
-        JSON.stringify(String(module)) +
-        ' (resolve it first, e.g. new URL("./tasks.ts", import.meta.url))',
-    );
-  }
-  if (url.protocol !== 'file:') {
-    throw new TypeError(`ThreadPoolExecutor module must be a file: URL, got ${url.href}`);
-  }
-  if (!existsSync(url)) throw new TypeError(`ThreadPoolExecutor module not found: ${url.href}`);
-  return url.href;
-}
-
-const BUILTIN_ERRORS: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
-// Rebuild the worker's error on this thread: same class for the built-in ones (so
-// `instanceof TypeError` holds), same name, message, stack and cloneable own properties.
-function rebuildError(failure: TaskFailure): Error {
-  if (failure.thrown !== undefined && failure.kind === 'error') {
-    const error = new Error(failure.message);
-    (error as Error & { thrown?: unknown }).thrown = failure.thrown;
-    return error;
-  }
-  const error = new (BUILTIN_ERRORS[failure.name] ?? Error)(failure.message);
-  if (error.name !== failure.name) {
-    Object.defineProperty(error, 'name', {
-      value: failure.name,
-      configurable: true,
-      writable: true,
-      enumerable: false,
-    });
-  }
-  if (failure.stack !== undefined) error.stack = failure.stack;
-  if (failure.props !== undefined) Object.assign(error, failure.props);
-  return error;
-}
-
-function taskError(failure: TaskFailure, what: string): Error {
-  const error = rebuildError(failure);
-  switch (failure.kind) {
-    case 'closure':
-      return new TaskSerializationError(
-        `${what} failed on the worker thread with ${failure.name}: ${failure.message}. ` +
-          'A function given to submit() is rebuilt from its source text alone, so it cannot ' +
-          'use variables, imports or helpers from the scope it was written in (closures ' +
-          "can't cross threads): pass what it needs as arguments, or put it in a module and " +
-          'use new ThreadPoolExecutor({module}).call()',
-        { cause: error },
-      );
-    case 'result':
-      return new TaskSerializationError(
-        `${what} returned a value that cannot be sent back from the worker thread: ` +
-          `${failure.message}`,
-        { cause: error },
-      );
-    default:
-      return error;
-  }
-}
-
-const EXIT_MESSAGE = /worker exited with code: (-?\d+)/;
-
-// piscina rejects a task with a plain Error when its worker died under it: an exit (code in
-// the message) or an uncaught exception (the error itself).
-function crashError(error: unknown, what: string): WorkerCrashedError {
-  const message = error instanceof Error ? error.message : String(error);
-  const exit = EXIT_MESSAGE.exec(message);
-  if (exit !== null) {
-    const exitCode = Number(exit[1]);
-    return new WorkerCrashedError(
-      `the worker thread exited with code ${exitCode} while running ${what}`,
-      { exitCode },
-    );
-  }
-  return new WorkerCrashedError(
-    `the worker thread died while running ${what}: uncaught ${
-      error instanceof Error ? `${error.name}: ${message}` : message
-    }`,
-    { cause: error },
-  );
-}
-
-// Tasks piscina may hold per worker while tasks are short: the one running and the next ones,
-// already posted, so a worker that finishes a task finds the next one waiting instead of
-// sleeping until the main thread has read its result and sent another (measured on trivial
-// tasks, 2 workers: depth 1 0.66-0.86x raw piscina, 2 0.77-0.83x, 3 0.89-1.04x, 4 1.12-1.16x,
-// 8 1.11-1.21x). A posted task cannot move to another worker that frees up first, so once
-// tasks take longer than SHORT_TASK_MS on average (where the round trip this saves is noise)
-// each worker gets one task at a time again.
-const PIPELINE_DEPTH = 4;
-const SHORT_TASK_MS = 1;
-// A task whose workers keep dying before they reach it fails rather than loop for ever.
-const MAX_REDISPATCH = 3;
-
-/**
- * A task: its Future, and what is needed to run it. It waits in the executor's queue, then
- * holds a start slot while piscina has it (see `SLOT_PENDING` in the worker). Cancelling it
- * acts at once: a queued task leaves the queue, a task piscina holds but has not started is
- * revoked (its worker skips it); a running one has its worker terminated.
- */
-class TaskFuture extends Future<unknown> {
-  static {
-    // Keep Future's `constructor` getter (native await's fast path, the retrieval flag).
-    Reflect.deleteProperty(TaskFuture.prototype, 'constructor');
-  }
-
-  message: TaskMessage;
-  transferList: Array<ArrayBuffer | MessagePort> | undefined;
-  /** The function's or the export's name, for messages (built only when one is needed). */
-  name: string;
-  /** True for `call()`'s exports, false for `submit()`'s functions. */
-  isExport: boolean;
-  /** The queue holding it; null once it left the queue (dispatched or cancelled). */
-  queue: TaskQueue | null = null;
-  /** Its start slot while piscina holds it, else -1. */
-  slot = -1;
-  /** How many times it was handed to piscina again after its worker died before it started. */
-  redispatched = 0;
-  /** When it was handed to piscina (performance.now()). */
-  postedAt = 0;
-  /** True if it was handed to an idle worker (counts as running), false if pipelined behind
-   * another task (counts as queued until it starts). */
-  direct = false;
-  /** Its `taskTimeout` timer while piscina holds it, if the pool has one. */
-  timer: NodeJS.Timeout | undefined = undefined;
-  #revoke: (task: TaskFuture) => void;
-
-  constructor(
-    message: TaskMessage,
-    transferList: Array<ArrayBuffer | MessagePort> | undefined,
-    name: string,
-    isExport: boolean,
-    revoke: (task: TaskFuture) => void,
-  ) {
-    super();
-    this.message = message;
-    this.transferList = transferList;
-    this.name = name;
-    this.isExport = isExport;
-    this.#revoke = revoke;
-  }
-
-  override cancel(message?: string): boolean {
-    if (!super.cancel(message)) return false;
-    this.#revoke(this);
-    return true;
-  }
-
-  /** Cancel the Future itself, without revoking (the caller already did). */
-  cancelFuture(message: string): void {
-    super.cancel(message);
-  }
-}
-
-function describeTask(task: TaskFuture): string {
-  if (task.isExport) return `export ${task.name}`;
-  return task.name ? `task function ${task.name}` : 'the task function';
-}
-
-/** FIFO of waiting tasks; a head index keeps `shift()` O(1). */
-class TaskQueue {
-  #items: Array<TaskFuture | undefined> = [];
-  #head = 0;
-
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(task: TaskFuture): void {
-    task.queue = this;
-    this.#items.push(task);
-  }
-
-  /** Put a task back at the head (one that was dispatched but never started). */
-  unshift(task: TaskFuture): void {
-    task.queue = this;
-    if (this.#head > 0) this.#items[--this.#head] = task;
-    else this.#items.unshift(task);
-  }
-
-  peek(): TaskFuture | undefined {
-    return this.#items[this.#head];
-  }
-
-  shift(): TaskFuture | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const task = this.#items[this.#head]!;
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    task.queue = null;
-    return task;
-  }
-
-  remove(task: TaskFuture): void {
-    const index = this.#items.indexOf(task, this.#head);
-    if (index !== -1) void this.#items.splice(index, 1);
-    task.queue = null;
-  }
-
-  drain(): TaskFuture[] {
-    const tasks = this.#items.slice(this.#head) as TaskFuture[];
-    this.#items = [];
-    this.#head = 0;
-    for (const task of tasks) task.queue = null;
-    return tasks;
-  }
-}
 
 /**
  * A pool of worker threads that runs functions and returns Futures for their results. See
@@ -796,30 +523,6 @@ export class ThreadPoolExecutor implements Executor {
       () => closed.setResult(),
       (error: unknown) => closed.setException(error),
     );
-  }
-}
-
-/**
- * Mark a buffer (an `ArrayBuffer`, or a typed array/`DataView` whose whole buffer moves) or a
- * `MessagePort` to be moved to the worker instead of copied; returns it unchanged, so it wraps
- * an argument in place. After the call the sender's buffer is detached (length 0). Inside a
- * function given to `submit()`, `transfer` is in scope as well, to move a result back.
- * Throws `TaskSerializationError` for a buffer that cannot move (a small `Buffer` carved from
- * Node's shared pool: copy it first).
- *
- * @example
- * ```ts
- * const pixels = new Uint8Array(16 * 2 ** 20);
- * const sum = await pool.submit((p: Uint8Array) => p.reduce((a, b) => a + b, 0), transfer(pixels));
- * pixels.length; // 0: the memory now belongs to the worker
- * ```
- * Tornado: none (Python threads share memory); the web platform's `postMessage` transfer list.
- */
-export function transfer<T extends TransferableValue>(value: T): T {
-  try {
-    return markTransfer(value);
-  } catch (error) {
-    throw new TaskSerializationError((error as Error).message, { cause: error });
   }
 }
 

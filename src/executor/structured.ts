@@ -7,8 +7,8 @@
  * that names the argument), and the worker checks a task's result before posting it (a
  * `DataCloneError` inside `postMessage` would otherwise kill the worker).
  *
- * Layer 0: imports nothing from typhoon. Problems come back as strings; callers wrap them in
- * their typed error.
+ * Imports nothing from typhoon (the worker loads it too). Problems come back as strings;
+ * callers wrap them in their typed error.
  * @module
  */
 

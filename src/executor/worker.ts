@@ -8,8 +8,8 @@
  * the error's class name, message, stack and `code` survive), and a result that could not be
  * posted is caught here, before `postMessage` would throw inside piscina and kill the worker.
  *
- * Layer 0: imports only other internals and piscina, whose `move()` is how a result is
- * handed over with a transfer list.
+ * Imports only structured.ts and piscina (a worker loads no more of typhoon than it needs),
+ * whose `move()` is how a result is handed over with a transfer list.
  * @module
  */
 
