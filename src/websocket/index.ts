@@ -41,7 +41,7 @@ import { isGeneratorObject } from '../internal/guards.ts';
 import { coroutine } from '../gen.ts';
 import { appLog, genLog } from '../log.ts';
 import { RequestHandler } from '../web/index.ts';
-import { kDetach, kServerStopping } from '../internal/symbols.ts';
+import { kConnectionClose, kDetach, kFinished, kServerStopping } from '../internal/symbols.ts';
 import {
   CLOSE_TIMEOUT,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -210,6 +210,9 @@ export class WebSocketHandler extends RequestHandler {
   #busy = false;
   #queue: WebSocketMessage[] = [];
   #keepalive: { stop(): void } | undefined;
+  // The handler's own `signal` (made on first read): the HTTP one ends at the upgrade, which
+  // marks the response finished, but a WebSocket lives on until its connection closes.
+  #abortController: AbortController | undefined;
 
   // --- hooks ---------------------------------------------------------------------------------
 
@@ -235,6 +238,48 @@ export class WebSocketHandler extends RequestHandler {
    * {@link WebSocketHandler.closeReason} are set by then. Tornado: `on_close`.
    */
   onClose(): void {}
+
+  /**
+   * Live while the WebSocket is open (though the HTTP response ended at the upgrade), and
+   * aborted when the connection closes, by either side, right after `onClose` runs (or when
+   * the handshake was refused or the client left before it). Pass it to waits the handler
+   * starts in the background (a broker subscription, a fetch) so they end with the
+   * connection. Do not await such a wait in `open` or `onMessage` itself: while a hook's
+   * Promise is pending no frame is read, the peer's close included.
+   *
+   * @example
+   * ```ts
+   * open() {
+   *   void (async () => {
+   *     for await (const event of broker.subscribe('news', { signal: this.signal })) {
+   *       await this.writeMessage(event);
+   *     }
+   *   })();
+   * }
+   * ```
+   * Tornado: none (Tornado handlers override `on_close`).
+   */
+  override get signal(): AbortSignal {
+    let controller = this.#abortController;
+    if (controller === undefined) {
+      controller = this.#abortController = new AbortController();
+      // Over already: the socket closed, or the request ended without an upgrade.
+      if (this.#closed || (!this.#upgraded && this.finished)) controller.abort();
+    }
+    return controller.signal;
+  }
+
+  /** A refused handshake (its response finished): over before it opened. */
+  override [kFinished](): void {
+    super[kFinished]();
+    this.#abortController?.abort();
+  }
+
+  /** The client left before the upgrade. */
+  override [kConnectionClose](): void {
+    super[kConnectionClose]();
+    this.#abortController?.abort();
+  }
 
   /** Called when a ping frame arrives (the pong is sent automatically). Tornado: `on_ping`. */
   onPing(_data: Buffer): void {}
@@ -405,6 +450,8 @@ export class WebSocketHandler extends RequestHandler {
       this.#closed = true;
       this.#keepalive?.stop();
       this.#pump();
+      // After onClose, as an HTTP handler's signal follows onConnectionClose.
+      this.#abortController?.abort();
     });
     const interval = this.pingInterval;
     if (interval > 0) {
