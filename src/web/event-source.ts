@@ -64,6 +64,16 @@ const HEARTBEAT = Buffer.from(':\n', 'latin1');
 // encodeOnce's encodings, by the object they were made for.
 const encodedByKey = new WeakMap<object, Buffer>();
 
+/** One heartbeat timer for every open stream with the same interval. */
+interface Sweep {
+  interval: number;
+  timer: ReturnType<typeof setInterval>;
+  handlers: Set<EventSourceHandler>;
+}
+// A timer per held connection cost ~190 bytes of heap (a Timeout and its list entry); a Set
+// entry in one shared sweep costs a few dozen, and a tick visits each idle stream once.
+const sweeps = new Map<number, Sweep>();
+
 /** `prefix` before each line of `text`, every line ended with LF. */
 function prefixLines(prefix: string, text: string): string {
   if (!HAS_LINE_BREAK.test(text)) return `${prefix}${text}\n`;
@@ -145,10 +155,10 @@ export class EventSourceHandler extends RequestHandler {
   static maxWriteBufferSize: number | undefined = undefined;
 
   // Set when the stream opens: what the write bound measures (node's own buffer of unsent
-  // bytes for this socket), the bound, and the heartbeat timer.
+  // bytes for this socket), the bound, and the shared heartbeat sweep this stream is in.
   #socket: net.Socket | undefined;
   #maxWriteBuffer = DEFAULT_SSE_MAX_WRITE_BUFFER;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #sweep: Sweep | undefined;
   // Something was written since the last heartbeat tick: a boolean, so a write pays no clock
   // read and no timer refresh (a heartbeat comes 1-2 intervals after the last write).
   #wrote = false;
@@ -339,9 +349,25 @@ export class EventSourceHandler extends RequestHandler {
     if (typeof limit === 'number' && limit >= 0) this.#maxWriteBuffer = limit;
     const interval = settings.sseHeartbeatInterval ?? DEFAULT_SSE_HEARTBEAT_INTERVAL;
     if (typeof interval === 'number' && interval > 0) {
-      this.#heartbeat = setInterval(EventSourceHandler.#tick, interval, this);
-      this.#heartbeat.unref();
+      let sweep = sweeps.get(interval);
+      if (sweep === undefined) {
+        const handlers = new Set<EventSourceHandler>();
+        const timer = setInterval(EventSourceHandler.#sweepTick, interval, handlers);
+        timer.unref();
+        sweep = { interval, timer, handlers };
+        sweeps.set(interval, sweep);
+      }
+      // The shared timer's next tick may come at once: the headers count as a write, so the
+      // first heartbeat comes 1-2 intervals after the open, as after any write.
+      this.#wrote = true;
+      sweep.handlers.add(this);
+      this.#sweep = sweep;
     }
+  }
+
+  /** One tick of a shared heartbeat timer: each of its streams in turn. */
+  static #sweepTick(this: void, handlers: Set<EventSourceHandler>): void {
+    for (const handler of handlers) EventSourceHandler.#tick(handler);
   }
 
   /** Heartbeat tick: a comment, unless something was written since the last tick. */
@@ -385,9 +411,13 @@ export class EventSourceHandler extends RequestHandler {
   }
 
   #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) {
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = undefined;
+    const sweep = this.#sweep;
+    if (sweep === undefined) return;
+    this.#sweep = undefined;
+    sweep.handlers.delete(this);
+    if (sweep.handlers.size === 0 && sweeps.get(sweep.interval) === sweep) {
+      clearInterval(sweep.timer);
+      sweeps.delete(sweep.interval);
     }
   }
 

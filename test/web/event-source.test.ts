@@ -346,6 +346,42 @@ test('a heartbeat comment every sseHeartbeatInterval ms while idle, none while e
   }
 });
 
+test('streams share one heartbeat timer per interval: every idle stream gets heartbeats, a closed one none, and a stream opened after all closed gets them again', async () => {
+  const finish = deferred();
+  const finishLate = deferred();
+  class Events extends EventSourceHandler {
+    override async get() {
+      await (this.getQueryArgument('late', null) === null ? finish : finishLate).promise;
+    }
+  }
+  const srv = await serve([['/events', Events]], { sseHeartbeatInterval: 100 });
+  const clients = Array.from({ length: 20 }, () => new RawStream(srv.port, '/events'));
+  try {
+    const beats = (c: RawStream): number => (c.body.match(/^:\n/gm) ?? []).length;
+    await until(() => clients.every((c) => beats(c) >= 2), 'two heartbeats on every stream', 5000);
+    // Half the clients leave: the others keep their heartbeats, the departed get nothing more.
+    const gone = clients.slice(0, 10);
+    for (const c of gone) c.destroy();
+    const before = clients.slice(10).map(beats);
+    await until(
+      () => clients.slice(10).every((c, i) => beats(c) >= before[i]! + 2),
+      'two more heartbeats on the streams that stayed',
+      5000,
+    );
+    // The last streams end: the shared timer goes; a new stream makes one again.
+    finish.resolve();
+    await until(() => clients.slice(10).every((c) => c.ended), 'the end of every response');
+    const late = new RawStream(srv.port, '/events?late=1');
+    clients.push(late);
+    await until(() => beats(late) >= 1, 'a heartbeat on a stream opened after all closed', 5000);
+    finishLate.resolve();
+    await until(() => late.ended, 'the end of the late response');
+  } finally {
+    for (const c of clients) c.destroy();
+    await srv.close();
+  }
+});
+
 test('the default heartbeat interval is 15 s, and 0 turns heartbeats off', async () => {
   const { DEFAULT_SSE_HEARTBEAT_INTERVAL, DEFAULT_SSE_MAX_WRITE_BUFFER } =
     await import('../../src/index.ts');
