@@ -153,8 +153,12 @@ export async function startServerFleet(
       return { used, external };
     },
     async collect() {
+      // Each worker answers with a `heap` line once its GC is done (slow on a loaded machine).
+      heaps.clear();
       for (const pid of workers) process.kill(pid, 'SIGUSR2');
-      await sleep(1000);
+      const deadline = Date.now() + 30_000;
+      while (heaps.size < workers.length && Date.now() < deadline) await sleep(100);
+      await sleep(300);
     },
     stop,
   };
