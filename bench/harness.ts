@@ -7,12 +7,22 @@
  * A benchmark file `bench/NAME.bench.ts` default-exports a {@link BenchFactory}.
  */
 
+/**
+ * A sample with the CPU time it cost per operation (µs): steadier than throughput while other
+ * work shares the machine, since a busy neighbour slows a server down but does not make each
+ * request cost more CPU.
+ */
+export interface Sample {
+  value: number;
+  cpuUsPerOp: number;
+}
+
 /** One side of a comparison. */
 export interface Contender {
   /** Shown in the table, e.g. `typhoon Future`, `native Promise`. */
   name: string;
-  /** Take one sample, in the benchmark's unit. */
-  measure: () => Promise<number> | number;
+  /** Take one sample, in the benchmark's unit (with its CPU cost per operation, if known). */
+  measure: () => Promise<number | Sample> | number | Sample;
 }
 
 /** One comparison. */
@@ -33,7 +43,7 @@ export interface Bench {
   setup?: () => Promise<void> | void;
   /** Tear down after the rounds. */
   teardown?: () => Promise<void> | void;
-  /** Number of alternating rounds; default 7 (1 in smoke mode). */
+  /** Number of alternating rounds; default 11 (1 in smoke mode). */
   rounds?: number;
 }
 
@@ -55,7 +65,20 @@ export interface BenchResult {
   higherIsBetter: boolean;
   baseline: string;
   target?: string;
-  rows: Array<{ name: string; median: number; samples: number[]; ratio: number }>;
+  rows: Array<{
+    name: string;
+    median: number;
+    samples: number[];
+    ratio: number;
+    /** Median CPU µs per operation, when the contender measured it. */
+    cpuUsPerOp?: number;
+  }>;
+}
+
+/** CPU time this process used since `since` (from `process.cpuUsage()`), in µs. */
+export function cpuUsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
 }
 
 /** Median of a non-empty list. */
@@ -67,8 +90,9 @@ export function median(values: number[]): number {
 
 /** Run one benchmark: rounds of every contender in turn, alternating the order each round. */
 export async function runBench(bench: Bench, options: BenchOptions): Promise<BenchResult> {
-  const rounds = options.smoke ? 1 : (bench.rounds ?? 7);
+  const rounds = options.smoke ? 1 : (bench.rounds ?? 11);
   const samples = new Map<string, number[]>(bench.contenders.map((c) => [c.name, []]));
+  const cpu = new Map<string, number[]>(bench.contenders.map((c) => [c.name, []]));
   await bench.setup?.();
   try {
     for (let round = 0; round < rounds; round++) {
@@ -76,7 +100,9 @@ export async function runBench(bench: Bench, options: BenchOptions): Promise<Ben
       for (const contender of order) {
         // Progress on stderr (stdout is the report): long runs show they are alive.
         process.stderr.write(`  ${bench.name}: round ${round + 1}/${rounds}, ${contender.name}\n`);
-        const value = await contender.measure();
+        const sample = await contender.measure();
+        const value = typeof sample === 'number' ? sample : sample.value;
+        if (typeof sample !== 'number') cpu.get(contender.name)!.push(sample.cpuUsPerOp);
         if (!Number.isFinite(value)) {
           throw new Error(`${bench.name}: ${contender.name} gave a non-finite sample ${value}`);
         }
@@ -90,7 +116,15 @@ export async function runBench(bench: Bench, options: BenchOptions): Promise<Ben
   const baseMedian = median(samples.get(baseline) ?? [NaN]);
   const rows = bench.contenders.map((c) => {
     const m = median(samples.get(c.name)!);
-    return { name: c.name, median: m, samples: samples.get(c.name)!, ratio: m / baseMedian };
+    const row: BenchResult['rows'][number] = {
+      name: c.name,
+      median: m,
+      samples: samples.get(c.name)!,
+      ratio: m / baseMedian,
+    };
+    const cpuSamples = cpu.get(c.name)!;
+    if (cpuSamples.length > 0) row.cpuUsPerOp = median(cpuSamples);
+    return row;
   });
   const result: BenchResult = {
     name: bench.name,
@@ -112,16 +146,32 @@ function fmt(n: number): string {
 
 /** Render a result as a Markdown table (also readable on a terminal). */
 export function formatResult(result: BenchResult): string {
+  // The spread (lowest–highest sample, and the half-range as a share of the median) says
+  // whether a difference between two rows is more than noise.
+  const withCpu = result.rows.some((row) => row.cpuUsPerOp !== undefined);
+  const base = result.rows.find((row) => row.name === result.baseline);
   const lines = [
     `### ${result.name}`,
     '',
-    `| contender | median (${result.unit}) | ratio to ${result.baseline} | samples |`,
-    '|---|---:|---:|---:|',
+    `| contender | median (${result.unit}) | ratio to ${result.baseline} | spread (min–max) | samples |` +
+      (withCpu ? ` CPU µs/op | CPU ratio |` : ''),
+    '|---|---:|---:|---:|---:|' + (withCpu ? '---:|---:|' : ''),
   ];
   for (const row of result.rows) {
-    lines.push(
-      `| ${row.name} | ${fmt(row.median)} | ${row.ratio.toFixed(2)}x | ${row.samples.length} |`,
-    );
+    const min = Math.min(...row.samples);
+    const max = Math.max(...row.samples);
+    const spread = row.median === 0 ? 0 : ((max - min) / 2 / row.median) * 100;
+    let line =
+      `| ${row.name} | ${fmt(row.median)} | ${row.ratio.toFixed(2)}x | ` +
+      `${fmt(min)}–${fmt(max)} (±${spread.toFixed(0)} %) | ${row.samples.length} |`;
+    if (withCpu) {
+      const cpuRatio =
+        row.cpuUsPerOp !== undefined && base?.cpuUsPerOp !== undefined
+          ? `${(row.cpuUsPerOp / base.cpuUsPerOp).toFixed(2)}x`
+          : '—';
+      line += ` ${row.cpuUsPerOp === undefined ? '—' : fmt(row.cpuUsPerOp)} | ${cpuRatio} |`;
+    }
+    lines.push(line);
   }
   lines.push('');
   lines.push(

@@ -101,9 +101,10 @@ const factory: BenchFactory = ({ smoke }) => {
           const peer = map.get(kind)!;
           const cpuBefore = peer.cpuMs();
           const result = await runLoad(load(peer));
-          cpu.get(kind)!.push(((peer.cpuMs() - cpuBefore) * 1000) / result.requests);
+          const cpuUsPerOp = ((peer.cpuMs() - cpuBefore) * 1000) / result.requests;
+          cpu.get(kind)!.push(cpuUsPerOp);
           samples.get(kind)!.push(result.requestsPerSec);
-          return result.requestsPerSec;
+          return { value: result.requestsPerSec, cpuUsPerOp };
         },
       })),
       async setup() {
