@@ -77,13 +77,6 @@ export type { WebSocketConnectOptions } from './client.ts';
 const KEY_RE = /^[+/0-9A-Za-z]{22}==$/;
 const ORIGIN_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
 
-/** Call a hook; a generator result runs as a coroutine, like a RequestHandler method. */
-function callHook(fn: () => unknown): unknown {
-  const result = fn();
-  if (isGeneratorObject(result)) return coroutine(() => result)();
-  return result;
-}
-
 /** What the shared `ws` servers need to know about one handshake in progress. */
 interface PendingHandshake {
   protocol: string | null;
@@ -440,8 +433,14 @@ export class WebSocketHandler extends RequestHandler {
       genLog.info(`WebSocket error from ${this.request.remoteIp}: ${error.message}`);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.#queue.push(decodeMessage(data, isBinary));
-      this.#pump();
+      const message = decodeMessage(data, isBinary);
+      // The usual case, an idle handler and nothing queued: straight to onMessage, without a
+      // trip through the queue (ws emits no message after close, so there is no onClose due).
+      if (!this.#busy && !this.#failed && this.#queue.length === 0) this.#start(message);
+      else {
+        this.#queue.push(message);
+        this.#pump();
+      }
     });
     ws.on('ping', (data: Buffer) => this.#safely('onPing', () => this.onPing(data)));
     ws.on('pong', (data: Buffer) => this.#safely('onPong', () => this.onPong(data)));
@@ -459,24 +458,26 @@ export class WebSocketHandler extends RequestHandler {
     }
     super.setStatus(101);
     this.application.logRequest(this);
-    this.#run(() => this.open(...args));
-  }
-
-  /** Run `open`, then whatever messages are waiting. */
-  #run(fn: () => unknown): void {
-    this.#start(fn);
+    // `open`, then whatever messages are waiting.
+    this.#start(undefined, args);
     this.#pump();
   }
 
   /**
-   * Call `open` or `onMessage`. While the Promise it returned is pending the handler is busy:
-   * later messages wait in the queue and the socket is paused (Tornado reads no frame until
-   * `on_message`'s Future resolved).
+   * Call `onMessage(message)`, or `open(...args)` when there is no message. While the Promise
+   * it returned is pending the handler is busy: later messages wait in the queue and the
+   * socket is paused (Tornado reads no frame until `on_message`'s Future resolved). Taking the
+   * message itself, not a closure over it, spares an allocation per message.
    */
-  #start(fn: () => unknown): void {
+  #start(message: WebSocketMessage | undefined, args?: never[]): void {
     let result: unknown;
     try {
-      result = callHook(fn);
+      result = message === undefined ? this.open(...args!) : this.onMessage(message);
+      // A generator result runs as a coroutine, like a RequestHandler method.
+      if (isGeneratorObject(result)) {
+        const generator = result;
+        result = coroutine(() => generator)();
+      }
     } catch (error) {
       if (!this.#closedUnderHook(error)) this.#fail(error);
       return;
@@ -509,7 +510,7 @@ export class WebSocketHandler extends RequestHandler {
         this.#queue.length = 0;
         break;
       }
-      this.#start(() => this.onMessage(message));
+      this.#start(message);
     }
     if (!this.#busy && this.#closed && !this.#closeNotified) {
       this.#closeNotified = true;

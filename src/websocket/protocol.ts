@@ -89,6 +89,11 @@ export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessag
   return isBinary ? buffer : buffer.toString('utf8');
 }
 
+// ws only reads its send options (it copies them into its own): one object each, not one
+// per message.
+const BINARY = Object.freeze({ binary: true });
+const TEXT = Object.freeze({ binary: false });
+
 /**
  * Send one message, already through {@link encodeMessage}; the Future resolves when `ws`
  * handed it to the socket.
@@ -100,7 +105,7 @@ export function sendEncoded(
   binary: boolean,
 ): Future<void> {
   const future = new Future<void>();
-  ws.send(data, { binary }, (error) => {
+  ws.send(data, binary ? BINARY : TEXT, (error) => {
     if (error === undefined || error === null) future.setResult(undefined);
     else future.setException(new WebSocketClosedError(error.message, { cause: error }));
   });
