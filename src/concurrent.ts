@@ -108,6 +108,23 @@ export class Future<T = unknown> extends Promise<T> {
   // One callback is kept bare (the common case: a coroutine or multi waiting), more in a list.
   #callbacks: AnyCallback | AnyCallback[] | null = null;
 
+  // The packed flags are read and written through these three (V8 inlines them); only the
+  // snapshots that put the flags back after a native `then`, the message of a second
+  // completion and `#retrieve` (which also clears a bit) touch `#flags` directly.
+  /** PENDING, FINISHED or CANCELLED. */
+  get #state(): number {
+    return this.#flags & STATE;
+  }
+
+  /** True if any of `bits` (HAS_ERROR, RETRIEVED, TRACKED) is set. */
+  #has(bits: number): boolean {
+    return (this.#flags & bits) !== 0;
+  }
+
+  #set(bits: number): void {
+    this.#flags |= bits;
+  }
+
   /**
    * Create a pending Future. The optional executor exists so Promise statics called on
    * `Future` (`Future.resolve`, …) work; most code calls `new Future()` and completes it with
@@ -121,14 +138,14 @@ export class Future<T = unknown> extends Promise<T> {
       try {
         executor(
           (value) => {
-            if ((this.#flags & STATE) === PENDING) this.setResult(value);
+            if (this.#state === PENDING) this.setResult(value);
           },
           (reason) => {
-            if ((this.#flags & STATE) === PENDING) this.setException(reason);
+            if (this.#state === PENDING) this.setException(reason);
           },
         );
       } catch (error) {
-        if ((this.#flags & STATE) === PENDING) this.setException(error);
+        if (this.#state === PENDING) this.setException(error);
       }
     }
   }
@@ -143,8 +160,7 @@ export class Future<T = unknown> extends Promise<T> {
       configurable: true,
       get(this: unknown) {
         if (typeof this === 'object' && this !== null && #flags in this) {
-          const flags = this.#flags;
-          if ((flags & RETRIEVED) === 0) this.#retrieve(flags);
+          if (!this.#has(RETRIEVED)) this.#retrieve();
         }
         return Promise;
       },
@@ -153,7 +169,7 @@ export class Future<T = unknown> extends Promise<T> {
 
   static {
     markRetrieved = (future) => {
-      future.#flags |= RETRIEVED;
+      future.#set(RETRIEVED);
     };
     reactImpl = (future, fn) => {
       const flags = future.#flags;
@@ -169,12 +185,12 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** True once the Future has a result, an exception, or was cancelled. */
   done(): boolean {
-    return (this.#flags & STATE) !== PENDING;
+    return this.#state !== PENDING;
   }
 
   /** True if the Future was cancelled. */
   cancelled(): boolean {
-    return (this.#flags & STATE) === CANCELLED;
+    return this.#state === CANCELLED;
   }
 
   /**
@@ -182,13 +198,13 @@ export class Future<T = unknown> extends Promise<T> {
    * cancelled, and `InvalidStateError` if it is still pending.
    */
   result(): T {
-    const flags = this.#flags;
-    if ((flags & STATE) === FINISHED) {
-      if ((flags & HAS_ERROR) === 0) return this.#slot as T;
-      if ((flags & RETRIEVED) === 0) this.#retrieve(flags);
+    const state = this.#state;
+    if (state === FINISHED) {
+      if (!this.#has(HAS_ERROR)) return this.#slot as T;
+      if (!this.#has(RETRIEVED)) this.#retrieve();
       throw this.#slot;
     }
-    if ((flags & STATE) === CANCELLED) throw this.#slot;
+    if (state === CANCELLED) throw this.#slot;
     throw new InvalidStateError('Result is not ready');
   }
 
@@ -197,13 +213,13 @@ export class Future<T = unknown> extends Promise<T> {
    * `CancelledError` if cancelled and `InvalidStateError` if pending.
    */
   exception(): unknown {
-    const flags = this.#flags;
-    if ((flags & STATE) === FINISHED) {
-      if ((flags & HAS_ERROR) === 0) return undefined;
-      if ((flags & RETRIEVED) === 0) this.#retrieve(flags);
+    const state = this.#state;
+    if (state === FINISHED) {
+      if (!this.#has(HAS_ERROR)) return undefined;
+      if (!this.#has(RETRIEVED)) this.#retrieve();
       return this.#slot;
     }
-    if ((flags & STATE) === CANCELLED) throw this.#slot;
+    if (state === CANCELLED) throw this.#slot;
     throw new InvalidStateError('Exception is not set');
   }
 
@@ -215,7 +231,7 @@ export class Future<T = unknown> extends Promise<T> {
   addDoneCallback(fn: DoneCallback<T>): void {
     if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
     const callbacks = this.#callbacks;
-    if ((this.#flags & STATE) !== PENDING) {
+    if (this.#state !== PENDING) {
       scheduleDue(this, fn as AnyCallback);
     } else if (callbacks === null) {
       this.#callbacks = fn as AnyCallback;
@@ -242,12 +258,13 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** Finish the Future with `value`. Throws `InvalidStateError` if it is already done. */
   setResult(value: T): void {
-    const flags = this.#flags;
-    if ((flags & STATE) !== PENDING) {
-      throw new InvalidStateError(`setResult on a Future that is already ${describeState(flags)}`);
+    if (this.#state !== PENDING) {
+      throw new InvalidStateError(
+        `setResult on a Future that is already ${describeState(this.#flags)}`,
+      );
     }
     const resolve = this.#slot as (value: unknown) => void;
-    this.#flags = flags | FINISHED;
+    this.#set(FINISHED);
     this.#slot = value;
     resolve(value);
     this.#scheduleCallbacks();
@@ -255,21 +272,19 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** Fail the Future with `error`. Throws `InvalidStateError` if it is already done. */
   setException(error: unknown): void {
-    let flags = this.#flags;
-    if ((flags & STATE) !== PENDING) {
+    if (this.#state !== PENDING) {
       throw new InvalidStateError(
-        `setException on a Future that is already ${describeState(flags)}`,
+        `setException on a Future that is already ${describeState(this.#flags)}`,
       );
     }
     const resolve = this.#slot as (value: unknown) => void;
-    flags |= FINISHED | HAS_ERROR;
-    this.#flags = flags;
+    this.#set(FINISHED | HAS_ERROR);
     this.#slot = error;
     this.#rejectQuietly(resolve, error);
     // A Future awaited (or chained) while pending has its failure delivered; only one nobody
     // is waiting for is watched for the never-retrieved report.
-    if ((flags & RETRIEVED) === 0) {
-      this.#flags = flags | TRACKED;
+    if (!this.#has(RETRIEVED)) {
+      this.#set(TRACKED);
       // Until its stack is formatted, an error keeps the functions on its stack alive, and so
       // whatever their closures see; when that includes this Future (a timer callback that
       // fails it), the registry's hold on the error would keep the Future from ever being
@@ -285,11 +300,10 @@ export class Future<T = unknown> extends Promise<T> {
    * and its done-callbacks run. Returns false (and does nothing) if it was already done.
    */
   cancel(message?: string): boolean {
-    const flags = this.#flags;
-    if ((flags & STATE) !== PENDING) return false;
+    if (this.#state !== PENDING) return false;
     const resolve = this.#slot as (value: unknown) => void;
     const error = new CancelledError(message);
-    this.#flags = flags | CANCELLED;
+    this.#set(CANCELLED);
     this.#slot = error;
     this.#rejectQuietly(resolve, error);
     this.#scheduleCallbacks();
@@ -308,9 +322,9 @@ export class Future<T = unknown> extends Promise<T> {
 
   // Mark the outcome retrieved; a failure registered for the never-retrieved report is
   // unregistered.
-  #retrieve(flags: number): void {
-    if ((flags & TRACKED) !== 0) neverRetrieved.unregister(this);
-    this.#flags = (flags | RETRIEVED) & ~TRACKED;
+  #retrieve(): void {
+    if (this.#has(TRACKED)) neverRetrieved.unregister(this);
+    this.#flags = (this.#flags | RETRIEVED) & ~TRACKED;
   }
 
   #scheduleCallbacks(): void {
