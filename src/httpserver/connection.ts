@@ -50,9 +50,9 @@ export interface ConnectionState {
   /** The server's set of live connection states (for stop() to wait on). */
   live: Set<ConnectionState>;
   socket: net.Socket;
-  /** For the `writeTimeout` sweep: unsent bytes, libuv's queue, and when either last moved. */
+  /** For the `writeTimeout` sweep: unsent bytes, bytes the kernel took, when those last grew. */
   pending: number;
-  queued: number;
+  sent: number;
   lastProgress: number;
 }
 

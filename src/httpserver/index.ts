@@ -74,6 +74,7 @@ import {
   remoteAddressOf,
 } from './framing.ts';
 import {
+  BodyDeadlines,
   RequestContext,
   kConnection,
   onSocketClose,
@@ -232,14 +233,17 @@ function defaultMaxConnections(): number | undefined {
   return maxConnectionsDefault ?? undefined;
 }
 
-/** libuv's queue of the write in flight (bytes not yet taken by the kernel). */
-type SocketWithHandle = net.Socket & { _handle?: { writeQueueSize?: number } | null };
+/** The libuv stream under a socket: bytes handed to it, and those it has not yet written. */
+type SocketWithHandle = net.Socket & {
+  _handle?: { bytesWritten?: number; writeQueueSize?: number } | null;
+};
 
 /**
  * The write side of one connection in the sweep: true when it was closed for a write that
- * made no progress for `writeTimeout` ms. Progress is node's buffered bytes going down or
- * libuv's queue of the write in flight shrinking (a partial write), so a slow reader that
- * still takes bytes keeps its connection; bytes the application adds are not progress.
+ * made no progress for `writeTimeout` ms. Progress is the kernel taking bytes: the handle's
+ * bytes written less those still in libuv's queue grew. That count only moves when the
+ * client reads, so a slow reader that still takes bytes keeps its connection, and bytes the
+ * application adds meanwhile (they wait in node's buffer) are not mistaken for progress.
  */
 function sweepWrites(state: ConnectionState, now: number, writeTimeout: number): boolean {
   const socket = state.socket;
@@ -248,8 +252,9 @@ function sweepWrites(state: ConnectionState, now: number, writeTimeout: number):
     state.pending = 0;
     return false;
   }
-  const queued = (socket as SocketWithHandle)._handle?.writeQueueSize ?? 0;
-  if (state.pending === 0 || pending < state.pending || queued !== state.queued) {
+  const handle = (socket as SocketWithHandle)._handle;
+  const sent = (handle?.bytesWritten ?? 0) - (handle?.writeQueueSize ?? 0);
+  if (state.pending === 0 || sent !== state.sent) {
     state.lastProgress = now;
   } else if (now - state.lastProgress >= writeTimeout) {
     genLog.info(
@@ -259,7 +264,7 @@ function sweepWrites(state: ConnectionState, now: number, writeTimeout: number):
     return true;
   }
   state.pending = pending;
-  state.queued = queued;
+  state.sent = sent;
   return false;
 }
 
@@ -310,6 +315,7 @@ export class HTTPServer {
       writeTimeout: options.writeTimeout ?? 60_000,
       protocol: options.sslOptions ? 'https' : 'http',
       stopping: false,
+      bodyDeadlines: new BodyDeadlines(),
     };
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: options.maxHeaderSize ?? 65_536,
@@ -600,7 +606,7 @@ export class HTTPServer {
         live: this.#live,
         socket,
         pending: 0,
-        queued: 0,
+        sent: 0,
         lastProgress: 0,
       };
       this.#live.add(state);

@@ -162,14 +162,19 @@ test('writeTimeout does not cut a slow client that keeps reading', async () => {
     const received = await new Promise<number>((resolve) => {
       const socket = net.connect(srv.port, '127.0.0.1');
       let bytes = 0;
+      // Read 4 MiB, then nothing until the next tick 150 ms later (a pause well under
+      // writeTimeout): slow, never stalled. Counted in bytes, not time, so a busy machine that
+      // runs the timers late cannot turn it into a fast reader.
+      let burst = 0;
       socket.on('data', (d: Buffer) => {
         bytes += d.length;
+        burst += d.length;
+        if (burst >= 4 * MiB) socket.pause();
       });
-      // Read 10 ms out of every 300 (a pause shorter than writeTimeout): slow, never stalled.
       const toggle = setInterval(() => {
+        burst = 0;
         socket.resume();
-        setTimeout(() => socket.pause(), 10);
-      }, 300);
+      }, 150);
       socket.on('close', () => {
         clearInterval(toggle);
         resolve(bytes);
