@@ -77,6 +77,66 @@ export interface ServerSettings {
   writeTimeout: number;
   protocol: string;
   stopping: boolean;
+  /** The bodies being read under `bodyTimeout`, behind the server's one timer for them. */
+  bodyDeadlines: BodyDeadlines;
+}
+
+/**
+ * The request bodies being read under the server's `bodyTimeout`, oldest first, behind one
+ * timer: each body is a link in a list instead of a `Timeout` of its own (an object, an async
+ * resource, a timer-list insert and a removal per request). All share one duration, so
+ * appending keeps the list in deadline order; the timer is armed for the head only, and
+ * when it fires every body past its deadline gets its 408 and the timer moves to the next
+ * head. A request whose handler changed its own `bodyTimeout` gets a timer of its own.
+ */
+export class BodyDeadlines {
+  #head: RequestContext | undefined;
+  #tail: RequestContext | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  add(ctx: RequestContext, deadline: number): void {
+    ctx.deadline = deadline;
+    ctx.listed = true;
+    const tail = this.#tail;
+    ctx.prevBody = tail;
+    ctx.nextBody = undefined;
+    if (tail === undefined) this.#head = ctx;
+    else tail.nextBody = ctx;
+    this.#tail = ctx;
+    if (this.#timer === undefined) this.#arm(deadline);
+  }
+
+  /** Unlink `ctx` (its body ended or its request is over). The timer stays: see `#fire`. */
+  remove(ctx: RequestContext): void {
+    ctx.listed = false;
+    const prev = ctx.prevBody;
+    const next = ctx.nextBody;
+    if (prev === undefined) this.#head = next;
+    else prev.nextBody = next;
+    if (next === undefined) this.#tail = prev;
+    else next.prevBody = prev;
+    ctx.prevBody = ctx.nextBody = undefined;
+  }
+
+  #arm(deadline: number): void {
+    this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(deadline - performance.now())));
+    // Like the bodies' sockets, which hold the process open while they are read.
+    this.#timer.unref();
+  }
+
+  // A head that left the list before its deadline is not chased: the timer fires once for
+  // it, finds the next head not due, and re-arms for that one.
+  #fire = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    let ctx = this.#head;
+    while (ctx !== undefined && ctx.deadline <= now) {
+      this.remove(ctx);
+      ctx.timedOut();
+      ctx = this.#head;
+    }
+    if (ctx !== undefined) this.#arm(ctx.deadline);
+  };
 }
 
 /**
@@ -97,7 +157,13 @@ export class RequestContext implements HTTPConnection {
   bytesReceived = 0;
   decompressed = 0;
   gunzip: zlib.Gunzip | undefined;
+  /** A body timer of its own, when the handler changed `bodyTimeout` (else see `listed`). */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** In the server's {@link BodyDeadlines}: links, and when the body is due. */
+  listed = false;
+  prevBody: RequestContext | undefined = undefined;
+  nextBody: RequestContext | undefined = undefined;
+  deadline = 0;
   /** Framing headers found by the server's one pass over `rawHeaders` (see `scanHeaders`). */
   framing: FramingHeaders = NO_FRAMING;
   done = false;
@@ -295,6 +361,7 @@ export class RequestContext implements HTTPConnection {
 
   timedOut(): void {
     this.timer = undefined;
+    if (this.listed) this.settings.bodyDeadlines.remove(this);
     if (this.aborted || this.done) return;
     genLog.info(`Timeout reading request body from ${remoteAddressOf(this.req.socket)}`);
     this.abort(408, null);
@@ -362,7 +429,12 @@ export class RequestContext implements HTTPConnection {
       const encoding = framing.contentEncoding;
       if (encoding !== undefined && encoding.trim().toLowerCase() === 'gzip') this.startGunzip();
     }
-    if (this.bodyTimeout > 0) this.timer = setTimeout(onBodyTimeout, this.bodyTimeout, this);
+    const bodyTimeout = this.bodyTimeout;
+    if (bodyTimeout === this.settings.bodyTimeout) {
+      if (bodyTimeout > 0) this.settings.bodyDeadlines.add(this, performance.now() + bodyTimeout);
+    } else if (bodyTimeout > 0) {
+      this.timer = setTimeout(onBodyTimeout, bodyTimeout, this);
+    }
     req[kContext] = this;
     this.readingBody = true;
     req.on('data', onRequestData);
@@ -371,7 +443,8 @@ export class RequestContext implements HTTPConnection {
   }
 
   clearTimer(): void {
-    if (this.timer !== undefined) {
+    if (this.listed) this.settings.bodyDeadlines.remove(this);
+    else if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
