@@ -94,7 +94,7 @@ export interface SoakStats {
   firstProblem?: string;
 }
 
-const HEADERS_TIMEOUT_MS = 5000;
+const HEADERS_TIMEOUT_MS = 15_000;
 
 const send = (message: ChildMessage): void => {
   process.send?.(message);
