@@ -97,7 +97,8 @@ const factory: BenchFactory = async ({ smoke }) => {
       PROCESSES,
     );
     broker = new RedisBroker({ url, keyPrefix: 'soak:' });
-    const start = await Promise.all(names.map((name) => broker!.publish(name, { n: 0 })));
+    const start = [];
+    for (const name of names) start.push(await retry(() => broker!.publish(name, { n: 0 })));
     start.forEach((pub, i) => (latest[i] = pub.offset));
     const since = start.map((pub) => ({
       path: `/events/${pub.channel}`,
@@ -170,10 +171,10 @@ const factory: BenchFactory = async ({ smoke }) => {
     // Let the last publications and the reconnections in flight arrive.
     await sleep(3000);
     // What Redis holds is the truth: a publish whose reply was lost in the restart still counts.
-    const heads = await Promise.all(names.map((name) => broker!.history(name, { limit: 0 })));
-    heads.forEach((h, i) => {
-      if (h.position.offset > latest[i]!) latest[i] = h.position.offset;
-    });
+    for (let i = 0; i < channels; i++) {
+      const head = await retry(() => broker!.history(names[i]!, { limit: 0 }));
+      if (head.position.offset > latest[i]!) latest[i] = head.position.offset;
+    }
     // Ask until every client reached its channel's latest id (a loaded machine delivers late),
     // or until the drain deadline: what is missing then is lost.
     const drainUntil = Date.now() + (smoke ? 8_000 : 30_000);
@@ -270,6 +271,18 @@ const factory: BenchFactory = async ({ smoke }) => {
     ),
   ];
 };
+
+/** `fn()`, tried again while Redis answers too slowly (a loaded machine, fsync always). */
+async function retry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!(error instanceof BrokerUnavailableError) || attempt === 5) throw error;
+      await sleep(1000);
+    }
+  }
+}
 
 function mb(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1);
