@@ -227,12 +227,15 @@ describe('decodeSignedValue', () => {
       (v) => decodeSignedValue('secret', 'mykey', v, { clock: at(T0) }),
       { startN: 10_000 },
     );
-    assert.ok(ratio < 20, `growth ratio ${ratio}`);
+    // Linear work gives ~10 and quadratic ~100. The large input (megabytes) falls out of the
+    // caches that the small one fits in, and in the full suite another test process shares
+    // them: ratios up to 40 were seen there for this linear decoder, so the bar sits at 50.
+    assert.ok(ratio < 50, `growth ratio ${ratio}`);
     const colons = growthRatio(
       (n) => '2|' + ':'.repeat(n) + '|'.repeat(n),
       (v) => decodeSignedValue('secret', 'mykey', v),
       { startN: 10_000 },
     );
-    assert.ok(colons.ratio < 20, `growth ratio ${colons.ratio}`);
+    assert.ok(colons.ratio < 50, `growth ratio ${colons.ratio}`);
   });
 });
