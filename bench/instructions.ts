@@ -9,9 +9,9 @@
  * - `await:future`, `await:promise` — await an already-resolved placeholder;
  * - `life:future`, `life:promise` — create, resolve and await one;
  * - `http:PEER:ENDPOINT` with PEER typhoon | node:http | fastify and ENDPOINT hello | json |
- *   echo — the server under callgrind, the load (16 keep-alive connections) from this process;
- * - `ws:typhoon`, `ws:ws` — a WebSocket echo server under callgrind, 16 clients here;
- * - `client:typhoon`, `client:undici` — the HTTP client under callgrind, 16 in flight against
+ *   echo — the server under callgrind, the load (one keep-alive connection) from this process;
+ * - `ws:typhoon`, `ws:ws` — a WebSocket echo server under callgrind, one client here;
+ * - `client:typhoon`, `client:undici` — the HTTP client under callgrind, one request at a time against
  *   a node:http server in a child process.
  * Not a `.bench.ts`: `npm run bench` does not run it (a run takes minutes under valgrind).
  */
@@ -24,7 +24,10 @@ import { fileURLToPath } from 'node:url';
 import { startPeer, type PeerKind } from './peers/spawn.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const CONNECTIONS = 16;
+// One connection, one request or message in flight: each one is then a turn of the event
+// loop of its own. With several, how many a turn batches depends on timing, and the count
+// per request wandered by ±15 % between runs of the same code. CG_CONNECTIONS overrides.
+const CONNECTIONS = Number(process.env.CG_CONNECTIONS ?? 1);
 const WARMUP = 3000;
 
 /** Spawn `args` under callgrind; resolves with the child and a reader of its total. */
@@ -38,6 +41,7 @@ function underCallgrind(args: string[]): { child: ChildProcess; total: () => Pro
       `--callgrind-out-file=${out}`,
       process.execPath,
       '--single-threaded',
+      '--predictable',
       ...args,
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
