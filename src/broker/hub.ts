@@ -53,6 +53,11 @@ export interface Engine {
   latestNow?(channel: string): StreamPosition | undefined;
   /** The largest history read the feed asks for. */
   readonly historySize: number;
+  /**
+   * Whether `error` is an outage to wait out (the server was reached before and is being
+   * reconnected to), rather than a failure to report (no server at all, a closed broker).
+   */
+  transient?(error: unknown): boolean;
 }
 
 /** One reader of a feed. */
@@ -244,17 +249,43 @@ export class Hub {
     return feed;
   }
 
-  /** Register `consumer` once the feed is attached; resolves with the feed. */
-  async join(channel: string, consumer: Consumer): Promise<Feed> {
-    const feed = this.feed(channel);
-    feed.consumers.add(consumer);
-    try {
-      await feed.ready;
-    } catch (error) {
-      feed.consumers.delete(consumer);
-      throw error;
+  /**
+   * Register `consumer` once the feed is attached; resolves with the feed and the position
+   * after which the feed hands the consumer every publication. An attach that meets an
+   * outage is tried again until the engine is back, as long as `wanted()`; resolves with
+   * null when the consumer stopped wanting it meanwhile.
+   */
+  async join(
+    channel: string,
+    consumer: Consumer,
+    wanted: () => boolean,
+  ): Promise<{ feed: Feed; from: StreamPosition } | null> {
+    let delay = RETRY_MIN_MS;
+    for (;;) {
+      const feed = this.feed(channel);
+      // The feed hands on everything after its tail at this moment (or after the position
+      // it attaches at).
+      const tail = feed.tail === null ? null : position(feed.tail);
+      feed.consumers.add(consumer);
+      try {
+        await feed.ready;
+        return { feed, from: tail ?? (feed.attachedAt as StreamPosition) };
+      } catch (error) {
+        feed.consumers.delete(consumer);
+        // A reader that starts during an outage waits for the engine like one open across it
+        // (a failure here would end, say, an SSE response the client may not retry).
+        if (!this.transient(error)) throw error;
+      }
+      await sleepMs(delay);
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+      if (this.closed) throw new BrokerClosedError();
+      if (!wanted()) return null;
     }
-    return feed;
+  }
+
+  /** Whether `error` is an outage that readers wait out. */
+  transient(error: unknown): boolean {
+    return !this.closed && this.engine.transient?.(error) === true;
   }
 
   /** Unregister `consumer`; the last one out detaches the channel. */
@@ -407,6 +438,11 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     return this.#signal?.aborted === true;
   }
 
+  // The reader no longer waits for anything: finished, closed with the broker, or aborted.
+  #gone(): boolean {
+    return this.#finished || this.#closedByBroker || this.#aborted();
+  }
+
   #notify(): void {
     const wakers = this.#wakers;
     if (wakers.length === 0) return;
@@ -416,20 +452,13 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
 
   async #start(): Promise<void> {
     this.#reading = true;
-    // The feed hands this reader everything after its tail at this moment (or after the
-    // position it attaches at): a `since` equal to that needs no history read.
-    const known = this.#hub.feeds.get(this.#channel)?.tail ?? null;
-    const joined = known === null ? null : { offset: known.offset, epoch: known.epoch };
-    const feed = await this.#hub.join(this.#channel, this);
-    if (this.#finished) return;
+    const joined = await this.#hub.join(this.#channel, this, () => !this.#gone());
+    if (joined === null || this.#finished) return;
     const since = this.#since;
-    const tail = joined ?? feed.attachedAt;
-    if (
-      since !== null &&
-      tail !== null &&
-      since.epoch === tail.epoch &&
-      since.offset === tail.offset
-    ) {
+    // The feed hands this reader everything after `from`: a `since` equal to it needs no
+    // history read.
+    const tail = joined.from;
+    if (since !== null && since.epoch === tail.epoch && since.offset === tail.offset) {
       // Resuming from where the channel is: nothing to read, the feed has the rest.
       this.#tail = since;
       this.#reading = false;
@@ -448,12 +477,14 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       try {
         result = await this.#hub.engine.read(this.#channel, since, STREAM_BUFFER_SIZE);
       } catch (error) {
-        // The first read reports an outage; later ones (a running stream) wait it out.
-        if (first || !(error instanceof BrokerUnavailableError)) {
+        // An outage is waited out, by a running stream and by one that starts during it (the
+        // engine was reached before); no server at all fails the first step.
+        const outage = first ? this.#hub.transient(error) : error instanceof BrokerUnavailableError;
+        if (!outage) {
           this.#reading = false;
           throw error;
         }
-        if (this.#finished || this.#closedByBroker || this.#aborted()) return;
+        if (this.#gone()) return;
         await sleepMs(delay);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
@@ -571,18 +602,20 @@ class SubscriptionConsumer implements Subscription, Consumer {
     this.#callback = callback;
     // Quiet: a subscriber that never awaits `ready` must not get an unretrieved-error report.
     this.ready = new QuietFuture<void>();
-    hub.join(channel, this).then(
-      (feed) => {
-        if (this.#closed) return;
-        this.#floor = hub.engine.latestNow?.(channel) ?? feed.tail;
-        this.#live = true;
-        this.ready.setResult(undefined);
-      },
-      (error: unknown) => {
-        this.#closed = true;
-        if (!this.ready.done()) this.ready.setException(error);
-      },
-    );
+    hub
+      .join(channel, this, () => !this.#closed)
+      .then(
+        (joined) => {
+          if (joined === null || this.#closed) return;
+          this.#floor = hub.engine.latestNow?.(channel) ?? joined.feed.tail;
+          this.#live = true;
+          this.ready.setResult(undefined);
+        },
+        (error: unknown) => {
+          this.#closed = true;
+          if (!this.ready.done()) this.ready.setException(error);
+        },
+      );
   }
 
   close(): Future<void> {

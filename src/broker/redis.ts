@@ -140,10 +140,11 @@ const newEpoch = (): string => randomBytes(9).toString('base64url');
  * lost the data. Brokers with the same `url` and `keyPrefix` share channels, offsets and
  * delivery; another prefix isolates.
  *
- * When Redis goes away, publishes fail with `BrokerUnavailableError`; streams and
- * subscriptions wait, and when it is back they deliver what was published meanwhile from the
- * history — or, if the restart lost the data, streams end with `BrokerRecoveryError` carrying
- * the position in the new epoch. A Redis that does not answer at startup fails calls with
+ * When Redis goes away, publishes and `history` fail with `BrokerUnavailableError`; streams,
+ * long polls and subscriptions wait — those open across the outage and those started during
+ * it alike — and when it is back they deliver what was published meanwhile from the history,
+ * or, if the restart lost the data, streams end with `BrokerRecoveryError` carrying the
+ * position in the new epoch. A Redis that does not answer at startup fails calls with
  * `BrokerUnavailableError` after `connectTimeout`, never a hang.
  *
  * @example
@@ -224,6 +225,8 @@ class RedisEngine implements Engine {
   #hub: Hub | null = null;
   #closed = false;
   #outage = false;
+  // Both connections were ready once: from then on, unavailable means an outage.
+  #reached = false;
   readonly #listeners = new Map<string, Listener>();
   // Last position this process saw per channel (publish results, live messages, reads): the
   // evidence that Redis went back in time within an epoch. Bounded, oldest forgotten first.
@@ -266,6 +269,7 @@ class RedisEngine implements Engine {
     for (const client of [cmd, sub]) {
       client.on('error', (error) => this.#onError(error));
       client.on('ready', () => {
+        if (cmd.isReady && sub.isReady) this.#reached = true;
         if (this.#outage && cmd.isReady && sub.isReady) {
           this.#outage = false;
           appLog.info(`broker: Redis at ${this.#url} is back`);
@@ -291,6 +295,14 @@ class RedisEngine implements Engine {
     cmd.connect().catch(() => {});
     sub.connect().catch(() => {});
     return clients;
+  }
+
+  /**
+   * An unavailable Redis that this engine reached before is an outage: node-redis reconnects,
+   * so readers wait for it. Before the first connection it is a failure to report.
+   */
+  transient(error: unknown): boolean {
+    return error instanceof BrokerUnavailableError && this.#reached && !this.#closed;
   }
 
   #onError(error: unknown): void {
@@ -451,7 +463,14 @@ class RedisEngine implements Engine {
       });
     }
     // Subscribed first, then the position: nothing published in between can be missed.
-    return (await this.read(channel, null, 0)).position;
+    try {
+      return (await this.read(channel, null, 0)).position;
+    } catch (error) {
+      // No feed will own this subscription: drop it, or it would outlive every later detach.
+      if (this.#listeners.get(channel) === listener) this.#listeners.delete(channel);
+      sub.unsubscribe(this.#pubsubPrefix + channel, listener).catch(() => {});
+      throw error;
+    }
   }
 
   detach(channel: string): void {

@@ -4,8 +4,17 @@
 // `appendfsync always` nothing acknowledged is lost and the readers go on by themselves.
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisBroker, position, type Publication } from '../../src/broker/index.ts';
-import { BrokerRecoveryError, BrokerUnavailableError } from '../../src/errors.ts';
+import {
+  RedisBroker,
+  position,
+  type Publication,
+  type StreamPosition,
+} from '../../src/broker/index.ts';
+import {
+  BrokerClosedError,
+  BrokerRecoveryError,
+  BrokerUnavailableError,
+} from '../../src/errors.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
 import {
@@ -271,6 +280,210 @@ test(
       cleanup.push(() => stranger.close());
       const resumed = await stranger.history('c', { since: position(last as Publication) });
       assert.equal(resumed.recovered, false);
+    });
+  },
+);
+
+test(
+  'restart with AOF: streams and long polls started or resumed while Redis is down wait for it, then get every offset once',
+  { timeout: 60_000 },
+  async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    // The soak benchmark's shape in one process: readers that resume from their last offset
+    // again and again (as an SSE client with Last-Event-ID does) on a few busy channels, some
+    // of them exactly while Redis is down: behind the channel's live delivery (a history read
+    // meets the outage), at its tail, and on a channel this broker does not deliver yet (the
+    // subscription meets it). None may fail or stall: they wait for Redis like an open stream.
+    const server: RedisServer = await startRedisServer([
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ]);
+    cleanup.push(() => server.close());
+    const CHANNELS = ['a', 'b', 'c'];
+    const LATE = 'late'; // nobody on this broker reads it before the outage
+    const READERS_PER_CHANNEL = 40;
+    await expectLog(appLog, /unreachable/, async () => {
+      const pubBroker = new RedisBroker({ url: server.url });
+      const readBroker = new RedisBroker({ url: server.url });
+      cleanup.push(async () => {
+        await pubBroker.close();
+        await readBroker.close();
+      });
+      const starts = new Map<string, StreamPosition>();
+      for (const channel of [...CHANNELS, LATE]) {
+        starts.set(channel, (await readBroker.history(channel, { limit: 0 })).position);
+      }
+      const publishers = [...CHANNELS, LATE].map((channel) => publisher(pubBroker, channel, 4));
+
+      // One reader: a chain of streams, each resuming after the last offset the reader got.
+      interface Reader {
+        channel: string;
+        offsets: number[];
+        stream: AsyncIterableIterator<Publication> | null;
+        ended: unknown;
+      }
+      let running = true;
+      const readers: Reader[] = [];
+      const loops: Array<Promise<void>> = [];
+      const addReader = (channel: string, offsets: number[] = []): Reader => {
+        const r: Reader = { channel, offsets, stream: null, ended: null };
+        readers.push(r);
+        loops.push(
+          (async () => {
+            const start = starts.get(channel) as StreamPosition;
+            while (running && r.ended === null) {
+              const last = r.offsets.at(-1);
+              const since = last === undefined ? start : { offset: last, epoch: start.epoch };
+              const stream = readBroker.stream(channel, { since });
+              r.stream = stream;
+              try {
+                for await (const p of stream) {
+                  if (p.epoch !== start.epoch) throw new Error(`epoch ${p.epoch}`);
+                  r.offsets.push(p.offset);
+                }
+              } catch (error) {
+                r.ended = error;
+              }
+            }
+          })(),
+        );
+        return r;
+      };
+      for (const channel of CHANNELS) {
+        for (let i = 0; i < READERS_PER_CHANNEL; i++) addReader(channel);
+      }
+      // Readers leave and resume at random moments, before, during and after the outage.
+      let churning = true;
+      const churn = (async () => {
+        while (churning) {
+          const r = readers[Math.floor(Math.random() * readers.length)] as Reader;
+          void r.stream?.return?.();
+          await sleep(2);
+        }
+      })();
+      await Promise.all(publishers.map((p) => p.ackedMore(30)));
+
+      await server.kill();
+      // Started while Redis is down: behind the live delivery (from the channel's start), at
+      // its tail (from the last offset an existing reader got), and on a channel not yet
+      // delivered to this broker; plus long polls behind the channel.
+      for (const channel of CHANNELS) {
+        for (let i = 0; i < 5; i++) addReader(channel);
+        const ahead = readers.find((r) => r.channel === channel && r.offsets.length > 0);
+        for (let i = 0; i < 5; i++) addReader(channel, [...(ahead?.offsets ?? [])]);
+      }
+      for (let i = 0; i < 10; i++) addReader(LATE);
+      const polls = CHANNELS.map((channel) =>
+        readBroker.waitFor(channel, starts.get(channel) as StreamPosition, { timeout: 20_000 }),
+      );
+      await sleep(300);
+      await server.restart();
+      await Promise.all(publishers.map((p) => p.ackedMore(60)));
+      churning = false;
+      await churn;
+      for (const p of publishers) await p.stop();
+      for (const p of publishers) {
+        for (const failure of p.failures) {
+          assert.ok(failure instanceof BrokerUnavailableError, String(failure));
+        }
+      }
+      for (const [i, poll] of polls.entries()) {
+        const got = await poll;
+        const from = (starts.get(CHANNELS[i] as string) as StreamPosition).offset + 1;
+        assert.ok(got.length > 0, 'a long poll behind the channel got publications');
+        assert.deepEqual(
+          got.map((p) => p.offset),
+          got.map((_, j) => from + j),
+        );
+      }
+      const last = new Map<string, number>();
+      for (const channel of [...CHANNELS, LATE]) {
+        last.set(channel, (await pubBroker.history(channel, { limit: 0 })).position.offset);
+      }
+      // Each reader's current stream must reach the channel's end by itself.
+      const caughtUp = (r: Reader): boolean =>
+        r.ended !== null || (r.offsets.at(-1) ?? 0) >= (last.get(r.channel) as number);
+      try {
+        await until(
+          () => readers.every(caughtUp),
+          10_000,
+          "every reader to reach its channel's end",
+        );
+      } catch (error) {
+        const stuck = readers.filter((r) => !caughtUp(r));
+        throw new Error(
+          `${stuck.length} of ${readers.length} readers stalled: ` +
+            stuck
+              .slice(0, 5)
+              .map((r) => `${r.channel} at ${r.offsets.at(-1)} of ${last.get(r.channel)}`)
+              .join('; '),
+          { cause: error },
+        );
+      } finally {
+        running = false;
+        for (const r of readers) void r.stream?.return?.();
+        await Promise.all(loops);
+      }
+      for (const r of readers) {
+        assert.equal(r.ended, null, `a ${r.channel} reader failed: ${String(r.ended)}`);
+        const end = last.get(r.channel) as number;
+        const first = (starts.get(r.channel) as StreamPosition).offset + 1;
+        assert.deepEqual(
+          r.offsets,
+          Array.from({ length: end - first + 1 }, (_, i) => first + i),
+          `a ${r.channel} reader got every offset once, in order`,
+        );
+      }
+    });
+  },
+);
+
+test(
+  'readers started while Redis is down wait, and still end on abort, timeout and close()',
+  { timeout: 30_000 },
+  async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const server: RedisServer = await startRedisServer();
+    cleanup.push(() => server.close());
+    await expectLog(appLog, /unreachable/, async () => {
+      const broker = new RedisBroker({ url: server.url });
+      cleanup.push(() => broker.close());
+      const pub = await broker.publish('c', 1);
+      await server.kill();
+      await assert.rejects(broker.publish('c', 2), BrokerUnavailableError);
+      // Behind the channel (a history read meets the outage) and on a channel this broker
+      // does not deliver yet (the subscription meets it).
+      const controller = new AbortController();
+      const aborted = reader(broker.stream('c', { since: null, signal: controller.signal }));
+      const behind = reader(broker.stream('c', { since: { offset: 0, epoch: pub.epoch } }));
+      const fresh = reader(broker.stream('other'));
+      const sub = broker.subscribe('other', () => {});
+      const waited = Date.now();
+      assert.deepEqual(await broker.waitFor('c', null, { timeout: 300 }), []);
+      assert.ok(Date.now() - waited >= 250, 'the long poll waited for Redis until its timeout');
+      await sleep(500);
+      for (const r of [aborted, behind, fresh]) assert.equal(r.ended, null, String(r.ended));
+      assert.equal(sub.ready.done(), false, 'the subscription waits for Redis too');
+
+      controller.abort();
+      await until(() => aborted.ended !== null, 2000, 'the aborted stream to end');
+      assert.equal(aborted.ended, 'done');
+      await sub.close();
+      assert.equal(sub.ready.done(), true);
+      const closing = Date.now();
+      await broker.close();
+      await until(
+        () => behind.ended !== null && fresh.ended !== null,
+        2000,
+        'close() to end the waiting streams',
+      );
+      assert.ok(Date.now() - closing < 2000);
+      for (const r of [behind, fresh]) {
+        assert.ok(r.ended instanceof BrokerClosedError, String(r.ended));
+        assert.deepEqual(r.got, []);
+      }
     });
   },
 );
