@@ -146,9 +146,13 @@ class EventReader {
   }
 }
 
+// `Connection: close`: the reader does not parse chunked framing, so it could not tell a stream
+// the server ended (a handler that failed or finished) from one that went quiet; asked to
+// close, the server closes the socket when the response ends, and the client reconnects.
 function request(port: number, path: string, lastEventId: string | null): Buffer {
   return Buffer.from(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n` +
+      'Connection: close\r\n' +
       (lastEventId === null ? '' : `Last-Event-ID: ${lastEventId}\r\n`) +
       '\r\n',
   );
