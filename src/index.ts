@@ -285,6 +285,8 @@ export {
 } from './web/index.ts';
 export type {
   ApplicationSettings,
+  ApplicationLike,
+  HandlerLike,
   HandlerClass,
   Rule,
   RouteMatch,

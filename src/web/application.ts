@@ -1,10 +1,10 @@
 /**
  * `Application`: a collection of routing rules and settings that the HTTP server serves.
  *
- * It implements the server's {@link HTTPServerConnectionDelegate}: for each request it picks
- * the rule whose host pattern and path pattern match, buffers the body (unless the handler
- * streams it), creates the handler, and runs it. Unmatched requests go to
- * `settings.defaultHandlerClass`, or get a 404.
+ * It implements the server's `HTTPServerConnectionDelegate` (as {@link ApplicationLike}, the
+ * shape its handlers see): for each request it picks the rule whose host pattern and path
+ * pattern match, buffers the body (unless the handler streams it), creates the handler, and
+ * runs it. Unmatched requests go to `settings.defaultHandlerClass`, or get a 404.
  *
  * @example
  * ```ts
@@ -21,113 +21,32 @@
 import { accessLog, appLog } from '../log.ts';
 import { autoreload } from '../process/index.ts';
 import { HTTPServer, type HTTPServerOptions } from '../httpserver/index.ts';
+import type { HTTPConnection, HTTPMessageDelegate, HTTPServerRequest } from '../httputil/index.ts';
 import type {
-  HTTPConnection,
-  HTTPMessageDelegate,
-  HTTPServerConnectionDelegate,
-  HTTPServerRequest,
-} from '../httputil/index.ts';
-import { RequestHandler } from './request-handler.ts';
-import type { OutputTransform, OutputTransformFactory } from './output.ts';
+  ApplicationLike,
+  ApplicationSettings,
+  HandlerClass,
+  HandlerLike,
+  OutputTransform,
+  OutputTransformFactory,
+  RouteMatch,
+  Rule,
+} from './settings.ts';
 import { kConnectionClose, kExecute } from '../internal/symbols.ts';
-import { toURLSpec, type PathMatch, type RuleSpec, type URLSpec } from './routing.ts';
+import { toURLSpec, type PathMatch, type URLSpec } from './routing.ts';
 import { ErrorHandler } from './handlers.ts';
 // issue 6: static files, compression, streamed bodies
 import { staticRules } from './static-file-handler.ts';
 import { GZipContentEncoding } from './transforms.ts';
 import { StreamedBody } from './stream-body.ts';
-import type { CookieOptions } from './cookies.ts';
-import type { TemplateLoader, WhitespaceMode } from '../template/index.ts';
 
-/** A handler class an application can route to. */
-export type HandlerClass = new (
-  application: Application,
-  request: HTTPServerRequest,
-) => RequestHandler;
-
-/** A routing rule for an {@link Application}. */
-export type Rule = RuleSpec<HandlerClass>;
-
-/** Settings of an {@link Application}. Unknown keys are kept for your own handlers. */
-export interface ApplicationSettings {
-  /** Development mode; turns on `serveTraceback`. */
-  debug?: boolean;
-  /**
-   * Restart the process when a loaded source module or a template changes (see
-   * `typhoon/autoreload`). Default: `debug`. For development only.
-   */
-  autoreload?: boolean;
-  /** Put the stack of an uncaught error in the 500 page. Default: `debug`. */
-  serveTraceback?: boolean;
-  /** Replace the access log line: called once per finished request. */
-  logFunction?: (handler: RequestHandler) => void;
-  /** Handler for requests no rule matches (default: a 404). */
-  defaultHandlerClass?: HandlerClass;
-  /** `initArgs` for `defaultHandlerClass`. */
-  defaultHandlerArgs?: object;
-  /** Output transforms applied to every response (compression plugs in here). */
-  transforms?: OutputTransformFactory[];
-  /** gzip text-like responses (see the compression transform). */
-  compressResponse?: boolean;
-  /** Secret for signed cookies. */
-  cookieSecret?: string | Record<number, string>;
-  /** Check XSRF tokens on unsafe methods. */
-  xsrfCookies?: boolean;
-  /** Where `authenticated` sends anonymous users. */
-  loginUrl?: string;
-  /** Directory served by the static file handler. */
-  staticPath?: string;
-  /** URL prefix of static files. Default `/static/`. */
-  staticUrlPrefix?: string;
-  /** Handler class of the static routes (default `StaticFileHandler`). */
-  staticHandlerClass?: HandlerClass;
-  /** Extra `initArgs` of the static routes (e.g. `{ defaultFilename: 'index.html' }`). */
-  staticHandlerArgs?: Record<string, unknown>;
-  /** With a map of `cookieSecret`s: the key version new signatures use. */
-  keyVersion?: number;
-  /** Name of the XSRF cookie. Default `_xsrf`. */
-  xsrfCookieName?: string;
-  /** Format of new XSRF tokens: 2 (masked, default) or 1. */
-  xsrfCookieVersion?: 1 | 2;
-  /** Attributes of the XSRF cookie (`secure`, `sameSite`, `expiresDays`, …). */
-  xsrfCookieKwargs?: CookieOptions;
-  /** `EventSourceHandler`: ms between heartbeat comments on an idle stream (0: none). Default 15 000. */
-  sseHeartbeatInterval?: number;
-  /** `EventSourceHandler`: unsent bytes a client may fall behind before it is closed. Default 1 MiB. */
-  sseMaxWriteBuffer?: number;
-  /** Folder of the templates `render()` reads. */
-  templatePath?: string;
-  /** A loader used instead of a `Loader` on `templatePath` (e.g. a `DictLoader`). */
-  templateLoader?: TemplateLoader;
-  /** Escaping function name for `{{ }}` in templates (default `xhtmlEscape`); `null`: off. */
-  autoescape?: string | null;
-  /** Whitespace mode of every template (default by file name: `single` for `.html`/`.js`). */
-  templateWhitespace?: WhitespaceMode;
-  /** Keep compiled templates across requests. Default true; false when `debug`. */
-  compiledTemplateCache?: boolean;
-  /** `UIModule` classes by name (an object, a module namespace, or an array of them). */
-  uiModules?: object | readonly object[];
-  /** Template functions called with the handler first (an object, module or array of them). */
-  uiMethods?: object | readonly object[];
-  /** Locale code when `Accept-Language` names nothing loaded (default: the default locale). */
-  defaultLocale?: string;
-  /** Anything else your handlers read. */
-  [key: string]: unknown;
-}
+// Declared in settings.ts (which handlers import without importing this module); re-exported
+// for code that imports them from here.
+export type { ApplicationSettings, HandlerClass, Rule, RouteMatch } from './settings.ts';
 
 interface HostRules {
   host: RegExp;
   rules: URLSpec<HandlerClass>[];
-}
-
-/** What routing found for a request. */
-export interface RouteMatch {
-  /** The handler class to run. */
-  handlerClass: HandlerClass;
-  /** Its `initArgs`. */
-  initArgs: object;
-  /** The path groups. */
-  match: PathMatch;
 }
 
 const NO_MATCH: PathMatch = { args: [], kwargs: undefined };
@@ -136,7 +55,7 @@ const NO_MATCH: PathMatch = { args: [], kwargs: undefined };
  * Routes requests to handlers. See the module documentation.
  * Tornado: `tornado.web.Application`.
  */
-export class Application implements HTTPServerConnectionDelegate {
+export class Application implements ApplicationLike {
   /** The settings given to the constructor (plus defaults). */
   readonly settings: ApplicationSettings;
   /** Factories of output transforms run on every response. */
@@ -261,7 +180,7 @@ export class Application implements HTTPServerConnectionDelegate {
    * at info below 400, warning below 500, error from 500; or call `settings.logFunction`.
    * Tornado: `Application.log_request`.
    */
-  logRequest(handler: RequestHandler): void {
+  logRequest(handler: HandlerLike): void {
     const logFunction = this.settings.logFunction;
     if (logFunction !== undefined) {
       logFunction(handler);
@@ -297,7 +216,7 @@ class HandlerDispatcher implements HTTPMessageDelegate {
   request: HTTPServerRequest | undefined;
   route: RouteMatch | undefined;
   chunks: Buffer[] | null = null;
-  handler: RequestHandler | undefined;
+  handler: HandlerLike | undefined;
   closed = false;
   /** The body being streamed to a `streamRequestBody` handler (issue 6). */
   body: StreamedBody | null = null;

@@ -33,7 +33,7 @@ import { isGeneratorObject } from '../internal/guards.ts';
 import { isThenable } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';
 import type { HTTPServerRequest } from '../httputil/index.ts';
-import type { ApplicationSettings } from './application.ts';
+import type { ApplicationSettings } from './settings.ts';
 
 /** What this module needs from a handler; `RequestHandler` has all of it. */
 export interface AuthHandler {

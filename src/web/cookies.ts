@@ -22,7 +22,7 @@
  */
 import { HTTPError, HTTPOutputError } from '../errors.ts';
 import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
-import { formatSetCookie, type SetCookieOptions } from '../internal/cookie.ts';
+import { formatSetCookie } from '../internal/cookie.ts';
 import { createSignedValue, decodeSignedValue, type SignedValueSecret } from './signed-value.ts';
 import {
   checkXsrfToken,
@@ -32,14 +32,10 @@ import {
   xsrfSubmission,
   type RawXsrfToken,
 } from './xsrf.ts';
-import type { ApplicationSettings } from './application.ts';
+import type { ApplicationSettings, CookieOptions } from './settings.ts';
 
-/**
- * Options of `setCookie`: `domain`, `path` (default `/`), `expires` (a Date), `expiresDays`,
- * `maxAge` (milliseconds, sent as whole seconds), `secure`, `httpOnly`, `sameSite`.
- * An attribute carrying `;`, a space or a control character is refused.
- */
-export type CookieOptions = SetCookieOptions;
+// Declared with the settings (`xsrfCookieKwargs` is one); the cookie functions take it from here.
+export type { CookieOptions };
 
 /** Options of `setSignedCookie`: the cookie's attributes, `expiresDays` defaulting to 30. */
 export interface SignedCookieOptions extends CookieOptions {

@@ -19,11 +19,21 @@
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
 export { Application } from './application.ts';
-export type { ApplicationSettings, HandlerClass, Rule, RouteMatch } from './application.ts';
+export type {
+  ApplicationSettings,
+  ApplicationLike,
+  HandlerLike,
+  HandlerClass,
+  Rule,
+  RouteMatch,
+  OutputTransform,
+  OutputTransformFactory,
+  CookieOptions,
+} from './settings.ts';
 export { RequestHandler, Finish } from './request-handler.ts';
 export type { RedirectOptions, ErrorOptions } from './request-handler.ts';
 export { HandlerOutput } from './output.ts';
-export type { OutputTransform, OutputTransformFactory, HeaderValue, WriteChunk } from './output.ts';
+export type { HeaderValue, WriteChunk } from './output.ts';
 export { URLSpec, url } from './routing.ts';
 export type { PathMatch, RuleSpec, HandlerClassLike } from './routing.ts';
 export { RedirectHandler, ErrorHandler, FallbackHandler } from './handlers.ts';
@@ -51,6 +61,6 @@ export {
   DEFAULT_SSE_MAX_WRITE_BUFFER,
 } from './event-source.ts';
 export type { ServerSentEvent } from './event-source.ts';
-export type { CookieOptions, SignedCookieOptions, GetSignedCookieOptions } from './cookies.ts';
+export type { SignedCookieOptions, GetSignedCookieOptions } from './cookies.ts';
 export type { StaticFileHandlerArgs } from './static-file-handler.ts';
 export type { StreamedPart, MultipartStreamLimits } from './multipart-stream.ts';

@@ -33,25 +33,7 @@ import {
   type HeaderValue,
 } from './response-headers.ts';
 import { etagMatches } from './http-range.ts';
-
-/**
- * Rewrites a response on its way out (compression is one). Created per request by the
- * application's transform factories. Tornado: `tornado.web.OutputTransform`.
- */
-export interface OutputTransform {
-  /** Called with the first chunk, before the headers are written. */
-  transformFirstChunk(
-    statusCode: number,
-    headers: HTTPHeaders,
-    chunk: Buffer,
-    finishing: boolean,
-  ): [number, HTTPHeaders, Buffer];
-  /** Called with every later chunk. */
-  transformChunk(chunk: Buffer, finishing: boolean): Buffer;
-}
-
-/** Makes an {@link OutputTransform} for one request. */
-export type OutputTransformFactory = (request: HTTPServerRequest) => OutputTransform;
+import type { OutputTransform } from './settings.ts';
 
 /** What {@link HandlerOutput.write} accepts. */
 export type WriteChunk = string | Uint8Array | Record<string, unknown>;

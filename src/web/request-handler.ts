@@ -43,7 +43,13 @@ import {
   kMethodStart,
   kSetTransforms,
 } from '../internal/symbols.ts';
-import type { Application, ApplicationSettings } from './application.ts';
+import type {
+  ApplicationLike,
+  ApplicationSettings,
+  HandlerLike,
+  OutputTransform,
+  OutputTransformFactory,
+} from './settings.ts';
 import type { Locale } from '../locale/index.ts';
 import type { TemplateLoader, TemplateNamespace } from '../template/index.ts';
 import * as templates from './templates.ts';
@@ -52,13 +58,7 @@ import * as auth from './auth.ts';
 import { prepareWithBody } from './stream-body.ts';
 import { asRequestError, errorPageHtml, logRequestException, tracebackText } from './error-page.ts';
 import type { HeaderValue } from './response-headers.ts';
-import {
-  HandlerOutput,
-  safeLocation,
-  type OutputTransform,
-  type OutputTransformFactory,
-  type WriteChunk,
-} from './output.ts';
+import { HandlerOutput, safeLocation, type WriteChunk } from './output.ts';
 import {
   allArguments,
   argumentMap,
@@ -129,7 +129,7 @@ type AnyMethod = (this: RequestHandler, ...args: unknown[]) => unknown;
  *
  * Tornado: `tornado.web.RequestHandler`.
  */
-export class RequestHandler extends HandlerOutput {
+export class RequestHandler extends HandlerOutput implements HandlerLike {
   /** The methods this handler class accepts; others get 405 before anything runs. */
   static SUPPORTED_METHODS: readonly string[] = [
     'GET',
@@ -148,7 +148,7 @@ export class RequestHandler extends HandlerOutput {
   static streamRequestBody = false;
 
   /** The application serving this request. */
-  readonly application: Application;
+  readonly application: ApplicationLike;
   /** Positional groups of the matched path, percent-decoded once. */
   pathArgs: Array<string | undefined> = [];
   // A prototype-free object is a dictionary-mode allocation: made only when someone looks.
@@ -173,7 +173,7 @@ export class RequestHandler extends HandlerOutput {
   // Made on first read of `signal`: most handlers never look, and a controller per request shows.
   #abortController: AbortController | undefined;
 
-  constructor(application: Application, request: HTTPServerRequest) {
+  constructor(application: ApplicationLike, request: HTTPServerRequest) {
     super(request);
     this.application = application;
     // After `application` is set: setDefaultHeaders() overrides may read the settings.

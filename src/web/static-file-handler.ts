@@ -52,7 +52,7 @@ import { checkStaticUrlPath, resolveStaticPath } from './static-path.ts';
 import { isNotModified, resolveRange } from './http-range.ts';
 import { RequestHandler } from './request-handler.ts';
 import { GZipContentEncoding } from './transforms.ts';
-import type { ApplicationSettings, Rule } from './application.ts';
+import type { ApplicationSettings, Rule } from './settings.ts';
 
 /** `initArgs` of {@link StaticFileHandler}. */
 export interface StaticFileHandlerArgs {

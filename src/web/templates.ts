@@ -32,7 +32,7 @@ import {
   type TemplateLoader,
   type TemplateNamespace,
 } from '../template/index.ts';
-import type { Application, ApplicationSettings } from './application.ts';
+import type { ApplicationLike, ApplicationSettings } from './settings.ts';
 import {
   BUILTIN_UI_MODULES,
   insertResources,
@@ -46,7 +46,7 @@ import {
 
 /** What rendering needs from a handler; `RequestHandler` has all of it. */
 export interface TemplateHost extends UIModuleHost {
-  readonly application: Application;
+  readonly application: ApplicationLike;
   readonly settings: ApplicationSettings;
   readonly finished: boolean;
   finish(chunk?: string): Future<void>;
@@ -78,11 +78,11 @@ interface RequestTemplates {
   fresh: boolean;
 }
 
-const apps = new WeakMap<Application, AppTemplates>();
+const apps = new WeakMap<ApplicationLike, AppTemplates>();
 const requests = new WeakMap<TemplateHost, RequestTemplates>();
 const locales = new WeakMap<object, Locale>();
 
-function appTemplates(application: Application): AppTemplates {
+function appTemplates(application: ApplicationLike): AppTemplates {
   let state = apps.get(application);
   if (state === undefined) {
     state = { loaders: new Map(), modules: undefined, methods: undefined };
@@ -101,7 +101,7 @@ function requestTemplates(handler: TemplateHost): RequestTemplates {
 }
 
 /** The application's UI modules: the built-ins, then its `uiModules` setting. */
-function uiModulesOf(application: Application): Map<string, UIModuleClass> {
+function uiModulesOf(application: ApplicationLike): Map<string, UIModuleClass> {
   const state = appTemplates(application);
   if (state.modules === undefined) {
     const modules = new Map<string, UIModuleClass>(Object.entries(BUILTIN_UI_MODULES));
@@ -112,7 +112,7 @@ function uiModulesOf(application: Application): Map<string, UIModuleClass> {
 }
 
 /** The application's UI methods (its `uiMethods` setting). */
-function uiMethodsOf(application: Application): Map<string, UIMethod> {
+function uiMethodsOf(application: ApplicationLike): Map<string, UIMethod> {
   const state = appTemplates(application);
   if (state.methods === undefined) {
     const methods = new Map<string, UIMethod>();

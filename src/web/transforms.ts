@@ -26,7 +26,7 @@
  */
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
-import type { OutputTransform, OutputTransformFactory } from './output.ts';
+import type { OutputTransform, OutputTransformFactory } from './settings.ts';
 
 // Types that compress well, besides every text/*: Tornado's list, plus the +json/+xml suffixes.
 const COMPRESSIBLE = new Set([
