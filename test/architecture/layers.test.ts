@@ -1,10 +1,12 @@
 // The layering of DESIGN.md, enforced: a module imports only from its own layer or below
 // (inside layer 1, only the modules listed before it), never upward — not even `import type` —
-// the runtime import graph of src/ has no cycle, and a concept's folder is entered only through
-// its `index.ts` (files of `internal/` one by one: it has no face).
+// the import graph of src/ has no cycle (`import type` and `export type` included: a circle of
+// types is still two modules that cannot be read, tested or moved apart), and a concept's folder
+// is entered only through its `index.ts` (files of `internal/` one by one: it has no face).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -127,6 +129,9 @@ function importsOf(file: string): Edge[] {
       add(node.moduleSpecifier, node.isTypeOnly);
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       add(node.arguments[0], false);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      // `import('./x.ts').T` in a type position.
+      add(node.argument.literal, true);
     }
     ts.forEachChild(node, visit);
   };
@@ -168,33 +173,69 @@ test('another folder is entered only through its index.ts (internal/ file by fil
   assert.deepEqual(violations, [], "imports that bypass a folder's index.ts");
 });
 
-test('the runtime import graph of src/ has no cycle', () => {
-  const graph = new Map<string, string[]>();
-  for (const file of files) {
-    graph.set(
-      file,
-      importsOf(file)
-        .filter((e) => !e.typeOnly)
-        .map((e) => e.to),
-    );
-  }
+/**
+ * The cycles of a module graph, each as the path that closes it (`a -> b -> a`), one per back
+ * edge of a depth-first walk: a graph without any has none; one with cycles reports at least
+ * one through each of them.
+ */
+function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
   const state = new Map<string, 'visiting' | 'done'>();
-  const cycles: string[] = [];
-  const visit = (node: string, path: string[]) => {
+  const cycles: string[][] = [];
+  const path: string[] = [];
+  const visit = (node: string) => {
     const s = state.get(node);
     if (s === 'done') return;
     if (s === 'visiting') {
-      cycles.push(
-        [...path.slice(path.indexOf(node)), node].map((f) => relative(src, f)).join(' -> '),
-      );
+      cycles.push([...path.slice(path.indexOf(node)), node]);
       return;
     }
     state.set(node, 'visiting');
-    for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+    path.push(node);
+    for (const next of graph.get(node) ?? []) visit(next);
+    path.pop();
     state.set(node, 'done');
   };
-  for (const file of files) visit(file, []);
+  for (const node of graph.keys()) visit(node);
+  return cycles;
+}
+
+test('the import graph of src/ has no cycle (import type and export type included)', () => {
+  const graph = new Map<string, string[]>();
+  for (const file of files)
+    graph.set(
+      file,
+      importsOf(file).map((e) => e.to),
+    );
+  const cycles = findCycles(graph).map((cycle) =>
+    cycle.map((f) => relative(src, f).replaceAll('\\', '/')).join(' -> '),
+  );
   assert.deepEqual(cycles, [], 'import cycles');
+});
+
+test('the cycle finder catches a cycle, a type-only one and a self-import', () => {
+  // Guard against a finder that silently passes everything.
+  const graph = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
+  assert.deepEqual(findCycles(graph({ a: ['b'], b: ['c'], c: [] })), []);
+  assert.deepEqual(findCycles(graph({ a: ['b', 'c'], b: ['c'], c: [] })), []);
+  assert.deepEqual(findCycles(graph({ a: ['b'], b: ['c'], c: ['a'] })), [['a', 'b', 'c', 'a']]);
+  assert.deepEqual(findCycles(graph({ a: ['a'] })), [['a', 'a']]);
+  assert.deepEqual(findCycles(graph({ x: ['a'], a: ['b'], b: ['a'] })), [['a', 'b', 'a']]);
+  // A circle made of types only (`import type`, `export type … from`, `import('…')` in a
+  // type) is still found in files as importsOf reads them.
+  const dir = mkdtempSync(join(tmpdir(), 'typhoon-cycles-'));
+  try {
+    const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+    write('a.ts', "import type { B } from './b.ts';\nexport type A = B;\n");
+    write('b.ts', "export type { C as B } from './c.ts';\n");
+    write('c.ts', "export type C = import('./a.ts').A | 1;\n");
+    const names = ['a.ts', 'b.ts', 'c.ts'];
+    const typed = new Map(
+      names.map((n) => [n, importsOf(join(dir, n)).map((e) => relative(dir, e.to))]),
+    );
+    assert.deepEqual(findCycles(typed), [['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the layer checker itself catches an upward import and a bypassed index.ts', () => {
