@@ -20,9 +20,12 @@ import { Future } from '../concurrent.ts';
 import { IOLoop } from '../ioloop.ts';
 import { HTTPHeaders } from '../httputil/index.ts';
 import { BodyDecoder, DecodeError, parseContentEncoding } from './decode.ts';
+import type { Deadlines, Timed } from './deadlines.ts';
 import {
   HTTPResponse,
   clientError,
+  setParsedHeaders,
+  type ParsedHeaders,
   type BodyProducer,
   type FetchOptions,
   type HTTPRequest,
@@ -52,6 +55,40 @@ export interface FetchPool {
   leftQueue(): void;
   /** The client's limit on a response's status line and headers, for error messages. */
   readonly maxHeaderSize: number;
+  /** The client's hop deadlines (one timer for all its fetches). */
+  readonly deadlines: Deadlines;
+}
+
+/** Response headers as the client holds them: built, or as undici parsed them. */
+type ResponseHeaders = HTTPHeaders | ParsedHeaders;
+
+/** One header (a lower-case name), repeated values joined as `HTTPHeaders.get` joins them. */
+function headerValue(headers: ResponseHeaders, name: string): string | undefined {
+  if (headers instanceof HTTPHeaders) return headers.get(name);
+  const value = headers[name];
+  return value === undefined || typeof value === 'string' ? value : value.join(',');
+}
+
+/** `HTTPHeaders` from undici's raw `[name, value, …]` list, in the order received. */
+function headersFromRaw(raw: Array<Buffer | string>): HTTPHeaders {
+  const headers = new HTTPHeaders();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    headers.add(raw[i]!.toString(), raw[i + 1]!.toString('latin1'));
+  }
+  return headers;
+}
+
+/**
+ * True if a raw header name starts with a digit. An object lists integer-like keys first, so
+ * undici's parsed object keeps the order received only when there is none.
+ */
+function hasDigitName(raw: Array<Buffer | string>): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const first = typeof name === 'string' ? name.charCodeAt(0) : name[0];
+    if (first !== undefined && first >= 0x30 && first <= 0x39) return true;
+  }
+  return false;
 }
 
 /** The smaller of two limits where 0 (or less) means none; 0 when neither is set. */
@@ -129,7 +166,7 @@ function describeNetworkError(err: Error, maxHeaderSize: number): string {
  * One fetch, from `fetch()` to its settled Future, across queueing and redirect hops.
  * @internal
  */
-export class FetchState {
+export class FetchState implements Timed {
   readonly pool: FetchPool;
   readonly request: HTTPRequest;
   readonly future: Future<HTTPResponse>;
@@ -144,19 +181,24 @@ export class FetchState {
   connectAt: number | undefined = undefined;
   firstByteAt: number | undefined = undefined;
   redirects = 0;
-  /** The current hop's URL, method, headers and body (redirects change them). */
+  /** The current hop's URL (its origin and path apart), method, headers and body (redirects
+   * change them). */
   url: URL | null = null;
+  origin = '';
+  path = '';
   method = 'GET';
   headers: HeaderMap | null = null;
   body: string | Uint8Array | undefined = undefined;
   bodyProducer: BodyProducer | undefined = undefined;
   attempt: Attempt | null = null;
+  // The hop's place in the pool's deadline list (see deadlines.ts); -1 when not listed.
+  deadline = -1;
+  timedPrev: Timed | null = null;
+  timedNext: Timed | null = null;
   #queueTimer: ReturnType<typeof setTimeout> | null = null;
-  #timer: ReturnType<typeof setTimeout> | null = null;
   #queuedAt = 0;
   #inQueue = false;
-  // Bound once: the per-hop timer and the Future's done callback.
-  readonly #onTimer = (): void => this.#timerFired();
+  // Bound once: the Future's done callback.
   readonly onFutureDone = (future: Future<HTTPResponse>): void => {
     if (future.cancelled() && !this.done) this.fail(clientError('fetch cancelled'));
   };
@@ -205,6 +247,8 @@ export class FetchState {
   begin(): void {
     const r = this.resolved!;
     this.url = r.url;
+    this.origin = r.origin;
+    this.path = r.path;
     this.method = r.method;
     this.headers = r.headers;
     this.body = r.body;
@@ -214,22 +258,21 @@ export class FetchState {
 
   #hop(): void {
     const r = this.resolved!;
-    const url = this.url!;
     this.hopStart = performance.now();
     this.connectAt = undefined;
     this.firstByteAt = undefined;
     const attempt = new Attempt(this, r);
     this.attempt = attempt;
-    // One timer per hop: it first guards the connect phase, then (re-armed for what is left)
-    // the whole request. With Tornado's defaults (both 20 s) it fires at most once.
+    // One deadline per hop: it first guards the connect phase, then (moved to what is left)
+    // the whole request. With Tornado's defaults (both 20 s) it is reached at most once.
     const first = positiveMin(r.connectTimeout, r.requestTimeout);
-    if (first > 0) this.#timer = setTimeout(this.#onTimer, first);
+    if (first > 0) this.pool.deadlines.add(this, this.hopStart + first);
     let dispatcher: Dispatcher;
     try {
       dispatcher = this.pool.dispatcherFor(r);
       const options: Dispatcher.DispatchOptions = {
-        origin: url.origin,
-        path: url.pathname + url.search,
+        origin: this.origin,
+        path: this.path,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.headers!,
         body:
@@ -255,8 +298,8 @@ export class FetchState {
     this.connectAt = performance.now();
   }
 
-  #timerFired(): void {
-    this.#timer = null;
+  /** The hop's deadline passed (called by the pool's {@link Deadlines}). */
+  deadlineReached(): void {
     const r = this.resolved!;
     const elapsed = performance.now() - this.hopStart;
     if (this.connectAt === undefined && r.connectTimeout > 0 && elapsed >= r.connectTimeout - 1) {
@@ -271,7 +314,7 @@ export class FetchState {
       this.fail(clientError(message, new TimeoutError(message)));
       return;
     }
-    if (r.requestTimeout > 0) this.#timer = setTimeout(this.#onTimer, left);
+    if (r.requestTimeout > 0) this.pool.deadlines.add(this, this.hopStart + r.requestTimeout);
   }
 
   /** Follow a redirect from the current hop to `location` (already resolved and checked). */
@@ -300,15 +343,14 @@ export class FetchState {
     }
     this.headers = headers;
     this.url = target;
+    this.origin = target.origin;
+    this.path = target.pathname + target.search;
     this.redirects++;
     this.#hop();
   }
 
   #clearHopTimers(): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
+    if (this.deadline >= 0) this.pool.deadlines.remove(this);
   }
 
   #timeInfo(): TimeInfo {
@@ -327,7 +369,7 @@ export class FetchState {
   succeed(
     code: number,
     reason: string,
-    headers: HTTPHeaders,
+    headers: ResponseHeaders,
     body: Buffer,
     extraError?: string,
   ): void {
@@ -337,9 +379,10 @@ export class FetchState {
     if (code < 200 || code >= 300) {
       error = new HTTPClientError<HTTPResponse>(code, extraError ?? reason);
     }
+    const built = headers instanceof HTTPHeaders;
     const response = new HTTPResponse(this.request, code, {
       reason,
-      headers,
+      headers: built ? headers : undefined,
       body,
       effectiveUrl: this.url!.href,
       error,
@@ -347,6 +390,7 @@ export class FetchState {
       startTime: this.startWall,
       timeInfo,
     });
+    if (!built) setParsedHeaders(response, headers);
     if (error !== undefined) (error as unknown as WritableError).response = response;
     this.#settle(response, error, true);
   }
@@ -357,13 +401,14 @@ export class FetchState {
    */
   fail(
     error: HTTPClientError<HTTPResponse>,
-    partial?: { code: number; reason: string; headers: HTTPHeaders },
+    partial?: { code: number; reason: string; headers: ResponseHeaders },
   ): void {
     if (this.done) return;
     const timeInfo = this.#timeInfo();
+    const headers = partial?.headers;
     const response = new HTTPResponse(this.request, partial?.code ?? 599, {
       reason: partial?.reason ?? '',
-      headers: partial?.headers,
+      headers: headers instanceof HTTPHeaders ? headers : undefined,
       body: EMPTY_BODY,
       effectiveUrl: this.url?.href ?? this.request.url,
       error,
@@ -371,6 +416,9 @@ export class FetchState {
       startTime: this.startWall,
       timeInfo,
     });
+    if (headers !== undefined && !(headers instanceof HTTPHeaders)) {
+      setParsedHeaders(response, headers);
+    }
     if (partial !== undefined) (error as unknown as WritableError).response = response;
     this.#settle(response, error, false);
   }
@@ -397,6 +445,9 @@ export class FetchState {
     }
     this.pool.release(this);
     if (this.future.done()) return; // cancelled by the caller
+    // Settled here, not cancelled: the cancellation watch has nothing left to do, and left in
+    // place it would cost a done-callback run per fetch.
+    this.future.removeDoneCallback(this.onFutureDone);
     if (error !== undefined && (this.raiseError || !statusError)) {
       this.future.setException(error);
       // With a callback the response (and its error) is delivered there; awaiting the Future
@@ -422,7 +473,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   #redirect: URL | null = null;
   #code = 0;
   #reason = '';
-  #headers: HTTPHeaders | null = null;
+  #headers: ResponseHeaders | null = null;
   #chunks: Buffer[] = [];
   #bytes = 0;
   #decoder: BodyDecoder | null = null;
@@ -457,7 +508,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
-    _parsed: unknown,
+    parsedHeaders: unknown,
     statusMessage?: string,
   ): void {
     if (this.#abandoned !== null) return;
@@ -465,15 +516,19 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#code = statusCode;
     this.#reason = statusMessage ?? '';
     const raw = (controller.rawHeaders ?? []) as Array<Buffer | string>;
-    const headers = new HTTPHeaders();
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      headers.add(raw[i]!.toString(), raw[i + 1]!.toString('latin1'));
-    }
+    // undici has already parsed the headers into an object (lower-case names, strings): the
+    // checks below read that, and the response's HTTPHeaders is built from it only if someone
+    // reads it. Without that object, or with names it would reorder, they are built here.
+    const parsed =
+      typeof parsedHeaders === 'object' && parsedHeaders !== null && !hasDigitName(raw)
+        ? (parsedHeaders as ParsedHeaders)
+        : null;
+    const headers: ResponseHeaders = parsed ?? headersFromRaw(raw);
     this.#headers = headers;
-    if (this.#startRedirect(statusCode, headers)) return;
+    if (this.#startRedirect(statusCode, headerValue(headers, 'location'))) return;
     if (!this.#reportHeaders(statusCode, raw)) return;
-    if (this.#startDecoding(headers)) return;
-    this.#checkContentLength(headers);
+    if (this.#startDecoding(headerValue(headers, 'content-encoding'), raw)) return;
+    this.#checkContentLength(headerValue(headers, 'content-length'));
   }
 
   /**
@@ -481,9 +536,8 @@ class Attempt implements Dispatcher.DispatchHandler {
    * and dropped, keeping the connection reusable) or fail on an unusable one. True when this
    * response is a redirect hop; false when it is the final response.
    */
-  #startRedirect(statusCode: number, headers: HTTPHeaders): boolean {
+  #startRedirect(statusCode: number, location: string | undefined): boolean {
     const r = this.#r;
-    const location = headers.get('location');
     if (!r.followRedirects || !REDIRECT_CODES.has(statusCode) || location === undefined) {
       return false;
     }
@@ -530,9 +584,8 @@ class Attempt implements Dispatcher.DispatchHandler {
    * Set up a decoder for a Content-Encoding typhoon understands. True when the body now goes
    * through the decoder (its output is bounded there) or the encoding was refused.
    */
-  #startDecoding(headers: HTTPHeaders): boolean {
+  #startDecoding(contentEncoding: string | undefined, raw: Array<Buffer | string>): boolean {
     const r = this.#r;
-    const contentEncoding = headers.get('content-encoding');
     if (!r.decompressResponse || contentEncoding === undefined) return false;
     let codings: string[] | null;
     try {
@@ -543,6 +596,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
     if (codings === null) return false; // unknown coding: passed through untouched
     // As Tornado: the coding is consumed, and says so.
+    const headers =
+      this.#headers instanceof HTTPHeaders ? this.#headers : (this.#headers = headersFromRaw(raw));
     headers.set('X-Consumed-Content-Encoding', contentEncoding);
     headers.delete('content-encoding');
     this.#decoder = new BodyDecoder(codings, r.maxBodySize, {
@@ -554,9 +609,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /** Refuse a body announced larger than `maxBodySize` before any of it arrives. */
-  #checkContentLength(headers: HTTPHeaders): void {
+  #checkContentLength(length: string | undefined): void {
     const maxBodySize = this.#r.maxBodySize;
-    const length = headers.get('content-length');
     if (length !== undefined && Number(length) > maxBodySize) {
       this.#failHop(
         clientError(`Response Content-Length ${length} exceeds maxBodySize (${maxBodySize} bytes)`),

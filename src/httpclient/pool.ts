@@ -32,6 +32,7 @@ import {
   type ResolvedRequest,
 } from './request.ts';
 import { FetchState, positiveMin, type FetchPool } from './fetch.ts';
+import { Deadlines } from './deadlines.ts';
 
 /** Default `maxBodySize`: 100 MiB, counted after decompression. Tornado: `max_body_size`. */
 export const DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024;
@@ -113,6 +114,7 @@ export class ClientCore implements FetchPool {
   #closed = false;
   #agent: Agent | null = null;
   #dispatchers = new Map<string, Dispatcher>();
+  readonly deadlines = new Deadlines();
 
   constructor(options: AsyncHTTPClientOptions) {
     if (options.maxClients !== undefined) {
@@ -183,6 +185,7 @@ export class ClientCore implements FetchPool {
     this.#queueHead = 0;
     this.#queued = 0;
     for (const state of [...this.#inFlight]) state.fail(closedError());
+    this.deadlines.close();
     const dispatchers = [...this.#dispatchers.values()];
     if (this.#agent !== null) dispatchers.push(this.#agent);
     this.#dispatchers.clear();

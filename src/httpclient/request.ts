@@ -346,6 +346,32 @@ export interface HTTPResponseInit {
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * Response headers as undici parses them: lower-case names (own properties of a plain object)
+ * to a value, or to the list of values of a repeated header. @internal
+ */
+export type ParsedHeaders = Record<string, string | string[]>;
+
+function headersFromParsed(parsed: ParsedHeaders): HTTPHeaders {
+  const headers = new HTTPHeaders();
+  for (const name of Object.keys(parsed)) {
+    const value = parsed[name]!;
+    if (typeof value === 'string') headers.add(name, value);
+    else for (const v of value) headers.add(name, v);
+  }
+  return headers;
+}
+
+let attachParsed: (response: HTTPResponse, parsed: ParsedHeaders) => void;
+
+/**
+ * Give `response` undici's parsed headers, built into its `HTTPHeaders` only when read. The
+ * caller guarantees their key order is the order received (no integer-like names). @internal
+ */
+export function setParsedHeaders(response: HTTPResponse, parsed: ParsedHeaders): void {
+  attachParsed(response, parsed);
+}
+
+/**
  * The result of a fetch: status `code` and `reason`, `headers` (an `HTTPHeaders`:
  * case-insensitive, multi-valued), the `body` as a Buffer (empty when a `streamingCallback` consumed it), the `effectiveUrl` after
  * redirects, and timings. A failed fetch reported through `callback` or `raiseError: false`
@@ -367,8 +393,6 @@ export class HTTPResponse {
   readonly code: number;
   /** Reason phrase sent by the server, or the standard one for `code`. */
   readonly reason: string;
-  /** Response headers (case-insensitive `get`, `getList` for repeated ones). */
-  readonly headers: HTTPHeaders;
   /** Response body (decoded when `decompressResponse`). */
   readonly body: Buffer;
   /** The final URL, after redirects. */
@@ -382,17 +406,36 @@ export class HTTPResponse {
   /** Breakdown of {@link HTTPResponse.requestTime}. */
   readonly timeInfo: TimeInfo;
 
+  // The headers as given, or (from the client) undici's parsed object, turned into an
+  // HTTPHeaders the first time `headers` is read: most callers never read them.
+  #headers: HTTPHeaders | ParsedHeaders | undefined;
+
   constructor(request: HTTPRequest, code: number, init: HTTPResponseInit = {}) {
     this.request = request;
     this.code = code;
     this.reason = init.reason || statusReason(code);
-    this.headers = init.headers ?? new HTTPHeaders();
+    this.#headers = init.headers;
     this.body = init.body ?? EMPTY;
     this.effectiveUrl = init.effectiveUrl ?? request.url;
     this.error = init.error;
     this.requestTime = init.requestTime ?? 0;
     this.startTime = init.startTime ?? Date.now();
     this.timeInfo = init.timeInfo ?? { queue: 0, total: this.requestTime, redirects: 0 };
+  }
+
+  /** Response headers (case-insensitive `get`, `getList` for repeated ones). */
+  get headers(): HTTPHeaders {
+    const headers = this.#headers;
+    if (headers instanceof HTTPHeaders) return headers;
+    const built = headers === undefined ? new HTTPHeaders() : headersFromParsed(headers);
+    this.#headers = built;
+    return built;
+  }
+
+  static {
+    attachParsed = (response, parsed) => {
+      response.#headers = parsed;
+    };
   }
 
   /** The body decoded as UTF-8. */
@@ -419,7 +462,11 @@ export class HTTPResponse {
 /** The options of a request once the client's defaults and Tornado's defaults are applied.
  * @internal */
 export interface ResolvedRequest {
+  /** Never changed once resolved: it may be shared by every request for the same URL text. */
   url: URL;
+  /** `url.origin` and `url.pathname + url.search`, what undici is given. */
+  origin: string;
+  path: string;
   method: string;
   headers: HeaderMap;
   body: string | Uint8Array | undefined;
@@ -447,6 +494,23 @@ export function clientError(message: string, cause?: unknown): HTTPClientError<H
   return new HTTPClientError<HTTPResponse>(599, message, cause === undefined ? {} : { cause });
 }
 
+/** A URL text that passed the checks of `resolveRequest`, parsed. */
+interface CheckedUrl {
+  url: URL;
+  origin: string;
+  path: string;
+  /** Credentials the URL carried (still percent-encoded), taken out of `url`. */
+  username?: string;
+  password?: string;
+}
+
+/**
+ * URLs without credentials that passed the checks, by their text: a client mostly fetches the
+ * same few URLs, and parsing one (and reading its origin and path) costs more than the lookup.
+ * Bounded: URLs past the first 1000 are parsed each time.
+ */
+const checkedUrls = new Map<string, CheckedUrl>();
+
 /** Resolve `request` against `defaults` (then Tornado's), validating everything a server
  * could be fooled by. Throws an {@link HTTPClientError} 599 on bad input. @internal */
 export function resolveRequest(
@@ -458,23 +522,8 @@ export function resolveRequest(
   const raw = request.url;
   if (typeof raw !== 'string' || raw === '')
     throw clientError(`Invalid URL ${JSON.stringify(raw)}`);
-  if (BAD_URL.test(raw)) {
-    throw clientError(
-      `Invalid URL ${JSON.stringify(raw)}: control characters or spaces are not allowed`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch (err) {
-    throw clientError(`Invalid URL ${JSON.stringify(raw)}`, err);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw clientError(
-      `Unsupported URL scheme ${JSON.stringify(url.protocol.slice(0, -1))} in ${raw}`,
-    );
-  }
-  if (url.hostname === '') throw clientError(`Invalid URL ${JSON.stringify(raw)}: no host`);
+  const checked = checkedUrls.get(raw) ?? checkUrl(raw);
+  const url = checked.url;
 
   const method = request.methodGiven
     ? request.method
@@ -512,16 +561,12 @@ export function resolveRequest(
     }
   }
 
-  // Credentials in the URL are used when no auth options are given, then removed from it.
+  // Credentials in the URL are used when no auth options are given (checkUrl removed them).
   let username = request.authUsername ?? defaults.authUsername;
   let password = request.authPassword ?? defaults.authPassword;
-  if (url.username !== '' || url.password !== '') {
-    if (username === undefined) {
-      username = decodeURIComponent(url.username);
-      password = decodeURIComponent(url.password);
-    }
-    url.username = '';
-    url.password = '';
+  if (checked.username !== undefined && username === undefined) {
+    username = decodeURIComponent(checked.username);
+    password = decodeURIComponent(checked.password!);
   }
   if (username !== undefined) {
     const mode = request.authMode ?? defaults.authMode ?? REQUEST_DEFAULTS.authMode;
@@ -575,6 +620,8 @@ export function resolveRequest(
 
   return {
     url,
+    origin: checked.origin,
+    path: checked.path,
     method,
     headers,
     body,
@@ -597,6 +644,40 @@ export function resolveRequest(
     maxBodySize: request.maxBodySize ?? defaults.maxBodySize ?? clientMaxBodySize,
     userAgent,
   };
+}
+
+/**
+ * Check and parse a URL text; one without credentials is remembered in `checkedUrls`.
+ * Credentials are taken out of the URL and returned beside it.
+ */
+function checkUrl(raw: string): CheckedUrl {
+  if (BAD_URL.test(raw)) {
+    throw clientError(
+      `Invalid URL ${JSON.stringify(raw)}: control characters or spaces are not allowed`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (err) {
+    throw clientError(`Invalid URL ${JSON.stringify(raw)}`, err);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw clientError(
+      `Unsupported URL scheme ${JSON.stringify(url.protocol.slice(0, -1))} in ${raw}`,
+    );
+  }
+  if (url.hostname === '') throw clientError(`Invalid URL ${JSON.stringify(raw)}: no host`);
+  if (url.username !== '' || url.password !== '') {
+    const username = url.username;
+    const password = url.password;
+    url.username = '';
+    url.password = '';
+    return { url, origin: url.origin, path: url.pathname + url.search, username, password };
+  }
+  const checked = { url, origin: url.origin, path: url.pathname + url.search };
+  if (checkedUrls.size < 1000) checkedUrls.set(raw, checked);
+  return checked;
 }
 
 /** Names of {@link HTTPRequestOptions}, to tell request options from fetch-only ones. @internal */

@@ -1,0 +1,82 @@
+// The client's hop deadlines share one timer (src/httpclient/deadlines.ts): each one must still
+// fire on time, in any order of arrival, and the shared timer must never keep a process alive.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { httpPeer } from '../helpers/http-peers.ts';
+import { rejects, withPeer } from '../helpers/httpclient.ts';
+
+/** How long `promise` takes to reject, in ms, and its message. */
+async function timeToFail(promise: PromiseLike<unknown>): Promise<[number, string]> {
+  const start = performance.now();
+  const err = await rejects(promise);
+  return [performance.now() - start, err.message];
+}
+
+test('a short requestTimeout that arrives after a long one fires at its own time', () =>
+  withPeer(
+    () => undefined, // never answers
+    async (peer, client) => {
+      const long = timeToFail(client.fetch(peer.url('/long'), { requestTimeout: 700 }));
+      const short = timeToFail(client.fetch(peer.url('/short'), { requestTimeout: 150 }));
+      const [shortMs, shortMessage] = await short;
+      assert.match(shortMessage, /Timeout during request/);
+      assert.ok(shortMs >= 145 && shortMs < 600, `short one failed after ${shortMs} ms`);
+      const [longMs, longMessage] = await long;
+      assert.match(longMessage, /Timeout during request/);
+      assert.ok(longMs >= 695, `long one failed after ${longMs} ms, before its 700 ms`);
+    },
+  ));
+
+test('deadlines of many fetches, in and out of order, each fire once and on time', () =>
+  withPeer(
+    () => undefined,
+    async (peer, client) => {
+      const timeouts = [300, 120, 240, 120, 180, 300];
+      const outcomes = await Promise.all(
+        timeouts.map((t, i) => timeToFail(client.fetch(peer.url(`/${i}`), { requestTimeout: t }))),
+      );
+      outcomes.forEach(([ms, message], i) => {
+        assert.match(message, /Timeout during request/);
+        assert.ok(ms >= timeouts[i]! - 5, `fetch ${i} failed after ${ms} ms < ${timeouts[i]}`);
+        assert.ok(ms < timeouts[i]! + 400, `fetch ${i} failed after ${ms} ms`);
+      });
+    },
+    { maxClients: 10 },
+  ));
+
+test('the shared deadline timer does not keep a script alive after its fetches', async () => {
+  const peer = await httpPeer((_req, res) => res.end('ok'));
+  try {
+    const module = fileURLToPath(new URL('../../src/httpclient/index.ts', import.meta.url));
+    // Default timeouts (20 s): a timer held after the fetch would keep the script 20 s.
+    const script = `
+      import { AsyncHTTPClient } from ${JSON.stringify(module)};
+      const client = new AsyncHTTPClient({ forceInstance: true });
+      for (let i = 0; i < 3; i++) console.log((await client.fetch(${JSON.stringify(peer.url('/'))})).text);
+    `;
+    const start = performance.now();
+    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        proc.kill();
+        resolve(null);
+      }, 15_000);
+      proc.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 0, 'the script exited by itself');
+    assert.equal(out, 'ok\nok\nok\n');
+    const ms = performance.now() - start;
+    assert.ok(ms < 10_000, `the script took ${ms} ms to exit`);
+  } finally {
+    await peer.close();
+  }
+});
