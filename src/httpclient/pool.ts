@@ -204,8 +204,11 @@ export class ClientCore implements FetchPool {
       this.#start(next);
     }
     if (this.#queueHead === this.#queue.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
+      // Emptied (not merely empty, as it is whenever no request waits): let go of the array.
+      if (this.#queueHead > 0) {
+        this.#queue = [];
+        this.#queueHead = 0;
+      }
     } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#queueHead);
       this.#queueHead = 0;

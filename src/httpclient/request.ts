@@ -528,7 +528,10 @@ export function resolveRequest(
   const method = request.methodGiven
     ? request.method
     : (defaults.method?.toUpperCase() ?? REQUEST_DEFAULTS.method);
-  if (!TOKEN.test(method)) throw clientError(`Invalid HTTP method ${JSON.stringify(method)}`);
+  // The standard methods are tokens: only another one needs the pattern.
+  if (!STANDARD_METHODS.has(method) && !TOKEN.test(method)) {
+    throw clientError(`Invalid HTTP method ${JSON.stringify(method)}`);
+  }
   const allowNonstandard =
     request.allowNonstandardMethods ??
     defaults.allowNonstandardMethods ??
@@ -576,7 +579,7 @@ export function resolveRequest(
   }
 
   const userAgent = request.userAgent ?? defaults.userAgent ?? defaultUserAgent;
-  if (BAD_VALUE.test(userAgent))
+  if (userAgent !== defaultUserAgent && BAD_VALUE.test(userAgent))
     throw clientError('Invalid userAgent: CR, LF and NUL are not allowed');
   if (headers['user-agent'] === undefined) headers['user-agent'] = userAgent;
 
