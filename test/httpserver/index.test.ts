@@ -233,3 +233,59 @@ test('accepted sockets have TCP keep-alive so half-open long-poll clients are de
     await server.stop();
   }
 });
+
+test('a bytes body goes out byte for byte, joined to the headers or not, on one kept connection', async () => {
+  // Every byte value, at sizes under and over the length that finish() sends as a latin1
+  // string joined to the header block (8 KiB), and through the plain connection as well.
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + 3) % 256));
+  const sizes = [1, 256, 1024, 8192, 8193, 40_000];
+  class Bytes extends RequestHandler {
+    override get(size: string): void {
+      this.setHeader('Content-Type', 'application/octet-stream');
+      this.write(bytes(Number(size)));
+    }
+  }
+  await withTestServer(new Application([['/bytes/(\\d+)', Bytes]]), async (server) => {
+    // Pipelined on one connection: each response must end exactly where its length says.
+    const result = await sendRaw(
+      server.port,
+      sizes.map((n, i) => get(`/bytes/${n}`, {}, i === sizes.length - 1)),
+      { timeout: 3000 },
+    );
+    assert.ok(result.closedByServer);
+    const responses = parseResponses(result.text);
+    assert.deepEqual(
+      responses.map((r) => r.headers['content-length']),
+      sizes.map(String),
+    );
+    for (const [i, n] of sizes.entries()) {
+      assert.ok(
+        Buffer.from(responses[i]!.body, 'latin1').equals(bytes(n)),
+        `body of ${n} bytes differs`,
+      );
+    }
+  });
+  const server = new HTTPServer((request) => {
+    const body = bytes(Number(request.path.slice(1)));
+    const connection = request.connection!;
+    connection.writeHeaders(
+      200,
+      'OK',
+      new HTTPHeaders({ 'Content-Length': String(body.length) }),
+      null,
+    );
+    connection.finish(body);
+  });
+  const port = await server.listen(0, '127.0.0.1');
+  try {
+    for (const n of sizes) {
+      const res = await fetch(`http://127.0.0.1:${port}/${n}`);
+      assert.ok(
+        Buffer.from(await res.arrayBuffer()).equals(bytes(n)),
+        `body of ${n} bytes differs`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+});
