@@ -12,7 +12,9 @@
  *   echo — the server under callgrind, the load (one keep-alive connection) from this process;
  * - `ws:typhoon`, `ws:ws` — a WebSocket echo server under callgrind, one client here;
  * - `client:typhoon`, `client:undici` — the HTTP client under callgrind, one request at a time against
- *   a node:http server in a child process.
+ *   a node:http server in a child process. `CG_CONNECTIONS=64` runs 64 in flight (the
+ *   benchmark's case), but that count is not repeatable: two runs of one typhoon tree gave
+ *   1,099,172 and 1,018 instructions per request (how many responses a turn batches varies).
  * Not a `.bench.ts`: `npm run bench` does not run it (a run takes minutes under valgrind).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
