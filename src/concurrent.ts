@@ -108,22 +108,10 @@ export class Future<T = unknown> extends Promise<T> {
   // One callback is kept bare (the common case: a coroutine or multi waiting), more in a list.
   #callbacks: AnyCallback | AnyCallback[] | null = null;
 
-  // The packed flags are read and written through these three (V8 inlines them); only the
-  // snapshots that put the flags back after a native `then`, the message of a second
-  // completion and `#retrieve` (which also clears a bit) touch `#flags` directly.
-  /** PENDING, FINISHED or CANCELLED. */
-  get #state(): number {
-    return this.#flags & STATE;
-  }
-
-  /** True if any of `bits` (HAS_ERROR, RETRIEVED, TRACKED) is set. */
-  #has(bits: number): boolean {
-    return (this.#flags & bits) !== 0;
-  }
-
-  #set(bits: number): void {
-    this.#flags |= bits;
-  }
+  // The packed flags are read and written in place (`this.#flags & STATE`, `|= RETRIEVED`): a
+  // private getter for the state cost a runtime call (Runtime_LoadPrivateGetter) on each read,
+  // and private instance methods give every Future a brand slot that `await`'s lookup of
+  // `constructor` walks past; the helpers below are static for the same reason.
 
   /**
    * Create a pending Future. The optional executor exists so Promise statics called on
@@ -138,14 +126,14 @@ export class Future<T = unknown> extends Promise<T> {
       try {
         executor(
           (value) => {
-            if (this.#state === PENDING) this.setResult(value);
+            if ((this.#flags & STATE) === PENDING) this.setResult(value);
           },
           (reason) => {
-            if (this.#state === PENDING) this.setException(reason);
+            if ((this.#flags & STATE) === PENDING) this.setException(reason);
           },
         );
       } catch (error) {
-        if (this.#state === PENDING) this.setException(error);
+        if ((this.#flags & STATE) === PENDING) this.setException(error);
       }
     }
   }
@@ -160,7 +148,7 @@ export class Future<T = unknown> extends Promise<T> {
       configurable: true,
       get(this: unknown) {
         if (typeof this === 'object' && this !== null && #flags in this) {
-          if (!this.#has(RETRIEVED)) this.#retrieve();
+          if ((this.#flags & RETRIEVED) === 0) Future.#retrieve(this);
         }
         return Promise;
       },
@@ -169,7 +157,7 @@ export class Future<T = unknown> extends Promise<T> {
 
   static {
     markRetrieved = (future) => {
-      future.#set(RETRIEVED);
+      future.#flags |= RETRIEVED;
     };
     reactImpl = (future, fn) => {
       const flags = future.#flags;
@@ -185,12 +173,12 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** True once the Future has a result, an exception, or was cancelled. */
   done(): boolean {
-    return this.#state !== PENDING;
+    return (this.#flags & STATE) !== PENDING;
   }
 
   /** True if the Future was cancelled. */
   cancelled(): boolean {
-    return this.#state === CANCELLED;
+    return (this.#flags & STATE) === CANCELLED;
   }
 
   /**
@@ -198,10 +186,10 @@ export class Future<T = unknown> extends Promise<T> {
    * cancelled, and `InvalidStateError` if it is still pending.
    */
   result(): T {
-    const state = this.#state;
+    const state = this.#flags & STATE;
     if (state === FINISHED) {
-      if (!this.#has(HAS_ERROR)) return this.#slot as T;
-      if (!this.#has(RETRIEVED)) this.#retrieve();
+      if ((this.#flags & HAS_ERROR) === 0) return this.#slot as T;
+      if ((this.#flags & RETRIEVED) === 0) Future.#retrieve(this);
       throw this.#slot;
     }
     if (state === CANCELLED) throw this.#slot;
@@ -213,10 +201,10 @@ export class Future<T = unknown> extends Promise<T> {
    * `CancelledError` if cancelled and `InvalidStateError` if pending.
    */
   exception(): unknown {
-    const state = this.#state;
+    const state = this.#flags & STATE;
     if (state === FINISHED) {
-      if (!this.#has(HAS_ERROR)) return undefined;
-      if (!this.#has(RETRIEVED)) this.#retrieve();
+      if ((this.#flags & HAS_ERROR) === 0) return undefined;
+      if ((this.#flags & RETRIEVED) === 0) Future.#retrieve(this);
       return this.#slot;
     }
     if (state === CANCELLED) throw this.#slot;
@@ -231,7 +219,7 @@ export class Future<T = unknown> extends Promise<T> {
   addDoneCallback(fn: DoneCallback<T>): void {
     if (typeof fn !== 'function') throw new TypeError('addDoneCallback expects a function');
     const callbacks = this.#callbacks;
-    if (this.#state !== PENDING) {
+    if ((this.#flags & STATE) !== PENDING) {
       scheduleDue(this, fn as AnyCallback);
     } else if (callbacks === null) {
       this.#callbacks = fn as AnyCallback;
@@ -258,33 +246,33 @@ export class Future<T = unknown> extends Promise<T> {
 
   /** Finish the Future with `value`. Throws `InvalidStateError` if it is already done. */
   setResult(value: T): void {
-    if (this.#state !== PENDING) {
+    if ((this.#flags & STATE) !== PENDING) {
       throw new InvalidStateError(
         `setResult on a Future that is already ${describeState(this.#flags)}`,
       );
     }
     const resolve = this.#slot as (value: unknown) => void;
-    this.#set(FINISHED);
+    this.#flags |= FINISHED;
     this.#slot = value;
     resolve(value);
-    this.#scheduleCallbacks();
+    Future.#scheduleCallbacks(this);
   }
 
   /** Fail the Future with `error`. Throws `InvalidStateError` if it is already done. */
   setException(error: unknown): void {
-    if (this.#state !== PENDING) {
+    if ((this.#flags & STATE) !== PENDING) {
       throw new InvalidStateError(
         `setException on a Future that is already ${describeState(this.#flags)}`,
       );
     }
     const resolve = this.#slot as (value: unknown) => void;
-    this.#set(FINISHED | HAS_ERROR);
+    this.#flags |= FINISHED | HAS_ERROR;
     this.#slot = error;
-    this.#rejectQuietly(resolve, error);
+    Future.#rejectQuietly(this, resolve, error);
     // A Future awaited (or chained) while pending has its failure delivered; only one nobody
     // is waiting for is watched for the never-retrieved report.
-    if (!this.#has(RETRIEVED)) {
-      this.#set(TRACKED);
+    if ((this.#flags & RETRIEVED) === 0) {
+      this.#flags |= TRACKED;
       // Until its stack is formatted, an error keeps the functions on its stack alive, and so
       // whatever their closures see; when that includes this Future (a timer callback that
       // fails it), the registry's hold on the error would keep the Future from ever being
@@ -292,7 +280,7 @@ export class Future<T = unknown> extends Promise<T> {
       if (error instanceof Error) void error.stack;
       neverRetrieved.register(this, error, this);
     }
-    this.#scheduleCallbacks();
+    Future.#scheduleCallbacks(this);
   }
 
   /**
@@ -300,38 +288,42 @@ export class Future<T = unknown> extends Promise<T> {
    * and its done-callbacks run. Returns false (and does nothing) if it was already done.
    */
   cancel(message?: string): boolean {
-    if (this.#state !== PENDING) return false;
+    if ((this.#flags & STATE) !== PENDING) return false;
     const resolve = this.#slot as (value: unknown) => void;
     const error = new CancelledError(message);
-    this.#set(CANCELLED);
+    this.#flags |= CANCELLED;
     this.#slot = error;
-    this.#rejectQuietly(resolve, error);
-    this.#scheduleCallbacks();
+    Future.#rejectQuietly(this, resolve, error);
+    Future.#scheduleCallbacks(this);
     return true;
   }
 
-  #rejectQuietly(resolve: (value: unknown) => void, error: unknown): void {
+  static #rejectQuietly(
+    future: Future<unknown>,
+    resolve: (value: unknown) => void,
+    error: unknown,
+  ): void {
     resolve(new Rejection(error));
     // Mark the native promise handled: typhoon reports unretrieved failures itself, and an
     // `unhandledRejection` would otherwise take the process down. `then` reads `constructor`,
     // which would count as retrieving the failure, so the flags are put back afterwards.
-    const flags = this.#flags;
-    void nativeThen.call(this, undefined, noop);
-    this.#flags = flags;
+    const flags = future.#flags;
+    void nativeThen.call(future, undefined, noop);
+    future.#flags = flags;
   }
 
   // Mark the outcome retrieved; a failure registered for the never-retrieved report is
   // unregistered.
-  #retrieve(): void {
-    if (this.#has(TRACKED)) neverRetrieved.unregister(this);
-    this.#flags = (this.#flags | RETRIEVED) & ~TRACKED;
+  static #retrieve(future: Future<unknown>): void {
+    if ((future.#flags & TRACKED) !== 0) neverRetrieved.unregister(future);
+    future.#flags = (future.#flags | RETRIEVED) & ~TRACKED;
   }
 
-  #scheduleCallbacks(): void {
-    const callbacks = this.#callbacks;
+  static #scheduleCallbacks(future: Future<unknown>): void {
+    const callbacks = future.#callbacks;
     if (callbacks === null) return;
-    this.#callbacks = null;
-    scheduleDue(this, callbacks);
+    future.#callbacks = null;
+    scheduleDue(future, callbacks);
   }
 
   /**
