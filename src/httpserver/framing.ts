@@ -64,13 +64,18 @@ function scanHeaders(raw: readonly string[]): FramingHeaders {
     // Compare lengths first: only a name of the right length is lower-cased.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') {
+        // Clients send `Host` or `host`: only another spelling is lower-cased.
+        if (name === 'Host' || name === 'host' || name.toLowerCase() === 'host') {
           hostCount++;
           host = raw[i + 1];
         }
         break;
       case 14:
-        if (cl === undefined && name.toLowerCase() === 'content-length') cl = raw[i + 1];
+        if (
+          cl === undefined &&
+          (name === 'Content-Length' || name.toLowerCase() === 'content-length')
+        )
+          cl = raw[i + 1];
         break;
       case 16:
         if (name.toLowerCase() === 'content-encoding')

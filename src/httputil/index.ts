@@ -276,10 +276,15 @@ export class HTTPServerRequest {
   rawHeader(name: string): string | undefined {
     const raw = this.#rawHeaders;
     if (raw === undefined) return this.headers.get(name);
-    const lower = name.toLowerCase();
+    // Lower-cased only once a line of the same length turns up: most lookups (an
+    // `If-None-Match` for the automatic Etag, a `Cookie`) find none and allocate nothing.
+    let lower: string | undefined;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const n = raw[i]!;
-      if (n.length === lower.length && n.toLowerCase() === lower) return raw[i + 1];
+      if (n.length !== name.length) continue;
+      if (n === name) return raw[i + 1];
+      lower ??= name.toLowerCase();
+      if (n.toLowerCase() === lower) return raw[i + 1];
     }
     return undefined;
   }

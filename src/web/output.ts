@@ -124,7 +124,8 @@ export class HandlerOutput {
     this.#etag = null;
     this.#contentLength = null;
     this.setDefaultHeaders();
-    this.#writeBuffer = [];
+    // (The constructor's call finds the field's fresh array empty: no second one.)
+    if (this.#writeBuffer.length > 0) this.#writeBuffer = [];
     this.#status = 200;
     this.#reason = 'OK';
   }

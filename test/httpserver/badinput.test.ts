@@ -112,6 +112,12 @@ describe('headers', () => {
       400,
       /duplicate Host/,
     );
+    // Spelled differently, it is the same header.
+    await expectRefusal(
+      'GET / HTTP/1.1\r\nhost: a\r\nHOST: b\r\nConnection: close\r\n\r\n',
+      400,
+      /duplicate Host/,
+    );
   });
 
   test('a Host with whitespace or junk gets 400', async () => {

@@ -34,3 +34,18 @@ test('HTTPServerRequest: lazy arguments, files, cookies, host, fullUrl', () => {
   assert.throws(() => bad.arguments, HTTPInputError);
   assert.equal(new HTTPServerRequest().host, '127.0.0.1');
 });
+
+test('HTTPServerRequest.rawHeader: any spelling of the name, first line wins, absent is undefined', () => {
+  const request = new HTTPServerRequest({
+    headers: ['host', 'a.example', 'X-TAG', 'one', 'If-None-Match', '"e1"', 'x-tag', 'two'],
+  });
+  assert.equal(request.rawHeader('Host'), 'a.example');
+  assert.equal(request.rawHeader('HOST'), 'a.example');
+  assert.equal(request.rawHeader('x-tag'), 'one');
+  assert.equal(request.rawHeader('X-Tag'), 'one');
+  assert.equal(request.rawHeader('If-None-Match'), '"e1"');
+  assert.equal(request.rawHeader('if-none-match'), '"e1"');
+  // Same length as a header that is there, but another name.
+  assert.equal(request.rawHeader('X-TAX'), undefined);
+  assert.equal(request.rawHeader('Cookie'), undefined);
+});
