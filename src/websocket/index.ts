@@ -588,10 +588,14 @@ export class WebSocketHandler extends RequestHandler {
    * ```
    */
   writeMessage(message: WebSocketWritable, options: WriteMessageOptions = {}): Future<void> {
-    const data = encodeMessage(message);
+    const encoded = encodeMessage(message);
     const ws = this.#ws;
     if (!canSend(ws, this.#closing)) return failedFuture(new WebSocketClosedError());
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    // Text goes to ws as its UTF-8 bytes, encoded once here: the size check needs them
+    // anyway, and a string would be measured again by ws and written through the socket's
+    // mixed string/Buffer writev. (A server does not mask, so ws sends these bytes as they are.)
+    const data = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+    const size = data.byteLength;
     const pending = ws.bufferedAmount;
     if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);
     return sendEncoded(ws, data, options.binary === true);

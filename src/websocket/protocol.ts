@@ -86,7 +86,8 @@ export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessag
     : Buffer.isBuffer(data)
       ? data
       : Buffer.from(data);
-  return isBinary ? buffer : buffer.toString('utf8');
+  // toString() without arguments is Node's direct UTF-8 path (no encoding lookup).
+  return isBinary ? buffer : buffer.toString();
 }
 
 // ws only reads its send options (it copies them into its own): one object each, not one
