@@ -8,6 +8,7 @@
  * Usage: `node bench/instructions.ts SCENARIO... [--n 4000]`, scenarios:
  * - `await:future`, `await:promise` — await an already-resolved placeholder;
  * - `life:future`, `life:promise` — create, resolve and await one;
+ * - `multi:future`, `multi:promise` — `multi` (or `Promise.all`) over 100 pending children;
  * - `http:PEER:ENDPOINT` with PEER typhoon | node:http | fastify and ENDPOINT hello | json |
  *   echo — the server under callgrind, the load (one keep-alive connection) from this process;
  * - `ws:typhoon`, `ws:ws` — a WebSocket echo server under callgrind, one client here;
@@ -240,6 +241,27 @@ async function child(scenario: string, count: number, port: number): Promise<voi
       sum += await promise;
     }
     if (sum !== count) throw new Error('wrong sum');
+  } else if (scenario === 'multi:future' || scenario === 'multi:promise') {
+    // `multi` over 100 pending children, resolved after the wait has started (per op: one
+    // wait, 100 children created and resolved).
+    const { Future } = await import('../src/concurrent.ts');
+    const { multi } = await import('../src/gen.ts');
+    const typhoon = scenario === 'multi:future';
+    let sum = 0;
+    for (let i = 0; i < count; i++) {
+      if (typhoon) {
+        const children = Array.from({ length: 100 }, () => new Future<number>());
+        const all = multi(children);
+        for (const child of children) child.setResult(1);
+        for (const value of await all) sum += value;
+      } else {
+        const children = Array.from({ length: 100 }, () => Promise.withResolvers<number>());
+        const all = Promise.all(children.map((c) => c.promise));
+        for (const child of children) child.resolve(1);
+        for (const value of await all) sum += value;
+      }
+    }
+    if (sum !== count * 100) throw new Error('wrong sum');
   } else if (scenario === 'client:typhoon' || scenario === 'client:undici') {
     let one: () => Promise<unknown>;
     let close: () => Promise<void>;
