@@ -16,9 +16,11 @@
  * ```ts
  * class Events extends EventSourceHandler {
  *   async get(channel: string) {
- *     const since = this.lastEventId ?? undefined;
+ *     // A first visit reads the kept history. parsePosition throws on a malformed id:
+ *     // examples/realtime answers that, and BrokerRecoveryError, with a reload event.
+ *     const since = this.lastEventId === null ? null : parsePosition(this.lastEventId);
  *     for await (const pub of broker.stream(channel, { since, signal: this.signal })) {
- *       await this.sendEvent({ id: pub.position, data: pub.data });
+ *       await this.sendEvent({ id: formatPosition(pub), data: pub.data });
  *     }
  *   }
  * }

@@ -230,6 +230,8 @@ export interface ApplicationSettings {
   sseHeartbeatInterval?: number;
   /** `EventSourceHandler`: unsent bytes a client may fall behind before it is closed. Default 1 MiB. */
   sseMaxWriteBuffer?: number;
+  /** `WebSocketHandler`: unsent bytes a client may fall behind before it is closed with 1008. Default 16 MiB. */
+  websocketMaxWriteBuffer?: number;
   /** Folder of the templates `render()` reads. */
   templatePath?: string;
   /** A loader used instead of a `Loader` on `templatePath` (e.g. a `DictLoader`). */
