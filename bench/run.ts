@@ -2,7 +2,8 @@
  * `npm run bench -- [NAME ...] [--smoke]`: run the named benchmarks (files
  * `bench/NAME.bench.ts`), or all of them, print a Markdown table per benchmark with medians
  * and ratios, and save the results as JSON under `bench/results/` with a chart of every ratio
- * (SVG, same name), also copied to `latest.json` and `latest.svg` (the README shows the chart).
+ * (SVG, same name), also copied to `latest.json` and `latest.svg` (the README shows the chart)
+ * when the run covers every benchmark the current `latest.json` holds.
  * Progress (which benchmark, which round) goes to stderr.
  *
  * `npm run bench -- --chart=FILE.json` draws the chart of saved results again, as FILE.svg.
@@ -98,9 +99,30 @@ if (resultsTo !== undefined) {
   const stem = join(dir, 'results', new Date().toISOString().replace(/[:.]/g, '-'));
   const json = JSON.stringify(results, null, 2);
   const svg = renderChart(results, { subtitle: machine });
-  for (const base of [stem, join(dir, 'results', 'latest')]) {
-    writeFileSync(`${base}.json`, json);
-    writeFileSync(`${base}.svg`, svg);
+  writeFileSync(`${stem}.json`, json);
+  writeFileSync(`${stem}.svg`, svg);
+  // latest.* is the chart the README shows: a run of a few benchmarks must not replace a
+  // fuller one, so it is written only when this run covers every benchmark it holds.
+  const latest = join(dir, 'results', 'latest');
+  const missing = benchmarksIn(`${latest}.json`).filter(
+    (name) => !results.some((r) => r.name === name),
+  );
+  if (missing.length === 0) {
+    writeFileSync(`${latest}.json`, json);
+    writeFileSync(`${latest}.svg`, svg);
+    console.log(`saved ${stem}.json and .svg (also latest.json, latest.svg)`);
+  } else {
+    console.log(
+      `saved ${stem}.json and .svg (latest.json kept: this run lacks ${missing.length} of its benchmarks)`,
+    );
   }
-  console.log(`saved ${stem}.json and .svg (also latest.json, latest.svg)`);
+}
+
+/** The benchmark names in a saved results file (none if it is missing or unreadable). */
+function benchmarksIn(file: string): string[] {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as BenchResult[]).map((r) => r.name);
+  } catch {
+    return [];
+  }
 }

@@ -218,7 +218,13 @@ describe('the package as a user installs it', { timeout: 600_000 }, () => {
   });
 
   test('the tarball ships dist/ with declarations and no tests', () => {
-    for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/index.js',
+      'dist/index.d.ts',
+    ]) {
       assert.ok(packedFiles.includes(file), `tarball lacks ${file}`);
     }
     assert.deepEqual(
