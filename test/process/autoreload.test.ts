@@ -4,7 +4,7 @@
 // Also the static import graph autoreload watches before its resolve hook sees anything.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { staticImportGraph } from '../../src/process/autoreload.ts';
@@ -210,4 +210,160 @@ test('the static import graph: relative imports followed, packages and node: lef
     'shared.ts',
     'side-effect.ts',
   ]);
+});
+
+// The head of the applications below: imports, info logging (the restart reason is logged).
+const head = `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Application, RequestHandler } from '${src('web/index.ts')}';
+import { autoreload } from '${src('process/index.ts')}';
+import { watchedFiles } from '${src('process/autoreload.ts')}';
+import { configureLogging } from '${src('log.ts')}';
+configureLogging({ level: 'info' });
+`;
+
+// Waits long enough for the poller to have recorded a file as it was before the edit.
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 600));
+
+test('watch(path): a changed data file re-executes the process, which serves the new data', async () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'main.ts'),
+    head +
+      `const greeting = JSON.parse(readFileSync('settings.json', 'utf8')).greeting;
+class Handler extends RequestHandler {
+  get() {
+    this.write(greeting + ' ' + process.pid);
+  }
+}
+autoreload.start({ checkTime: 100 });
+autoreload.watch('settings.json');
+const app = new Application([['/', Handler]]);
+await app.listen(Number(process.argv[2]), '127.0.0.1');
+console.log('serving ' + greeting + ' ' + process.pid);
+`,
+  );
+  writeFileSync(join(dir, 'settings.json'), JSON.stringify({ greeting: 'w1' }));
+  const port = await freePort();
+  const server = run(join(dir, 'main.ts'), [String(port)], dir);
+  await server.waitFor(/^serving w1 \d+$/m);
+  const pid = server.proc.pid!;
+  await settle();
+  writeFileSync(join(dir, 'settings.json'), JSON.stringify({ greeting: 'w2' }));
+  assert.equal(await answersWith(port, 'w2', 10_000), `w2 ${pid}`, 'the same process, re-executed');
+  assert.match(server.stderr, /settings\.json modified; restarting/);
+});
+
+test('reload hooks run to their end before the new process starts; a failing one is logged', async () => {
+  const dir = tempDir();
+  // The second hook finishes late (after a timer) and leaves a marker that the re-executed
+  // process reads at startup: it can only see the marker if the hook ran to its end first.
+  // The first hook throws: that is logged, and the next hook still runs.
+  writeFileSync(
+    join(dir, 'main.ts'),
+    head +
+      `import { answer } from './answer.ts';
+const marker = existsSync('marker') ? readFileSync('marker', 'utf8') : 'no-marker';
+class Handler extends RequestHandler {
+  get() {
+    this.write(answer + ' ' + process.pid + ' ' + marker);
+  }
+}
+autoreload.start({ checkTime: 100 });
+autoreload.addReloadHook(() => {
+  throw new Error('the first hook failed on purpose');
+});
+autoreload.addReloadHook(async () => {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  writeFileSync('marker', 'hooked-by-' + answer);
+  console.log('hook ran in ' + answer);
+});
+const app = new Application([['/', Handler]]);
+await app.listen(Number(process.argv[2]), '127.0.0.1');
+console.log('serving ' + answer + ' ' + process.pid);
+`,
+  );
+  writeFileSync(join(dir, 'answer.ts'), answerModule('h1'));
+  const port = await freePort();
+  const server = run(join(dir, 'main.ts'), [String(port)], dir);
+  await server.waitFor(/^serving h1 \d+$/m);
+  const pid = server.proc.pid!;
+  assert.equal(await answersWith(port, 'h1', 5_000), `h1 ${pid} no-marker`);
+  await settle();
+  writeFileSync(join(dir, 'answer.ts'), answerModule('h2'));
+  assert.equal(await answersWith(port, 'h2', 10_000), `h2 ${pid} hooked-by-h1`);
+  const hookAt = server.stdout.indexOf('hook ran in h1');
+  const servingAt = server.stdout.indexOf('serving h2');
+  assert.ok(hookAt !== -1 && hookAt < servingAt, server.stdout);
+  assert.match(server.stderr, /a reload hook failed[\s\S]*the first hook failed on purpose/);
+});
+
+test('the autoreload setting watches templatePath: editing a rendered template reloads', async () => {
+  const dir = tempDir();
+  // `autoreload` without `debug` keeps compiled templates cached, so the edited template can
+  // only be served by a re-executed process, not by a fresh read of the file.
+  writeFileSync(
+    join(dir, 'main.ts'),
+    head +
+      `class Handler extends RequestHandler {
+  get() {
+    return this.render('page.html', { pid: process.pid });
+  }
+}
+const app = new Application([['/', Handler]], { autoreload: true, templatePath: 'templates' });
+await app.listen(Number(process.argv[2]), '127.0.0.1');
+console.log('serving ' + process.pid);
+`,
+  );
+  mkdirSync(join(dir, 'templates', 'pages'), { recursive: true });
+  writeFileSync(join(dir, 'templates', 'pages', 'page.html'), 't1 {{ pid }}');
+  writeFileSync(join(dir, 'templates', 'page.html'), `{% include "pages/page.html" %}`);
+  const port = await freePort();
+  const server = run(join(dir, 'main.ts'), [String(port)], dir);
+  await server.waitFor(/^serving \d+$/m);
+  const pid = server.proc.pid!;
+  assert.equal(await answersWith(port, 't1', 5_000), `t1 ${pid}`);
+  // The default check interval (500 ms) applies: wait for it to have seen the file.
+  await settle();
+  writeFileSync(join(dir, 'templates', 'pages', 'page.html'), 't2 {{ pid }}');
+  assert.equal(await answersWith(port, 't2', 10_000), `t2 ${pid}`);
+  assert.equal(server.stdout.match(/^serving \d+$/gm)?.length, 2, 're-executed once');
+  assert.match(server.stderr, /page\.html modified; restarting/);
+});
+
+test('a module imported dynamically after start is watched through the resolve hook', async () => {
+  const dir = tempDir();
+  // The specifier is computed, so the static import graph cannot have found the module: only
+  // the resolve hook installed by start() can have recorded it.
+  writeFileSync(
+    join(dir, 'main.ts'),
+    head +
+      `import { join } from 'node:path';
+autoreload.start({ checkTime: 100 });
+const late = join(process.cwd(), 'late.ts');
+console.log('watched before import: ' + watchedFiles().includes(late));
+const specifier = './' + ['late', 'ts'].join('.');
+const { answer } = await import(specifier);
+console.log('watched after import: ' + watchedFiles().includes(late));
+class Handler extends RequestHandler {
+  get() {
+    this.write(answer + ' ' + process.pid);
+  }
+}
+const app = new Application([['/', Handler]]);
+await app.listen(Number(process.argv[2]), '127.0.0.1');
+console.log('serving ' + answer + ' ' + process.pid);
+`,
+  );
+  writeFileSync(join(dir, 'late.ts'), answerModule('l1'));
+  const port = await freePort();
+  // The directory as the process sees it (module paths are real paths).
+  const server = run(join(dir, 'main.ts'), [String(port)], realpathSync(dir));
+  await server.waitFor(/^serving l1 \d+$/m);
+  assert.match(server.stdout, /^watched before import: false$/m);
+  assert.match(server.stdout, /^watched after import: true$/m);
+  const pid = server.proc.pid!;
+  await settle();
+  writeFileSync(join(dir, 'late.ts'), answerModule('l2'));
+  assert.equal(await answersWith(port, 'l2', 10_000), `l2 ${pid}`);
+  assert.match(server.stderr, /late\.ts modified; restarting/);
 });

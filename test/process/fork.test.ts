@@ -155,3 +155,51 @@ test('SIGTERM to the primary: a slow request in flight completes, everything exi
   // Nothing was restarted after the signal.
   assert.equal([...server.stdout.matchAll(/^child \d+ \d+$/gm)].length, 2);
 });
+
+test('after SIGTERM a child that exits 1 is not restarted, and the primary still exits 0', async () => {
+  const port = await freePort();
+  const server = run(script, ['2', String(port)]);
+  await server.waitFor(/^listening 0 /m);
+  await server.waitFor(/^listening 1 /m);
+  const children = [...(await pidsOf(server.stdout, 'listening')).values()];
+  // One child (whichever the kernel hands the connection) will fail its own shutdown.
+  const { body } = await get(port, '/stop-code?code=1');
+  const [, failing] = /^stop code (\d) 1$/.exec(body)!;
+  server.proc.kill('SIGTERM');
+  // The contract: after the signal nothing is restarted, and the primary exits 0 once every
+  // child is gone, whatever status the children exited with.
+  let timer: NodeJS.Timeout | undefined;
+  const exited = await Promise.race([
+    server.exited,
+    new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still running after 10 s'))),
+  ]).finally(() => clearTimeout(timer));
+  assert.deepEqual(exited, { code: 0, signal: null }, `${server.stdout}\n${server.stderr}`);
+  assert.match(server.stdout, new RegExp(`^drained ${failing}$`, 'm'));
+  assert.equal([...server.stdout.matchAll(/^child \d+ \d+$/gm)].length, 2, server.stdout);
+  assert.doesNotMatch(server.stderr, /restarting/);
+  await waitGone(children, 5_000);
+});
+
+test('SIGINT to the primary is forwarded as SIGINT and shuts down like SIGTERM', async () => {
+  const port = await freePort();
+  const server = run(script, ['2', String(port)]);
+  await server.waitFor(/^listening 0 /m);
+  await server.waitFor(/^listening 1 /m);
+  const children = [...(await pidsOf(server.stdout, 'listening')).values()];
+  const slow = get(port, '/slow?ms=1500');
+  // Let the request reach a child before the signal.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  server.proc.kill('SIGINT');
+  const { status, body } = await slow;
+  assert.equal(status, 200);
+  assert.match(body, /^slow done \d$/);
+  const exited = await server.exited;
+  assert.deepEqual(exited, { code: 0, signal: null });
+  for (const id of [0, 1]) {
+    assert.match(server.stdout, new RegExp(`^signal ${id} SIGINT$`, 'm'));
+    assert.match(server.stdout, new RegExp(`^drained ${id}$`, 'm'));
+  }
+  assert.match(server.stderr, /SIGINT received: stopping 2 children/);
+  await waitGone(children, 5_000);
+  assert.equal([...server.stdout.matchAll(/^child \d+ \d+$/gm)].length, 2);
+});
