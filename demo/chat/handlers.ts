@@ -3,6 +3,9 @@
  *
  * - `GET /` renders the page (templates/index.html): the recent history, each message through
  *   `{% module Template("message.html", …) %}`, and the position to resume after it.
+ * - Every message the API sends (posted, streamed, polled, or in the history) carries `html`,
+ *   the same template's rendering of it, which the page inserts as it is: one markup for a
+ *   message, made and escaped on the server, whichever way it reached the page.
  * - `GET /a/message/events` streams new messages as Server-Sent Events from the page's
  *   position (`Last-Event-ID`, or `?lastEventId=` on the first connect): each event's id is
  *   the message's position, so a reconnecting browser resumes exactly where it left off.
@@ -26,7 +29,7 @@ import {
 } from '../../src/broker/index.ts';
 import { taskId } from '../../src/process/index.ts';
 import { authenticated, EventSourceHandler, RequestHandler } from '../../src/web/index.ts';
-import { toMessage, toMessages, type ChatRoom } from './room.ts';
+import { toMessage, type ChatMessage, type ChatRoom } from './room.ts';
 
 /** The header naming the process (its `forkProcesses` task id) that answered. */
 export const TASK_HEADER = 'X-Chat-Task';
@@ -56,6 +59,41 @@ function chatUser(handler: RequestHandler): string | null {
 /** API calls need a user; an API client gets a reason it can act on, not the login page. */
 function requireUser(handler: RequestHandler): void {
   if (typeof handler.currentUser !== 'string') throw new HTTPError(403, 'sign in first');
+}
+
+/** A chat message as the API sends it: its data, and `html`, its rendering by message.html. */
+export interface RenderedMessage extends ChatMessage {
+  html: string;
+}
+
+/** `message` with its rendering by templates/message.html (autoescaped, as on the page). */
+function rendered(handler: RequestHandler, message: ChatMessage): RenderedMessage {
+  return { ...message, html: handler.renderString('message.html', { message }) };
+}
+
+// message.html depends on the message alone (no user, no locale), so one rendering of a
+// publication serves every page this process hands it to: a message reaching thousands of
+// held polls is rendered once, as the event stream encodes it once.
+const renderedByPublication = new WeakMap<Publication, RenderedMessage>();
+
+/** The chat messages among `publications`, in order, each rendered once per process. */
+function renderPublications(
+  handler: RequestHandler,
+  publications: readonly Publication[],
+): RenderedMessage[] {
+  const out: RenderedMessage[] = [];
+  for (const publication of publications) {
+    let message = renderedByPublication.get(publication);
+    if (message === undefined) {
+      const data = toMessage(publication);
+      // Not a chat message (anyone sharing the broker may publish): nothing to show.
+      if (data === null) continue;
+      message = rendered(handler, data);
+      renderedByPublication.set(publication, message);
+    }
+    out.push(message);
+  }
+  return out;
 }
 
 /** An API error as `{"error": "…"}`: our own 4xx and 503 reasons, else the status's name. */
@@ -143,7 +181,7 @@ export class PageHandler extends ChatHandler {
 
 /**
  * `POST /a/message/new`: publish a message (form field `body`, or a JSON `{"body": ...}`), at
- * most `maxMessageLength` characters, and answer it as JSON with its position.
+ * most `maxMessageLength` characters, and answer it as JSON with its position and its `html`.
  * Tornado demo: `MessageNewHandler`.
  */
 export class MessageNewHandler extends ChatApiHandler {
@@ -158,7 +196,7 @@ export class MessageNewHandler extends ChatApiHandler {
       );
     }
     try {
-      this.write({ ...(await this.room.post(body, this.currentUser as string)) });
+      this.write({ ...rendered(this, await this.room.post(body, this.currentUser as string)) });
     } catch (error) {
       if (error instanceof BrokerUnavailableError) {
         throw new HTTPError(503, 'the message service is unavailable; try again soon');
@@ -183,7 +221,8 @@ export class MessageNewHandler extends ChatApiHandler {
 /** `GET /a/message/history`: `{messages, position}`, the recent history and where it ends. */
 export class MessageHistoryHandler extends ChatApiHandler {
   override async get(): Promise<void> {
-    this.write({ ...(await this.room.recent()) });
+    const { messages, position } = await this.room.recent();
+    this.write({ messages: messages.map((message) => rendered(this, message)), position });
   }
 }
 
@@ -226,7 +265,7 @@ export class MessageUpdatesHandler extends ChatApiHandler {
     if (this.request.connection?.closed === true) return;
     const last = publications.at(-1);
     this.write({
-      messages: toMessages(publications),
+      messages: renderPublications(this, publications),
       position: last === undefined ? (raw ?? null) : formatPosition(last),
     });
   }
@@ -286,9 +325,9 @@ export class MessageEventsHandler extends EventSourceHandler {
         for await (const pub of room.broker.stream(room.channel, { since, signal: this.signal })) {
           // Encoded once per publication, however many clients of this process stream it.
           const bytes = EventSourceHandler.encodeOnce(pub, () => {
-            const message = toMessage(pub);
+            const [message] = renderPublications(this, [pub]);
             // Not a chat message: move the client's position past it, show nothing.
-            return message === null
+            return message === undefined
               ? { id: formatPosition(pub) }
               : { id: message.position, data: message };
           });

@@ -10,7 +10,7 @@
 import type { Broker, Publication } from '../../src/broker/index.ts';
 import { formatPosition } from '../../src/broker/index.ts';
 
-/** One chat message as the API and the page see it. */
+/** One chat message's data; the API sends it with `html`, its rendering by message.html. */
 export interface ChatMessage {
   /** The broker position, `"offset@epoch"`: the cursor / event id to resume after it. */
   position: string;

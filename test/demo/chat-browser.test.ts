@@ -85,15 +85,19 @@ test(
       assert.equal(chat.room.streams, 1);
 
       // A message posted by someone else (an API client) reaches the streaming page too, and a
-      // reload shows the history rendered by the server's templates, in the same order.
+      // reload shows the history rendered by the server's templates: the very elements the
+      // live messages became (both are message.html's markup), in the same order.
       await fetch(chat.url('/a/message/new'), {
         method: 'POST',
         body: new URLSearchParams({ body: 'from the API' }),
       });
       await alice.waitForSelector('#inbox li.message >> text=from the API', { timeout: 15_000 });
-      const shown = await alice.locator('#inbox li.message .body').allTextContents();
+      const items = () =>
+        alice.locator('#inbox li.message').evaluateAll((els) => els.map((el) => el.outerHTML));
+      const shown = await items();
+      assert.equal(shown.length, 3);
       await alice.reload();
-      assert.deepEqual(await alice.locator('#inbox li.message .body').allTextContents(), shown);
+      assert.deepEqual(await items(), shown);
       assert.deepEqual(errors, []);
     } finally {
       await context?.close();

@@ -14,6 +14,8 @@ interface Message {
   body: string;
   time: number;
   author: string | null;
+  /** The message rendered by the server's templates/message.html. */
+  html: string;
 }
 
 interface Updates {
@@ -77,7 +79,10 @@ describe('chat demo', () => {
       const js = await fetch(chat.url(script[1]!));
       assert.equal(js.status, 200);
       assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
-      assert.match(await js.text(), /textContent/);
+      // The page inserts the server's rendering of a message; it builds no message markup.
+      const source = await js.text();
+      assert.match(source, /\.innerHTML = message\.html;/);
+      assert.doesNotMatch(source, /createElement\('(li|span|time)'\)/);
       const css = await fetch(chat.url('/static/chat.css'));
       assert.equal(css.status, 200);
       assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
@@ -140,6 +145,73 @@ describe('chat demo', () => {
       }
       await until(() => chat.room.polls === 0, 'no held polls');
     } finally {
+      await chat.close();
+    }
+  });
+
+  test('a hostile message reaches live clients escaped, in the markup the page history has', async () => {
+    const chat = await startChat();
+    const events = openEvents(chat.url('/a/message/events'));
+    try {
+      await events.opened;
+      const { position } = await getJson<{ position: string }>(chat.url('/a/message/history'));
+      const polled = updates(chat.url(`/a/message/updates?cursor=${position}`));
+      await until(() => chat.room.polls === 1, 'a held poll');
+      const hostile = ['<script>alert(1)</script>', `"double" 'single' & </span><b>x</b>`];
+      const sent: Message[] = [];
+      for (const text of hostile) {
+        const response = await post(chat.url('/a/message/new'), text);
+        assert.equal(response.status, 200);
+        sent.push((await response.json()) as Message);
+      }
+      // The held poll answers as soon as the first message arrives; a new poll gets both.
+      const live = (await polled).messages;
+      assert.equal(live[0]!.html, sent[0]!.html, 'the held long poll');
+      const polls = (await updates(chat.url(`/a/message/updates?cursor=${position}`))).messages;
+      assert.equal(polls.length, 2);
+      await events.until((r) => r.length === 2, 'both messages on the stream');
+      const fromStream = events.messages() as Message[];
+
+      const page = await (await fetch(chat.url('/'))).text();
+      const history = await getJson<{ messages: Message[] }>(chat.url('/a/message/history'));
+      for (const [i, text] of hostile.entries()) {
+        const { html, offset } = sent[i]!;
+        assert.match(
+          html,
+          new RegExp(`^<li class="message" id="m${offset}" data-offset="${offset}">`),
+        );
+        // Escaped: no tag, quote or ampersand of the text survives as markup.
+        const body = /<span class="body">([^<]*)<\/span><\/li>\n?$/.exec(html);
+        assert.ok(body, `one text-only body span in ${html}`);
+        assert.equal(
+          body[1],
+          text
+            .replaceAll('&', '&amp;')
+            .replaceAll('<', '&lt;')
+            .replaceAll('>', '&gt;')
+            .replaceAll('"', '&quot;')
+            .replaceAll("'", '&#39;'),
+        );
+        assert.doesNotMatch(html, /<script|<b>/);
+        // The very markup the page's history renders for it, whichever way it arrived.
+        assert.ok(page.includes(html), `the page's history has ${html}`);
+        assert.equal(history.messages[i]!.html, html, 'the history API');
+        assert.equal(polls[i]!.html, html, 'a long poll');
+        assert.equal(fromStream[i]!.html, html, 'the event stream');
+        // The fields the API had are all still there, unchanged.
+        assert.deepEqual(Object.keys(sent[i]!).sort(), [
+          'author',
+          'body',
+          'html',
+          'offset',
+          'position',
+          'time',
+        ]);
+        assert.deepEqual({ ...fromStream[i]!, html: '' }, { ...sent[i]!, html: '' });
+        assert.equal(sent[i]!.body, text);
+      }
+    } finally {
+      events.close();
       await chat.close();
     }
   });

@@ -5,8 +5,11 @@
 // poll on /a/message/updates with the same position as its cursor. When the server says the
 // position cannot be resumed from (`reload`), the page reloads its history.
 //
-// Messages are inserted as text (textContent), never as HTML, so a message cannot inject
-// markup or script into anyone's page. `?transport=poll` in the page's URL forces long polling.
+// Every message arrives with `html`, the server's rendering of templates/message.html, the
+// template that renders the history on the page: the page inserts that, so a live message looks
+// exactly like one in the history, and its text was escaped on the server the same way (the
+// server renders from the message's data; nothing a client or another publisher sends is ever
+// inserted as markup). `?transport=poll` in the page's URL forces long polling.
 'use strict';
 
 (() => {
@@ -47,26 +50,13 @@
 
   /** Show a message once, in offset order (our own post may arrive before older ones). */
   function show(message) {
-    const id = `m${message.offset}`;
-    if (document.getElementById(id)) return; // already shown (our own post, or a resend)
-    const item = document.createElement('li');
-    item.className = 'message';
-    item.id = id;
-    item.dataset.offset = String(message.offset);
-    const time = document.createElement('time');
-    time.dateTime = new Date(message.time).toISOString();
-    localTime(time);
-    item.append(time);
-    if (message.author) {
-      const author = document.createElement('span');
-      author.className = 'author';
-      author.textContent = message.author;
-      item.append(author);
-    }
-    const body = document.createElement('span');
-    body.className = 'body';
-    body.textContent = message.body;
-    item.append(body);
+    if (document.getElementById(`m${message.offset}`)) return; // our own post, or a resend
+    // A <template> parses the server's markup inert (nothing loads or runs until inserted).
+    const parsed = document.createElement('template');
+    parsed.innerHTML = message.html;
+    const item = parsed.content.firstElementChild;
+    if (!item) return;
+    for (const time of item.querySelectorAll('time')) localTime(time);
     const later = [...inbox.children].find((li) => Number(li.dataset.offset) > message.offset);
     inbox.insertBefore(item, later ?? null);
     inbox.scrollTop = inbox.scrollHeight;
