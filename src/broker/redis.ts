@@ -15,7 +15,11 @@
  * empty gives every channel a new epoch. When the engine sees the counter behind the stream,
  * or behind an offset this process already saw in the same epoch (a crash lost the tail with
  * `appendfsync everysec`), it moves the channel to a new epoch rather than hand an offset out
- * twice.
+ * twice. What no running process saw cannot be detected: if every process restarted with a
+ * Redis that lost its tail, offsets are handed out again in the same epoch. A client's own
+ * position is not trusted to force a new epoch (any client could then wipe a channel's
+ * history); a client ahead of the counter gets `BrokerRecoveryError`, but one that returns after
+ * the counter passed it can miss the reissued offsets. `appendfsync always` rules this out.
  * @module
  */
 
