@@ -321,13 +321,46 @@ describe('the package as a user installs it', { timeout: 600_000 }, () => {
     await checkHello(['dist/hello.js'], project);
   });
 
+  test('a git install builds dist/ through prepare and imports', async (t) => {
+    if (!existsSync(join(root, '.git'))) {
+      t.skip('not a git checkout: nothing to install from git');
+      return;
+    }
+    // What `npm install git+https://…` does, from this checkout's committed HEAD: npm clones it,
+    // installs its dev dependencies and runs `prepare` (the build) before packing it.
+    const fromGit = join(work, 'from-git');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(fromGit);
+    await sh('npm init -y >/dev/null && npm pkg set type=module', fromGit);
+    await run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', `git+file://${root}`],
+      fromGit,
+      600_000,
+    );
+    assert.ok(existsSync(join(fromGit, 'node_modules/typhoon/dist/index.d.ts')), 'no dist/');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const t = await import('typhoon'); console.log(typeof t.Application);",
+      ],
+      fromGit,
+    );
+    assert.equal(stdout.trim(), 'function');
+  });
+
   test('an unsupported Node says so in one sentence', async (t) => {
     const old = await oldNode();
     if (old === null) {
       t.skip('no Node.js older than 22.19 installed to try');
       return;
     }
-    for (const specifier of ['typhoon', 'typhoon/web']) {
+    // Every entry point: each must check the version before anything that Node 20 cannot link.
+    const specifiers = Object.keys(exportsMap).map((k) => k.replace(/^\./, 'typhoon'));
+    assert.ok(specifiers.length > 20, `only ${specifiers.length} subpath exports`);
+    for (const specifier of specifiers) {
       const result = await run(
         old.path,
         ['--input-type=module', '-e', `import ${JSON.stringify(specifier)};`],
