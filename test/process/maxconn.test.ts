@@ -1,10 +1,10 @@
 // maxConnections in a real forkProcesses fleet (test/fixtures/process/maxconn-server.ts): each
 // child holds at most its cap, a connection past the caps is closed at once rather than held
 // or handed around, the fleet serves again once clients leave, and the refusals are counted
-// in a rate-limited warning whose counts add up, through the child's shutdown included. Run on
-// a fixed port (each child binds it with SO_REUSEPORT) and on port 0 (cluster's round-robin
-// handle, where node would hand an excess connection to another child unless the child drops
-// it itself). Everything started is killed by PID afterwards.
+// in a rate-limited warning whose counts add up. Run on a fixed port (each child binds it
+// with SO_REUSEPORT) and on port 0 (cluster's round-robin handle, where node would hand an
+// excess connection to another child unless the child drops it itself). Everything started
+// is killed by PID afterwards.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
