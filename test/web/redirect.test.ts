@@ -86,6 +86,8 @@ test('redirect(): a relative Location that would still begin with // or /\\ is r
   const srv = await startTestServer(new Application([['/go', Go]]));
   try {
     for (const to of [
+      '//evil.com',
+      '///evil.com',
       '/\t/evil.com',
       '/\\evil.com',
       '/\r\n/evil.com',
@@ -104,6 +106,43 @@ test('redirect(): a relative Location that would still begin with // or /\\ is r
         },
       );
     }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('RedirectHandler: a path group that makes the target begin with // goes to the path, not to that host', async () => {
+  const app = new Application([['/old/(.*)', RedirectHandler, { url: '/{0}' }]]);
+  const srv = await startTestServer(app);
+  try {
+    // `{0}` is `/evil.com` or `//evil.com`: the target would begin with `//`.
+    for (const path of ['/old//evil.com', '/old///evil.com']) {
+      const [status, loc] = await location(srv.port, path);
+      assert.equal(status, 301, path);
+      assert.equal(loc, '/evil.com', path);
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
+test('RedirectHandler: a url pattern that yields //host is refused with a logged 500', async () => {
+  // The pattern itself begins with `//`, so the handler cannot tell a host from a path; as in
+  // redirect(), an off-site target must name its scheme.
+  const app = new Application([['/cdn/(.*)', RedirectHandler, { url: '//{0}' }]]);
+  const srv = await startTestServer(app);
+  try {
+    await claimLogs(
+      [
+        [appLog, /^Uncaught exception GET \/cdn\/evil\.com/],
+        [accessLog, /^500 GET \/cdn\/evil\.com/],
+      ],
+      async () => {
+        const [status, loc] = await location(srv.port, '/cdn/evil.com');
+        assert.equal(status, 500);
+        assert.equal(loc, undefined);
+      },
+    );
   } finally {
     await srv.close();
   }
