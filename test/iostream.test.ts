@@ -210,6 +210,40 @@ describe('IOStream over plain TCP', () => {
     client.destroy();
   });
 
+  test('while nothing reads, the socket is paused: the buffer stays bounded and the sender is held back', async () => {
+    const { client, server } = await tcpSockets();
+    const maxBufferSize = 64 * 1024;
+    const stream = new IOStream(server, { maxBufferSize });
+    try {
+      const payload = Buffer.alloc(4 * 1024 * 1024);
+      for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+      client.write(payload);
+      let mostBuffered = 0;
+      for (const started = Date.now(); Date.now() - started < 200;) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        mostBuffered = Math.max(mostBuffered, stream.readBufferSize);
+      }
+      assert.equal(stream.closed(), false);
+      // The pause comes after the chunk that filled the buffer, so one more socket read's worth
+      // (at most 64 KiB) may sit on top of the limit; without the pause it would be everything.
+      assert.ok(mostBuffered <= 2 * maxBufferSize, `buffered ${mostBuffered} bytes`);
+      // What the stream did not take waits in the kernel's windows, so the write is unfinished.
+      assert.ok(client.writableLength > 0, 'the sender saw no backpressure');
+      const received = Buffer.alloc(payload.length);
+      let got = 0;
+      while (got < payload.length) {
+        const piece = await stream.readBytes(Math.min(16 * 1024, payload.length - got));
+        piece.copy(received, got);
+        got += piece.length;
+      }
+      assert.ok(received.equals(payload), 'every byte, in order');
+      assert.equal(stream.closed(), false);
+    } finally {
+      stream.close();
+      client.destroy();
+    }
+  });
+
   test('a delimiter straddling three small chunks is found', async () => {
     const { client, server } = await tcpSockets();
     client.setNoDelay(true);
