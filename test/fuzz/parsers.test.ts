@@ -1,8 +1,8 @@
 // Property tests (fast-check) for the parsers that read what a client sends: the signed-value
-// decoder, the multipart parser, header parameters, cookies and ranges. Each must never crash,
-// fail only with its own typed error, and (for the streaming multipart parser) give the same
-// result however the body is chunked. A failure prints fast-check's seed and path; run again
-// with FUZZ_SEED=<seed> to replay it. FUZZ_RUNS scales the number of runs.
+// decoder, the multipart parser, header parameters, cookies and ranges; and the template parser.
+// Each must never crash, fail only with its own typed error, and (for the streaming multipart
+// parser) give the same result however the body is chunked. A failure prints fast-check's seed
+// and path; run again with FUZZ_SEED=<seed> to replay it. FUZZ_RUNS scales the number of runs.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -23,6 +23,7 @@ import {
   type MultipartEvent,
 } from '../../src/internal/multipart.ts';
 import { formatContentRange, parseRangeHeader, resolveRange } from '../../src/web/http-range.ts';
+import { DictLoader, ParseError, Template } from '../../src/template/index.ts';
 import {
   createSignedValue,
   decodeSignedValue,
@@ -537,6 +538,83 @@ describe('fuzz: ranges', () => {
         },
       ),
       params(2000),
+    );
+  });
+});
+
+describe('fuzz: template parser', () => {
+  test('any source compiles or throws ParseError, and never crashes the parser', () => {
+    const piece = fc.oneof(
+      fc.constantFrom(
+        '{{',
+        '}}',
+        '{%',
+        '%}',
+        '{#',
+        '#}',
+        '{{!',
+        '{%!',
+        '{',
+        '}',
+        '%',
+        '#',
+        '!',
+        ' ',
+        '\n',
+        'if x',
+        'elif y',
+        'else',
+        'end',
+        'for x in xs',
+        'for k, v in m',
+        'while 0',
+        'try',
+        'except',
+        'except e',
+        'finally',
+        'set x = 1',
+        'break',
+        'continue',
+        'raw x',
+        'apply f',
+        'block b',
+        'module M()',
+        'autoescape None',
+        'whitespace oneline',
+        'comment c',
+        'include "x"',
+        'extends "y"',
+        'x',
+        '1 +',
+        '(',
+        ')',
+        '"',
+        "'",
+        '`',
+        '/*',
+        '//',
+        '<pre>',
+        '{{ x }}',
+        '{% end %}',
+        '{% if x %}',
+        '{% else %}',
+        '{% for i in xs %}',
+        '{% try %}',
+      ),
+      fc.string({ maxLength: 4 }),
+    );
+    const source = fc.array(piece, { maxLength: 24 }).map((parts) => parts.join(''));
+    const loader = new DictLoader({ x: 'X', y: '{% block b %}B{% end %}' });
+    fc.assert(
+      fc.property(source, (src) => {
+        try {
+          new Template(src, { name: 'p.html', loader });
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          assert.ok(err.lineno >= 0 && err.lineno <= src.split('\n').length);
+        }
+      }),
+      params(1500),
     );
   });
 });

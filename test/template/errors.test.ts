@@ -1,9 +1,8 @@
-// Template errors: ParseError texts and positions (Tornado's wording), runtime errors that keep
-// their class and gain `file:line` through include, extends and nested templates, and a
-// property test: any source either compiles or throws ParseError, nothing else.
+// Template errors: ParseError texts and positions (Tornado's wording), and runtime errors that
+// keep their class and gain `file:line` through include, extends and nested templates. The
+// parser's property test (any source compiles or throws ParseError) is in test/fuzz/parsers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
 import { DictLoader, ParseError, Template } from '../../src/template/index.ts';
 
 function parseError(source: string, name = 'foo.html'): ParseError {
@@ -187,81 +186,6 @@ test('errors caught by {% try %} are not annotated; primitives and frozen errors
         },
       }),
     (e) => e === frozen,
-  );
-});
-
-test('property: any source compiles or throws ParseError, and never crashes the parser', () => {
-  const piece = fc.oneof(
-    fc.constantFrom(
-      '{{',
-      '}}',
-      '{%',
-      '%}',
-      '{#',
-      '#}',
-      '{{!',
-      '{%!',
-      '{',
-      '}',
-      '%',
-      '#',
-      '!',
-      ' ',
-      '\n',
-      'if x',
-      'elif y',
-      'else',
-      'end',
-      'for x in xs',
-      'for k, v in m',
-      'while 0',
-      'try',
-      'except',
-      'except e',
-      'finally',
-      'set x = 1',
-      'break',
-      'continue',
-      'raw x',
-      'apply f',
-      'block b',
-      'module M()',
-      'autoescape None',
-      'whitespace oneline',
-      'comment c',
-      'include "x"',
-      'extends "y"',
-      'x',
-      '1 +',
-      '(',
-      ')',
-      '"',
-      "'",
-      '`',
-      '/*',
-      '//',
-      '<pre>',
-      '{{ x }}',
-      '{% end %}',
-      '{% if x %}',
-      '{% else %}',
-      '{% for i in xs %}',
-      '{% try %}',
-    ),
-    fc.string({ maxLength: 4 }),
-  );
-  const source = fc.array(piece, { maxLength: 24 }).map((parts) => parts.join(''));
-  const loader = new DictLoader({ x: 'X', y: '{% block b %}B{% end %}' });
-  fc.assert(
-    fc.property(source, (src) => {
-      try {
-        new Template(src, { name: 'p.html', loader });
-      } catch (err) {
-        if (!(err instanceof ParseError)) throw err;
-        assert.ok(err.lineno >= 0 && err.lineno <= src.split('\n').length);
-      }
-    }),
-    { numRuns: 1500, seed: 15 },
   );
 });
 
