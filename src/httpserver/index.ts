@@ -123,12 +123,13 @@ export interface HTTPServerOptions {
   /**
    * Most connections this server holds at once in this process; past it a new connection is
    * closed as soon as it is accepted, and the refusals are counted in a warning at most every
-   * 10 s. Default: 95 % of the soft open-file limit (read from `/proc/self/limits` where it
-   * exists, else no cap), so descriptors remain for files and outgoing connections. 0 means
-   * no cap. Under `forkProcesses` (node:cluster) a child at its cap drops the connection
-   * itself (`dropMaxConnection`) rather than handing it back to the primary for another
-   * child: with round-robin every child is about as full, and a handle bounced between full
-   * children would be held by the primary, whose descriptors are the fleet's bottleneck.
+   * 10 s (and once more as the server stops, so none goes unreported). Default: 95 % of the
+   * soft open-file limit (read from `/proc/self/limits` where it exists, else no cap), so
+   * descriptors remain for files and outgoing connections. 0 means no cap. Under
+   * `forkProcesses` (node:cluster) a child at its cap drops the connection itself
+   * (`dropMaxConnection`) rather than handing it back to the primary for another child: with
+   * round-robin every child is about as full, and a handle bounced between full children
+   * would be held by the primary, whose descriptors are the fleet's bottleneck.
    */
   maxConnections?: number;
   /** Longest wait for a request's headers (408). Default 60 000. */
@@ -403,7 +404,12 @@ export class HTTPServer {
     if (this.#stopPromise !== undefined) return this.#stopPromise;
     this.#settings.stopping = true;
     const server = this.#server;
-    server.once('close', () => this.#stopSweep());
+    server.once('close', () => {
+      this.#stopSweep();
+      // Report the refusals still waiting for the interval: the process may exit next.
+      clearTimeout(this.#dropLogTimer);
+      this.#logDrops(false);
+    });
     this.#stopPromise = new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       server.close(() => {
@@ -480,16 +486,15 @@ export class HTTPServer {
     this.#logDrops();
   };
 
-  #logDrops(): void {
+  #logDrops(rearm = true): void {
     const drops = this.#drops;
     this.#drops = 0;
-    if (drops === 0) {
-      this.#dropLogTimer = undefined;
-      return;
-    }
+    this.#dropLogTimer = undefined;
+    if (drops === 0) return;
     genLog.warning(
       `Refused ${drops} connection${drops === 1 ? '' : 's'} over maxConnections=${this.#server.maxConnections}`,
     );
+    if (!rearm) return;
     this.#dropLogTimer = setTimeout(() => this.#logDrops(), DROP_LOG_INTERVAL);
     this.#dropLogTimer.unref();
   }

@@ -362,6 +362,10 @@ test('maxConnections: past the cap new connections are closed at once, counted i
     assert.equal(response?.status, 200, JSON.stringify(result.text));
     assert.equal(response.body, '// //');
     for (const s of held) s.socket.destroy();
+    // Stopping reports the refusals the 10 s interval had not yet reported.
+    await claimLogs([[genLog, /^Refused 19 connections over maxConnections=5$/]], () =>
+      srv.close(),
+    );
   } finally {
     await srv.close();
     await outside.close();
