@@ -2,7 +2,7 @@
 // fire on time, in any order of arrival, and the shared timer must never keep a process alive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runScript } from '../helpers/script.ts';
 import { fileURLToPath } from 'node:url';
 import { httpPeer } from '../helpers/http-peers.ts';
 import { rejects, withPeer } from '../helpers/httpclient.ts';
@@ -69,21 +69,7 @@ test('the shared deadline timer does not keep a script alive after its fetches',
       for (let i = 0; i < 3; i++) console.log((await client.fetch(${JSON.stringify(peer.url('/'))})).text);
     `;
     const start = performance.now();
-    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        proc.kill();
-        resolve(null);
-      }, 15_000);
-      proc.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out } = await runScript(script, 15_000);
     assert.equal(code, 0, 'the script exited by itself');
     assert.equal(out, 'ok\nok\nok\n');
     const ms = performance.now() - start;

@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runScript } from '../helpers/script.ts';
 import { fileURLToPath } from 'node:url';
 import { HTTPClient, HTTPRequest, type HTTPResponse } from '../../src/httpclient/index.ts';
 import { HTTPClientError } from '../../src/errors.ts';
@@ -167,21 +168,7 @@ describe('HTTPClient', () => {
       const response = new HTTPClient().fetch(${JSON.stringify(`${base}/script`)});
       console.log(response.text);
     `;
-    const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        proc.kill();
-        resolve(null);
-      }, 10_000);
-      proc.on('exit', (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out } = await runScript(script, 10_000);
     assert.equal(code, 0, 'the script exited by itself');
     assert.equal(out.trim(), 'GET /script');
   });

@@ -134,7 +134,13 @@ test('past maxRestarts the primary gives up, stops the others and exits non-zero
   for (const pid of children) assert.equal(alive(pid), false, `child ${pid} left running`);
 });
 
-test('SIGTERM to the primary: a slow request in flight completes, everything exits 0', async () => {
+/**
+ * Start a 2-child fleet, send `signal` to the primary while a slow request is in flight, and
+ * check the request completes, both children drain, the primary exits 0 and nothing restarts.
+ */
+async function shutdownWith(
+  signal: 'SIGTERM' | 'SIGINT',
+): Promise<{ stdout: string; stderr: string }> {
   const port = await freePort();
   const server = run(script, ['2', String(port)]);
   await server.waitFor(/^listening 0 /m);
@@ -143,17 +149,25 @@ test('SIGTERM to the primary: a slow request in flight completes, everything exi
   const slow = get(port, '/slow?ms=1500');
   // Let the request reach a child before the signal.
   await new Promise((resolve) => setTimeout(resolve, 400));
-  server.proc.kill('SIGTERM');
+  server.proc.kill(signal);
   const { status, body } = await slow;
   assert.equal(status, 200);
   assert.match(body, /^slow done \d$/);
   const exited = await server.exited;
   assert.deepEqual(exited, { code: 0, signal: null });
-  assert.match(server.stdout, /^drained 0$/m);
-  assert.match(server.stdout, /^drained 1$/m);
+  for (const id of [0, 1]) {
+    // Each child got the primary's own signal, and drained.
+    assert.match(server.stdout, new RegExp(`^signal ${id} ${signal}$`, 'm'));
+    assert.match(server.stdout, new RegExp(`^drained ${id}$`, 'm'));
+  }
   await waitGone(children, 5_000);
   // Nothing was restarted after the signal.
   assert.equal([...server.stdout.matchAll(/^child \d+ \d+$/gm)].length, 2);
+  return { stdout: server.stdout, stderr: server.stderr };
+}
+
+test('SIGTERM to the primary: a slow request in flight completes, everything exits 0', async () => {
+  await shutdownWith('SIGTERM');
 });
 
 test('after SIGTERM a child that exits 1 is not restarted, and the primary still exits 0', async () => {
@@ -181,25 +195,6 @@ test('after SIGTERM a child that exits 1 is not restarted, and the primary still
 });
 
 test('SIGINT to the primary is forwarded as SIGINT and shuts down like SIGTERM', async () => {
-  const port = await freePort();
-  const server = run(script, ['2', String(port)]);
-  await server.waitFor(/^listening 0 /m);
-  await server.waitFor(/^listening 1 /m);
-  const children = [...(await pidsOf(server.stdout, 'listening')).values()];
-  const slow = get(port, '/slow?ms=1500');
-  // Let the request reach a child before the signal.
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  server.proc.kill('SIGINT');
-  const { status, body } = await slow;
-  assert.equal(status, 200);
-  assert.match(body, /^slow done \d$/);
-  const exited = await server.exited;
-  assert.deepEqual(exited, { code: 0, signal: null });
-  for (const id of [0, 1]) {
-    assert.match(server.stdout, new RegExp(`^signal ${id} SIGINT$`, 'm'));
-    assert.match(server.stdout, new RegExp(`^drained ${id}$`, 'm'));
-  }
-  assert.match(server.stderr, /SIGINT received: stopping 2 children/);
-  await waitGone(children, 5_000);
-  assert.equal([...server.stdout.matchAll(/^child \d+ \d+$/gm)].length, 2);
+  const { stderr } = await shutdownWith('SIGINT');
+  assert.match(stderr, /SIGINT received: stopping 2 children/);
 });
