@@ -60,6 +60,52 @@ export interface ConnectionState {
   pending: number;
   sent: number;
   lastProgress: number;
+  /**
+   * Set when the client's next message could not be parsed while requests were in flight:
+   * the bare error answer, sent once the last of them has finished (their responses first).
+   */
+  afterActive?: () => void;
+}
+
+/** Run `state.afterActive` once no request of the connection is in flight any more. */
+function settleIfIdle(state: ConnectionState): void {
+  const after = state.afterActive;
+  if (after === undefined || state.active.size !== 0) return;
+  state.afterActive = undefined;
+  after();
+}
+
+/**
+ * Call `fn` once every response node holds for `socket` is written: node sends pipelined
+ * responses in arrival order, each one only when the previous has finished, so this waits for
+ * the current one and looks again (`skip`: a response that will never finish, not waited for).
+ */
+export function whenResponsesOut(
+  socket: net.Socket,
+  skip: http.ServerResponse | undefined,
+  fn: () => void,
+): void {
+  const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  if (
+    current === undefined ||
+    current === null ||
+    current === skip ||
+    current.writableFinished ||
+    current.destroyed ||
+    socket.destroyed
+  ) {
+    fn();
+    return;
+  }
+  let called = false;
+  const next = (): void => {
+    if (called) return;
+    called = true;
+    // node's own 'finish' listener, added first, has handed the socket to the next response.
+    whenResponsesOut(socket, skip, fn);
+  };
+  current.once('finish', next);
+  current.once('close', next);
 }
 
 /** The server's live connection states; `stop()` sets `onEmpty` to learn when the last closes. */
@@ -296,6 +342,7 @@ export class RequestContext implements HTTPConnection {
     const state = this.state;
     if (state.active.size === 0) {
       if (this.settings.stopping) closeAfterDrain(this);
+      settleIfIdle(state);
       // Nothing left in flight: an idle keep-alive connection holds no finished request.
       state.last = undefined;
     }
@@ -307,6 +354,7 @@ export class RequestContext implements HTTPConnection {
     this.closeNotified = true;
     this.clearTimer();
     this.state.active.delete(this);
+    settleIfIdle(this.state);
     try {
       this.delegate.onConnectionClose();
     } catch (error) {
@@ -426,6 +474,7 @@ export class RequestContext implements HTTPConnection {
     respondAndClose(this.req, this.res, 500);
     this.done = true;
     this.state.active.delete(this);
+    settleIfIdle(this.state);
   }
 
   /**

@@ -77,6 +77,7 @@ import {
   BodyDeadlines,
   RequestContext,
   kConnection,
+  whenResponsesOut,
   onSocketClose,
   type ConnectionState,
   type LiveSet,
@@ -550,16 +551,19 @@ export class HTTPServer {
       return;
     }
     const state = (socket as TaggedSocket)[kConnection];
-    if (state !== undefined) {
-      for (const ctx of state.active) {
-        if (ctx.res.headersSent) {
-          // Never inject an error response into the middle of another one.
-          genLog.info(`Malformed HTTP message from ${remoteAddressOf(socket)}: ${error.message}`);
-          socket.destroy();
-          return;
-        }
+    if (state?.afterActive !== undefined) return; // answered already, once the others finish
+    // A request whose body broke the parser (a bad chunk size) never completes: it is
+    // abandoned like a request whose client left, and the error answer takes its place.
+    let broken = state?.last;
+    if (broken !== undefined && state!.active.has(broken) && !broken.req.complete) {
+      if (broken.res.headersSent) {
+        // Never inject an error response into the middle of another one.
+        genLog.info(`Malformed HTTP message from ${remoteAddressOf(socket)}: ${error.message}`);
+        socket.destroy();
+        return;
       }
-    }
+      broken.notifyClose();
+    } else broken = undefined;
     let status = 400;
     if (code === 'HPE_HEADER_OVERFLOW') status = 431;
     else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
@@ -567,7 +571,20 @@ export class HTTPServer {
     if (status === 408)
       genLog.info(`Timeout reading request headers from ${remoteAddressOf(socket)}`);
     else genLog.info(`Malformed HTTP message from ${remoteAddressOf(socket)}: ${error.message}`);
-    socket.end(BARE_RESPONSES[status] ?? BARE_RESPONSES[400]!, () => socket.destroy());
+    // Requests before the bad one may be in flight (pipelined) or their answers still queued:
+    // each handler that ran gets its response out first, then the error answer goes and the
+    // connection closes. Nothing more is read meanwhile; the parser has failed.
+    const answer = (): void =>
+      whenResponsesOut(socket, broken?.res, () => {
+        if (socket.destroyed || !socket.writable) socket.destroy();
+        else socket.end(BARE_RESPONSES[status] ?? BARE_RESPONSES[400]!, () => socket.destroy());
+      });
+    if (state === undefined || state.active.size === 0) {
+      answer();
+      return;
+    }
+    socket.pause();
+    state.afterActive = answer;
   };
 
   #handle(

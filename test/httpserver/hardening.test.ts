@@ -244,6 +244,53 @@ test('stop({drainTimeout}) 200 ms into three pipelined requests: every handler t
   assert.ok(result.closedByServer);
 });
 
+test('a malformed request behind pipelined ones: each handler that ran is answered first, then 400', async () => {
+  class Slow extends RequestHandler {
+    override async get(n: string) {
+      // /1 answers last: its response still waits when the bad request is read.
+      await sleep(n === '1' ? 200 : 20);
+      this.write(`done ${n}`);
+    }
+  }
+  class Streaming extends RequestHandler {
+    override async get() {
+      // Headers and a first chunk are out when the bad request is read.
+      this.write('part 1, ');
+      await this.flush();
+      await sleep(150);
+      this.write('part 2');
+    }
+  }
+  const srv = await startTestServer(
+    new Application([
+      ['/(\\d)', Slow],
+      ['/stream', Streaming],
+    ]),
+  );
+  try {
+    const bad = 'NOT A REQUEST\r\n\r\n';
+    for (const [bytes, bodies] of [
+      [get('/1', {}, false) + get('/2', {}, false) + bad, ['done 1', 'done 2']],
+      [get('/stream', {}, false) + bad, ['part 1, part 2']],
+    ] as const) {
+      // One write: the bad request is parsed while the others are still in flight.
+      const [result, logs] = await captureLogs('gen', () =>
+        sendRaw(srv.port, bytes, { timeout: 3000 }),
+      );
+      const responses = parseResponses(result.text);
+      assert.deepEqual(
+        responses.map((r) => [r.status, r.body]),
+        [...bodies.map((body) => [200, body]), [400, '']],
+        JSON.stringify(result.text),
+      );
+      assert.ok(result.closedByServer, 'the connection closes after the 400');
+      assert.match(logs[0]?.message ?? '', /^Malformed HTTP message/);
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
 // --- slow bodies ------------------------------------------------------------------------------
 
 test('bodyIdleTimeout: a body that stops delivering bytes gets 408 and the connection closes', async () => {
