@@ -53,6 +53,8 @@ export interface ConnectionState {
    * order, so only its response may say `Connection: close` when draining.
    */
   last: RequestContext | undefined;
+  /** The request that arrived before `last` (while requests were in flight), if any. */
+  previous: RequestContext | undefined;
   /** The server's set of live connection states (for stop() to wait on). */
   live: Set<ConnectionState>;
   socket: net.Socket;
@@ -76,16 +78,20 @@ function settleIfIdle(state: ConnectionState): void {
 }
 
 /**
- * Call `fn` once every response node holds for `socket` is written: node sends pipelined
- * responses in arrival order, each one only when the previous has finished, so this waits for
- * the current one and looks again (`skip`: a response that will never finish, not waited for).
+ * Call `fn` once every response node holds for `socket` is written. Node sends pipelined
+ * responses in arrival order, so the finish of `lastArrived` (the response of the request that
+ * arrived last and will be answered) means all are out. Without it, the response node has on
+ * the socket is waited for, then the next one it hands the socket to (`skip`: a response that
+ * will never finish, not waited for).
  */
 export function whenResponsesOut(
   socket: net.Socket,
+  lastArrived: http.ServerResponse | undefined,
   skip: http.ServerResponse | undefined,
   fn: () => void,
 ): void {
-  const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+  const current =
+    lastArrived ?? (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
   if (
     current === undefined ||
     current === null ||
@@ -101,8 +107,9 @@ export function whenResponsesOut(
   const next = (): void => {
     if (called) return;
     called = true;
+    if (lastArrived !== undefined) fn();
     // node's own 'finish' listener, added first, has handed the socket to the next response.
-    whenResponsesOut(socket, skip, fn);
+    else whenResponsesOut(socket, undefined, skip, fn);
   };
   current.once('finish', next);
   current.once('close', next);
@@ -345,6 +352,7 @@ export class RequestContext implements HTTPConnection {
       settleIfIdle(state);
       // Nothing left in flight: an idle keep-alive connection holds no finished request.
       state.last = undefined;
+      state.previous = undefined;
     }
   }
 

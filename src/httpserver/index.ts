@@ -575,7 +575,7 @@ export class HTTPServer {
     // each handler that ran gets its response out first, then the error answer goes and the
     // connection closes. Nothing more is read meanwhile; the parser has failed.
     const answer = (): void =>
-      whenResponsesOut(socket, broken?.res, () => {
+      whenResponsesOut(socket, (broken ? state?.previous : state?.last)?.res, broken?.res, () => {
         if (socket.destroyed || !socket.writable) socket.destroy();
         else socket.end(BARE_RESPONSES[status] ?? BARE_RESPONSES[400]!, () => socket.destroy());
       });
@@ -625,6 +625,7 @@ export class HTTPServer {
       state = {
         active: new Set(),
         last: undefined,
+        previous: undefined,
         live: this.#live,
         socket,
         pending: 0,
@@ -638,6 +639,7 @@ export class HTTPServer {
     const ctx = new RequestContext(req, res, settings, state, head);
     ctx.framing = framing;
     state.active.add(ctx);
+    state.previous = state.last;
     state.last = ctx;
 
     let remoteIp = remoteAddressOf(socket);
