@@ -4,7 +4,7 @@
  *
  * Layout in Redis, per channel `c` under the key prefix `P` (database `D` of the URL):
  * ```
- *  P m:c   hash {e: epoch, o: last offset}   lives positionTtl after the last publication
+ *  P m:c   hash {e: epoch, o: last offset, r: run_id}  lives positionTtl after the last publication
  *  P s:c   stream, entry id `offset-0`, fields d (JSON) and t (ms), MAXLEN = historySize exactly,
  *          lives historyTtl after the last publication
  *  P D:p:c pub/sub channel carrying "offset epoch time json"
@@ -12,14 +12,15 @@
  * A Lua script assigns the offset (HINCRBY), appends to the stream and publishes, atomically,
  * so every process agrees on one order. The epoch is set once when the hash is made (HSET
  * after a check, inside the script) and is lost with the data, so a Redis that restarted
- * empty gives every channel a new epoch. When the engine sees the counter behind the stream,
- * or behind an offset this process already saw in the same epoch (a crash lost the tail with
- * `appendfsync everysec`), it moves the channel to a new epoch rather than hand an offset out
- * twice. What no running process saw cannot be detected: if every process restarted with a
- * Redis that lost its tail, offsets are handed out again in the same epoch. A client's own
- * position is not trusted to force a new epoch (any client could then wipe a channel's
- * history); a client ahead of the counter gets `BrokerRecoveryError`, but one that returns after
- * the counter passed it can miss the reissued offsets. `appendfsync always` rules this out.
+ * empty gives every channel a new epoch. A restart can also keep the epoch but lose the tail
+ * (`appendfsync everysec` loses up to a second in a crash; a snapshot loses more): unless Redis
+ * runs with `appendonly yes` and `appendfsync always`, each channel's hash records the server
+ * run that wrote it (INFO `run_id`), and the first call after a restart moves the channel to a
+ * new epoch, so no offset is handed out twice even when every process restarted too. The price:
+ * readers of such a Redis re-sync after each of its restarts. The engine also starts a new
+ * epoch when it sees the counter behind the stream or behind an offset this process already
+ * saw. A client's own position is never trusted to force a new epoch (any client could then
+ * wipe a channel's history): one ahead of the counter gets `BrokerRecoveryError`.
  * @module
  */
 
@@ -78,14 +79,22 @@ interface Clients {
 // Shared prologue: find the channel's epoch and counter, or start a new epoch when there is
 // none, when the counter is behind an offset the caller already saw in this epoch (ARGV[2],
 // ARGV[3]), or behind the stream's last entry. ARGV[1] is a fresh epoch, ARGV[4] positionTtl.
+// Unless Redis syncs every write (ARGV[5] = '1'), a restart may have lost a tail nobody still
+// running saw: the hash records the server run (`r`) that last wrote it, and a hash from another
+// run starts a new epoch. INFO runs inside the script so the run cannot change under the check.
 const ENSURE = `
 local m, s = KEYS[1], KEYS[2]
 local e = redis.call('HGET', m, 'e')
 local o = 0
 local fresh = not e
+local run = false
+if ARGV[5] ~= '1' then
+  run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+end
 if e then
   o = tonumber(redis.call('HGET', m, 'o') or '0')
   if e == ARGV[2] and o < tonumber(ARGV[3]) then fresh = true end
+  if run and redis.call('HGET', m, 'r') ~= run then fresh = true end
   if not fresh then
     local last = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)[1]
     if last and tonumber(string.match(last[1], '^%d+')) > o then fresh = true end
@@ -96,34 +105,35 @@ if fresh then
   o = 0
   redis.call('DEL', s)
   redis.call('HSET', m, 'e', e, 'o', 0)
+  if run then redis.call('HSET', m, 'r', run) end
   redis.call('PEXPIRE', m, ARGV[4])
 end
 `;
 
-// ARGV[5] historySize, ARGV[6] historyTtl, ARGV[7] data JSON, ARGV[8] pub/sub channel.
+// ARGV[6] historySize, ARGV[7] historyTtl, ARGV[8] data JSON, ARGV[9] pub/sub channel.
 const PUBLISH_SCRIPT = `${ENSURE}
 o = redis.call('HINCRBY', m, 'o', 1)
 redis.call('PEXPIRE', m, ARGV[4])
 local t = redis.call('TIME')
 local ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
-redis.call('XADD', s, 'MAXLEN', ARGV[5], o .. '-0', 'd', ARGV[7], 't', ms)
-redis.call('PEXPIRE', s, ARGV[6])
-redis.call('PUBLISH', ARGV[8], o .. ' ' .. e .. ' ' .. ms .. ' ' .. ARGV[7])
+redis.call('XADD', s, 'MAXLEN', ARGV[6], o .. '-0', 'd', ARGV[8], 't', ms)
+redis.call('PEXPIRE', s, ARGV[7])
+redis.call('PUBLISH', ARGV[9], o .. ' ' .. e .. ' ' .. ms .. ' ' .. ARGV[8])
 return {o, e, ms}
 `;
 
-// ARGV[5] since epoch ('' for none), ARGV[6] since offset, ARGV[7] limit.
+// ARGV[6] since epoch ('' for none), ARGV[7] since offset, ARGV[8] limit.
 const READ_SCRIPT = `${ENSURE}
 local head = redis.call('XRANGE', s, '-', '+', 'COUNT', 1)[1]
 local first = 0
 if head then first = tonumber(string.match(head[1], '^%d+')) end
 local entries = {}
-local limit = tonumber(ARGV[7])
+local limit = tonumber(ARGV[8])
 if limit > 0 then
-  if ARGV[5] == '' then
+  if ARGV[6] == '' then
     entries = redis.call('XRANGE', s, '-', '+', 'COUNT', limit)
-  elseif ARGV[5] == e and tonumber(ARGV[6]) < o then
-    entries = redis.call('XRANGE', s, (tonumber(ARGV[6]) + 1) .. '-0', '+', 'COUNT', limit)
+  elseif ARGV[6] == e and tonumber(ARGV[7]) < o then
+    entries = redis.call('XRANGE', s, (tonumber(ARGV[7]) + 1) .. '-0', '+', 'COUNT', limit)
   end
 end
 return {e, o, first, entries}
@@ -235,6 +245,10 @@ class RedisEngine implements Engine {
   // Last position this process saw per channel (publish results, live messages, reads): the
   // evidence that Redis went back in time within an epoch. Bounded, oldest forgotten first.
   readonly #known = new Map<string, StreamPosition>();
+  // Whether the connected Redis syncs every write to its append-only file ('1') or not ('0'):
+  // asked once per connection, forgotten when it drops (a restart may change the setting).
+  #durable: Promise<string> | null = null;
+  #connection = 0;
 
   constructor(limits: ResolvedLimits, url: string, prefix: string, timeout: number) {
     this.#limits = limits;
@@ -270,6 +284,13 @@ class RedisEngine implements Engine {
     }) as unknown as RedisClientLike;
     const sub = cmd.duplicate();
     let subReadyBefore = false;
+    const dropped = (): void => {
+      this.#durable = null;
+      this.#connection++;
+    };
+    cmd.on('error', dropped);
+    cmd.on('end', dropped);
+    cmd.on('ready', dropped);
     for (const client of [cmd, sub]) {
       client.on('error', (error) => this.#onError(error));
       client.on('ready', () => {
@@ -336,11 +357,49 @@ class RedisEngine implements Engine {
     throw new BrokerUnavailableError(`Redis at ${this.#url} is unavailable`);
   }
 
+  /**
+   * '1' when Redis writes an append-only file and syncs it on every write: then a restart keeps
+   * everything acknowledged. A Redis that refuses CONFIG (a managed one) counts as not durable.
+   */
+  async #askDurable(cmd: RedisClientLike): Promise<string> {
+    const setting = async (name: string): Promise<string> => {
+      try {
+        const reply = await this.#deadline(cmd.sendCommand(['CONFIG', 'GET', name]));
+        const value = Array.isArray(reply) ? reply[1] : (reply as Record<string, unknown>)[name];
+        return String(value ?? '');
+      } catch (error) {
+        if (error instanceof Error && /^(ERR|NOPERM)/.test(error.message)) return '';
+        throw error;
+      }
+    };
+    const [aof, fsync] = await Promise.all([setting('appendonly'), setting('appendfsync')]);
+    return aof === 'yes' && fsync === 'always' ? '1' : '0';
+  }
+
   /** Run a script (EVALSHA, loading it with EVAL when Redis does not have it). */
   async #script(sha: string, script: string, channel: string, args: string[]): Promise<unknown[]> {
-    const cmd = await this.#ready('cmd');
+    let cmd = await this.#ready('cmd');
     const keys = [`${this.#prefix}m:${channel}`, `${this.#prefix}s:${channel}`];
     try {
+      // The setting must come from the connection the script goes out on: asked again when the
+      // connection changed while waiting for the answer.
+      for (;;) {
+        const connection = this.#connection;
+        this.#durable ??= this.#askDurable(cmd);
+        const durable = this.#durable;
+        let answer: string;
+        try {
+          answer = await durable;
+        } catch (error) {
+          if (this.#durable === durable) this.#durable = null;
+          throw error;
+        }
+        if (connection === this.#connection && cmd.isReady) {
+          args[4] = answer;
+          break;
+        }
+        cmd = await this.#ready('cmd');
+      }
       try {
         return (await this.#deadline(
           cmd.sendCommand(['EVALSHA', sha, '2', ...keys, ...args]),
@@ -400,6 +459,7 @@ class RedisEngine implements Engine {
       newEpoch(),
       ...this.#knownArgs(channel),
       String(this.#limits.positionTtl),
+      '', // durable, filled in by #script
       String(this.#limits.historySize),
       String(this.#limits.historyTtl),
       json,
@@ -422,6 +482,7 @@ class RedisEngine implements Engine {
       newEpoch(),
       ...this.#knownArgs(channel),
       String(this.#limits.positionTtl),
+      '', // durable, filled in by #script
       since === null ? '' : since.epoch,
       since === null ? '0' : String(since.offset),
       String(limit),

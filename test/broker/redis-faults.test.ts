@@ -285,6 +285,107 @@ test(
 );
 
 test(
+  'every process restarted with a Redis that lost its tail: a new epoch, old positions refused',
+  { timeout: 60_000 },
+  async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    // The same lost tail, but no process that saw it survives: only the Redis run that wrote
+    // the channel, kept in its hash, tells the engine the data may be incomplete.
+    const server: RedisServer = await startRedisServer(['--dbfilename', 'dump.rdb']);
+    cleanup.push(() => server.close());
+    const before = new RedisBroker({ url: server.url });
+    const kept: Publication[] = [];
+    for (let i = 1; i <= 10; i++) kept.push(await before.publish('c', i));
+    // A channel whose tail the restart does not touch changes epoch too: nothing tells them apart.
+    const other = await before.publish('other', 'x');
+    assert.equal(await command(server.port, 'SAVE'), '+OK');
+    let last: Publication | undefined;
+    for (let i = 11; i <= 15; i++) last = await before.publish('c', i);
+    await before.close();
+    await server.kill();
+    await server.restart();
+
+    const after = new RedisBroker({ url: server.url });
+    cleanup.push(() => after.close());
+    const { epoch } = last as Publication;
+    const next = await after.publish('c', 'after');
+    assert.notEqual(next.epoch, epoch, `offset ${next.offset} handed out again in epoch ${epoch}`);
+    assert.equal(next.offset, 1);
+    for (const since of [position(last as Publication), position(kept[9] as Publication)]) {
+      const resumed = await after.history('c', { since });
+      assert.equal(resumed.recovered, false, `resumed from ${since.offset}@${since.epoch}`);
+      assert.equal(resumed.position.epoch, next.epoch);
+    }
+    const otherNow = await after.history('other', { since: position(other) });
+    assert.equal(otherNow.recovered, false);
+    // Once moved, the channel keeps its new epoch while this Redis runs.
+    const again = await after.publish('c', 'again');
+    assert.deepEqual([again.epoch, again.offset], [next.epoch, 2]);
+  },
+);
+
+test(
+  'restart with AOF (appendfsync always), every process new: the epoch and the history stay',
+  { timeout: 60_000 },
+  async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    const server: RedisServer = await startRedisServer([
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ]);
+    cleanup.push(() => server.close());
+    const before = new RedisBroker({ url: server.url });
+    const first = await before.publish('c', 1);
+    const second = await before.publish('c', 2);
+    await before.close();
+    await server.kill();
+    await server.restart();
+    const after = new RedisBroker({ url: server.url });
+    cleanup.push(() => after.close());
+    const resumed = await after.history('c', { since: position(first) });
+    assert.equal(resumed.recovered, true);
+    assert.deepEqual(
+      resumed.publications.map((p) => [p.offset, p.epoch, p.data]),
+      [[2, second.epoch, 2]],
+    );
+    const next = await after.publish('c', 3);
+    assert.deepEqual([next.epoch, next.offset], [first.epoch, 3]);
+  },
+);
+
+test(
+  'a Redis that refuses CONFIG counts as not durable: it works, and a restart starts a new epoch',
+  { timeout: 60_000 },
+  async (t) => {
+    if (missing !== undefined) return t.skip(missing);
+    // Managed Redis services often rename CONFIG away: the engine cannot tell `always` there.
+    const server: RedisServer = await startRedisServer([
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--rename-command',
+      'CONFIG',
+      '',
+    ]);
+    cleanup.push(() => server.close());
+    const before = new RedisBroker({ url: server.url });
+    const first = await before.publish('c', 1);
+    assert.equal((await before.publish('c', 2)).offset, 2);
+    await before.close();
+    await server.kill();
+    await server.restart();
+    const after = new RedisBroker({ url: server.url });
+    cleanup.push(() => after.close());
+    const resumed = await after.history('c', { since: position(first) });
+    assert.equal(resumed.recovered, false);
+    assert.notEqual(resumed.position.epoch, first.epoch);
+  },
+);
+
+test(
   'restart with AOF: streams and long polls started or resumed while Redis is down wait for it, then get every offset once',
   { timeout: 60_000 },
   async (t) => {
