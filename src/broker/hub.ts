@@ -327,6 +327,8 @@ export class Hub {
   }
 }
 
+type Resolver = (error: unknown) => void;
+
 /**
  * A reader that pulls: history after `since`, then the feed, in order, no gap, no duplicate.
  * The async iterator behind `Broker.stream` and `Broker.waitFor`.
@@ -338,8 +340,11 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #since: StreamPosition | null;
   // Last publication queued for the reader (or the position it starts after).
   #tail: StreamPosition | null = null;
-  readonly #buffer = new Deque<Publication>();
+  // Small at first: most streams are idle most of the time, and it grows when a burst comes.
+  readonly #buffer = new Deque<Publication>(4);
   #started: Promise<void> | null = null;
+  #startDone = false;
+  #startFailure: unknown = null;
   #reading = false;
   #pending: Publication[] = [];
   #behind = false;
@@ -348,16 +353,21 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #error: unknown = null;
   #finished = false;
   #closedByBroker = false;
-  // Resolvers of the next() calls waiting (several when a caller does not await each one).
-  #wakers: Array<() => void> = [];
-  #onAbort = (): void => this.#notify();
+  // Resolvers of the next() calls waiting: one slot, and a list only when a caller does not
+  // await each next() (an idle stream holds no array).
+  #waker: (() => void) | null = null;
+  #moreWakers: Array<() => void> | null = null;
+  readonly #onAbort: (() => void) | undefined;
 
   constructor(hub: Hub, channel: string, since: StreamPosition | null, signal?: AbortSignal) {
     this.#hub = hub;
     this.#channel = channel;
     this.#since = since;
     this.#signal = signal;
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal !== undefined) {
+      this.#onAbort = (): void => this.#notify();
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
   }
 
   [Symbol.asyncIterator](): this {
@@ -372,51 +382,58 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     return out;
   }
 
-  async next(): Promise<IteratorResult<Publication>> {
-    for (;;) {
-      if (this.#closedByBroker) throw new BrokerClosedError();
-      if (this.#finished) return { done: true, value: undefined };
-      if (this.#aborted()) return this.#finish();
-      if (this.#started === null) this.#started = this.#start();
-      let settled = false;
-      let failure: unknown = null;
-      // Raced with the wake-up, so an abort or close does not wait for a slow start.
-      await Promise.race([
-        this.#started.then(
-          () => {
-            settled = true;
-          },
-          (error: unknown) => {
-            settled = true;
-            failure = error;
-          },
-        ),
-        new Promise<void>((resolve) => {
-          this.#wakers.push(resolve);
-        }),
-      ]);
-      if (failure !== null) {
-        this.#finish();
-        throw failure;
+  next(): Promise<IteratorResult<Publication>> {
+    return new Promise((resolve, reject) => this.#advance(resolve, reject));
+  }
+
+  /**
+   * Settle one next() call, or park it until something happens (a publication, the start
+   * settling, an abort, close). Parking keeps only the caller's promise and its resolvers: no
+   * suspended async frame per held stream.
+   */
+  #advance(resolve: (result: IteratorResult<Publication>) => void, reject: Resolver): void {
+    try {
+      if (this.#closedByBroker) return reject(new BrokerClosedError());
+      if (this.#finished) return resolve({ done: true, value: undefined });
+      if (this.#aborted()) return resolve(this.#finish());
+      if (this.#started === null) {
+        this.#started = this.#start().then(
+          () => this.#startSettled(null),
+          (error: unknown) => this.#startSettled(error),
+        );
       }
-      if (!settled) continue;
-      if (this.#closedByBroker) throw new BrokerClosedError();
-      if (this.#aborted()) return this.#finish();
-      const p = this.#buffer.shift();
-      if (p !== undefined) return { done: false, value: p };
-      if (this.#error !== null) {
-        const error = this.#error;
-        this.#finish();
-        throw error;
+      if (this.#startDone) {
+        if (this.#startFailure !== null) {
+          this.#finish();
+          return reject(this.#startFailure);
+        }
+        const p = this.#buffer.shift();
+        if (p !== undefined) return resolve({ done: false, value: p });
+        if (this.#error !== null) {
+          const error = this.#error;
+          this.#finish();
+          return reject(error);
+        }
+        if (this.#behind) {
+          this.#catchUp().then(() => this.#advance(resolve, reject), reject);
+          return;
+        }
       }
-      if (this.#behind) {
-        await this.#catchUp();
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        this.#wakers.push(resolve);
-      });
+      this.#park(() => this.#advance(resolve, reject));
+    } catch (error) {
+      reject(error);
     }
+  }
+
+  #startSettled(failure: unknown): void {
+    this.#startDone = true;
+    this.#startFailure = failure;
+    this.#notify();
+  }
+
+  #park(wake: () => void): void {
+    if (this.#waker === null) this.#waker = wake;
+    else (this.#moreWakers ??= []).push(wake);
   }
 
   async return(): Promise<IteratorResult<Publication>> {
@@ -426,7 +443,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #finish(): IteratorResult<Publication> {
     if (!this.#finished) {
       this.#finished = true;
-      this.#signal?.removeEventListener('abort', this.#onAbort);
+      if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#hub.leave(this.#channel, this);
       this.#buffer.clear();
       this.#notify();
@@ -444,10 +461,13 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   }
 
   #notify(): void {
-    const wakers = this.#wakers;
-    if (wakers.length === 0) return;
-    this.#wakers = [];
-    for (const wake of wakers) wake();
+    const waker = this.#waker;
+    if (waker === null) return;
+    const more = this.#moreWakers;
+    this.#waker = null;
+    this.#moreWakers = null;
+    waker();
+    if (more !== null) for (const wake of more) wake();
   }
 
   async #start(): Promise<void> {
@@ -579,7 +599,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     if (this.#finished) return;
     this.#closedByBroker = true;
     this.#finished = true;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#buffer.clear();
     this.#notify();
   }
