@@ -340,13 +340,13 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #since: StreamPosition | null;
   // Last publication queued for the reader (or the position it starts after).
   #tail: StreamPosition | null = null;
-  // Small at first: most streams are idle most of the time, and it grows when a burst comes.
-  readonly #buffer = new Deque<Publication>(4);
-  #started: Promise<void> | null = null;
+  // Made at the first publication, small: most held streams are idle most of the time.
+  #buffer: Deque<Publication> | null = null;
+  #started = false;
   #startDone = false;
   #startFailure: unknown = null;
   #reading = false;
-  #pending: Publication[] = [];
+  #pending: Publication[] | null = null;
   #behind = false;
   #pendingOverflow = false;
   #catching: Promise<void> | null = null;
@@ -377,8 +377,9 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   /** Publications queued for the reader right now (waitFor takes them in one go). */
   takeBuffered(max: number): Publication[] {
     const out: Publication[] = [];
-    while (out.length < max && this.#buffer.length > 0)
-      out.push(this.#buffer.shift() as Publication);
+    const buffer = this.#buffer;
+    if (buffer === null) return out;
+    while (out.length < max && buffer.length > 0) out.push(buffer.shift() as Publication);
     return out;
   }
 
@@ -396,8 +397,9 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       if (this.#closedByBroker) return reject(new BrokerClosedError());
       if (this.#finished) return resolve({ done: true, value: undefined });
       if (this.#aborted()) return resolve(this.#finish());
-      if (this.#started === null) {
-        this.#started = this.#start().then(
+      if (!this.#started) {
+        this.#started = true;
+        this.#start().then(
           () => this.#startSettled(null),
           (error: unknown) => this.#startSettled(error),
         );
@@ -407,7 +409,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
           this.#finish();
           return reject(this.#startFailure);
         }
-        const p = this.#buffer.shift();
+        const p = this.#buffer?.shift();
         if (p !== undefined) return resolve({ done: false, value: p });
         if (this.#error !== null) {
           const error = this.#error;
@@ -445,7 +447,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       this.#finished = true;
       if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
       this.#hub.leave(this.#channel, this);
-      this.#buffer.clear();
+      this.#buffer?.clear();
       this.#notify();
     }
     return { done: true, value: undefined };
@@ -518,7 +520,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
           ? 'the position is from another epoch'
           : 'the position is not in the history',
       );
-      this.#pending = [];
+      this.#pending = null;
       return;
     }
     if (this.#tail === null) this.#tail = since ?? result.position;
@@ -537,8 +539,8 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
 
   #drainPending(): void {
     const pending = this.#pending;
-    this.#pending = [];
-    for (const p of pending) this.onPublication(p);
+    this.#pending = null;
+    if (pending !== null) for (const p of pending) this.onPublication(p);
     if (this.#pendingOverflow) {
       this.#pendingOverflow = false;
       this.#behind = true;
@@ -564,18 +566,20 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       return;
     }
     if (p.offset <= tail.offset) return;
-    if (p.offset !== tail.offset + 1 || this.#buffer.length >= STREAM_BUFFER_SIZE) {
+    const buffer = (this.#buffer ??= new Deque<Publication>(4));
+    if (p.offset !== tail.offset + 1 || buffer.length >= STREAM_BUFFER_SIZE) {
       this.#behind = true;
       return;
     }
-    this.#buffer.push(p);
+    buffer.push(p);
     this.#tail = position(p);
   }
 
   onPublication(p: Publication): void {
     if (this.#finished || this.#error !== null) return;
     if (this.#reading) {
-      if (this.#pending.length < STREAM_BUFFER_SIZE) this.#pending.push(p);
+      const pending = (this.#pending ??= []);
+      if (pending.length < STREAM_BUFFER_SIZE) pending.push(p);
       else this.#pendingOverflow = true;
       return;
     }
@@ -591,7 +595,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       latest,
       epochChanged ? 'the epoch changed' : 'publications were lost',
     );
-    this.#pending = [];
+    this.#pending = null;
     this.#notify();
   }
 
@@ -600,7 +604,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     this.#closedByBroker = true;
     this.#finished = true;
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#buffer.clear();
+    this.#buffer?.clear();
     this.#notify();
   }
 }

@@ -45,9 +45,52 @@ const LATIN1_BODY_MAX = 8192;
 /** Where a socket keeps its {@link ConnectionState}, set on its first request. */
 export const kConnection = Symbol('typhoon.httpserver.connection');
 
+/**
+ * The requests in flight on one connection, in arrival order. Almost always one (pipelining is
+ * rare), so the first sits in a field and a Set is made only for more: a held connection keeps
+ * ~0.1 KB less than with a Set. Invariant: `#one`, when set, arrived before all of `#more`.
+ */
+export class InFlight {
+  #one: RequestContext | undefined = undefined;
+  #more: Set<RequestContext> | undefined = undefined;
+
+  get size(): number {
+    return (this.#one === undefined ? 0 : 1) + (this.#more === undefined ? 0 : this.#more.size);
+  }
+
+  add(ctx: RequestContext): void {
+    if (this.has(ctx)) return;
+    if (this.#one === undefined && (this.#more === undefined || this.#more.size === 0)) {
+      this.#one = ctx;
+    } else {
+      (this.#more ??= new Set()).add(ctx);
+    }
+  }
+
+  delete(ctx: RequestContext): boolean {
+    if (this.#one === ctx) {
+      this.#one = undefined;
+      return true;
+    }
+    return this.#more?.delete(ctx) ?? false;
+  }
+
+  has(ctx: RequestContext): boolean {
+    return this.#one === ctx || (this.#more?.has(ctx) ?? false);
+  }
+
+  /** Call `fn` for each, oldest first; `fn` may remove requests as it goes. */
+  forEach(fn: (ctx: RequestContext) => void): void {
+    const one = this.#one;
+    const more = this.#more;
+    if (one !== undefined) fn(one);
+    if (more !== undefined && more.size > 0) for (const ctx of [...more]) fn(ctx);
+  }
+}
+
 /** The requests in flight on one socket, and the server's set that socket belongs to. */
 export interface ConnectionState {
-  active: Set<RequestContext>;
+  active: InFlight;
   /**
    * The request that arrived last on this socket. Node answers pipelined requests in arrival
    * order, so only its response may say `Connection: close` when draining.
@@ -551,7 +594,7 @@ function closeAfterDrain(ctx: RequestContext): void {
 export function onSocketClose(this: TaggedSocket): void {
   const state = this[kConnection];
   if (state === undefined) return;
-  for (const ctx of [...state.active]) ctx.notifyClose();
+  state.active.forEach((ctx) => ctx.notifyClose());
   state.live.delete(state);
   if (state.live.size === 0) (state.live as LiveSet).onEmpty?.();
 }

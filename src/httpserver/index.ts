@@ -75,6 +75,7 @@ import {
 } from './framing.ts';
 import {
   BodyDeadlines,
+  InFlight,
   RequestContext,
   kConnection,
   whenResponsesOut,
@@ -472,11 +473,10 @@ export class HTTPServer {
   #sweep = (): void => {
     const { writeTimeout, bodyIdleTimeout } = this.#settings;
     const now = performance.now();
+    const check = (ctx: RequestContext): void => ctx.checkBodyProgress(now, bodyIdleTimeout);
     for (const state of this.#live) {
       if (writeTimeout > 0 && sweepWrites(state, now, writeTimeout)) continue;
-      if (bodyIdleTimeout > 0 && state.active.size > 0) {
-        for (const ctx of state.active) ctx.checkBodyProgress(now, bodyIdleTimeout);
-      }
+      if (bodyIdleTimeout > 0 && state.active.size > 0) state.active.forEach(check);
     }
   };
 
@@ -623,7 +623,7 @@ export class HTTPServer {
     let state = socket[kConnection];
     if (state === undefined) {
       state = {
-        active: new Set(),
+        active: new InFlight(),
         last: undefined,
         previous: undefined,
         live: this.#live,
@@ -648,7 +648,7 @@ export class HTTPServer {
     const request = new HTTPServerRequest({
       method: req.method ?? 'GET',
       uri: req.url ?? '/',
-      version: `HTTP/${req.httpVersion}`,
+      version: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
       headers: req.rawHeaders,
       remoteIp,
       protocol,

@@ -236,9 +236,16 @@ export class HTTPHeaders implements Iterable<[string, string]> {
    * accepts without building an intermediate object.
    */
   toFlatArray(): string[] {
-    const out: string[] = [];
+    let length = 0;
+    for (const entry of this.#map.values()) length += 2 * entry.values.length;
+    // Sized up front: a response that stays open keeps this array (pushes would leave spare slots).
+    const out = new Array<string>(length);
+    let i = 0;
     for (const entry of this.#map.values()) {
-      for (const value of entry.values) out.push(entry.name, value);
+      for (const value of entry.values) {
+        out[i++] = entry.name;
+        out[i++] = value;
+      }
     }
     return out;
   }

@@ -264,9 +264,10 @@ class HandlerDispatcher implements HTTPMessageDelegate {
   }
 
   execute(): void {
-    if (this.closed) return;
+    const route = this.route;
+    if (this.closed || route === undefined) return;
+    this.route = undefined; // runs once; a held request keeps less
     const application = this.application;
-    const route = this.route!;
     const handler = new route.handlerClass(application, this.request!);
     this.handler = handler;
     if ((route.handlerClass as { streamRequestBody?: boolean }).streamRequestBody === true)
