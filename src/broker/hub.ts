@@ -572,7 +572,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       return;
     }
     buffer.push(p);
-    this.#tail = position(p);
+    this.#tail = p; // a Publication is a position too: no object per delivery
   }
 
   onPublication(p: Publication): void {

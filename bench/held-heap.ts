@@ -1,0 +1,170 @@
+/**
+ * V8 heap per held Server-Sent Events stream, in one process: the figure that tells where the
+ * scale benchmark's memory goes, in seconds instead of minutes, and steady enough (±10 bytes
+ * between runs) to see a change of 50 bytes.
+ *
+ * A server child (run with `--expose-gc`) holds N idle streams opened by this process over
+ * loopback; after a full GC it reports `heapUsed`, and (heapUsed with N − heapUsed after a
+ * warm-up with none) / N is printed. Contenders:
+ * - `typhoon` — `Application` + an `EventSourceHandler` that streams a `MemoryBroker` channel
+ *   from `Last-Event-ID`, written as bench/peers/typhoon-sse-server.ts writes it;
+ * - `handler` — the same handler holding the request without a broker stream;
+ * - `raw` — bare `node:http` keeping each `ServerResponse` in a Set.
+ *
+ * Usage: `node bench/held-heap.ts [typhoon|handler|raw]... [--n 3000] [--snapshot PREFIX]`
+ * (`--snapshot` also writes PREFIX-CONTENDER-{0,1}.heapsnapshot before and after). Not a
+ * `.bench.ts`: it measures memory, not speed, and `npm run bench` does not run it.
+ */
+import { fork } from 'node:child_process';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { writeHeapSnapshot } from 'node:v8';
+import { fileURLToPath } from 'node:url';
+
+type Contender = 'typhoon' | 'handler' | 'raw';
+interface Ask {
+  cmd: 'heap' | 'snapshot';
+  path?: string;
+}
+
+if (process.argv[2] === '--serve') await serve(process.argv[3] as Contender);
+else await main();
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let n = 3000;
+  let snapshot: string | undefined;
+  const contenders: Contender[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--n') n = Number(args[++i]);
+    else if (arg === '--snapshot') snapshot = args[++i];
+    else if (arg === 'typhoon' || arg === 'handler' || arg === 'raw') contenders.push(arg);
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  if (!Number.isInteger(n) || n < 1 || n > 15_000) throw new RangeError('--n is 1..15000');
+  for (const contender of contenders.length > 0 ? contenders : (['typhoon', 'raw'] as const)) {
+    const perStream = await measure(contender, n, snapshot);
+    console.log(`${contender}: ${perStream.toFixed(0)} B of V8 heap per held stream (N = ${n})`);
+  }
+}
+
+async function measure(contender: Contender, n: number, snapshot?: string): Promise<number> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', contender], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const ask = (message: Ask): Promise<{ heap: number }> =>
+      new Promise((resolve) => {
+        child.once('message', resolve as (m: unknown) => void);
+        child.send(message);
+      });
+    const { port } = await new Promise<{ port: number }>((resolve) =>
+      child.once('message', resolve as (m: unknown) => void),
+    );
+    // Warm-up: every code path compiled and every lazily made shared object made.
+    for (const socket of await openMany(port, 200)) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = (await ask({ cmd: 'heap' })).heap;
+    if (snapshot !== undefined) await ask({ cmd: 'snapshot', path: `${snapshot}-${contender}-0` });
+    const held = await openMany(port, n);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = (await ask({ cmd: 'heap' })).heap;
+    if (snapshot !== undefined) await ask({ cmd: 'snapshot', path: `${snapshot}-${contender}-1` });
+    for (const socket of held) socket.destroy();
+    return (after - before) / n;
+  } finally {
+    child.kill();
+  }
+}
+
+/** Open `count` streams, 200 at a time, from 127.0.0.2–127.0.0.9; resolve once all have headers. */
+async function openMany(port: number, count: number): Promise<net.Socket[]> {
+  const open = (i: number): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect({
+        port,
+        host: '127.0.0.1',
+        localAddress: `127.0.0.${2 + (i % 8)}`,
+      });
+      let head = '';
+      const onData = (chunk: Buffer): void => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        socket.off('data', onData);
+        resolve(socket);
+      };
+      socket.on('error', reject);
+      socket.on('data', onData);
+      socket.on('connect', () =>
+        socket.write('GET /events/room HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n'),
+      );
+    });
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < count; i += 200) {
+    const batch = Array.from({ length: Math.min(200, count - i) }, (_, j) => open(i + j));
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return sockets;
+}
+
+async function serve(contender: Contender): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  process.on('message', (message: Ask) => {
+    gc();
+    gc();
+    if (message.cmd === 'snapshot') writeHeapSnapshot(`${message.path}.heapsnapshot`);
+    process.send!({ heap: process.memoryUsage().heapUsed });
+  });
+  process.on('disconnect', () => process.exit(0));
+  let port: number;
+  if (contender === 'raw') {
+    const clients = new Set<http.ServerResponse>();
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.flushHeaders();
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  } else {
+    const { MemoryBroker, formatPosition, parsePosition } = await import('../src/broker/index.ts');
+    const { configureLogging } = await import('../src/log.ts');
+    const { Application, EventSourceHandler } = await import('../src/web/index.ts');
+    type Publication = import('../src/broker/index.ts').Publication;
+    configureLogging({ level: 'warning' });
+    const broker = new MemoryBroker();
+    class Events extends EventSourceHandler {
+      #stream: AsyncIterableIterator<Publication> | undefined;
+
+      override async get(channel: string): Promise<void> {
+        const last = this.lastEventId;
+        if (contender === 'handler') {
+          await this.flush();
+          await new Promise<void>(() => {}); // held until the process ends
+          return;
+        }
+        const stream = broker.stream(channel, {
+          since: last === null ? null : parsePosition(last),
+        });
+        this.#stream = stream;
+        for await (const pub of stream) {
+          await this.sendEncoded(
+            EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
+          );
+        }
+      }
+
+      override onConnectionClose(): void {
+        void this.#stream?.return?.();
+      }
+    }
+    const app = new Application([['/events/([^/]+)', Events]]);
+    const server = await app.listen(0, '127.0.0.1');
+    port = (server.address() as net.AddressInfo).port;
+  }
+  process.send!({ port });
+}
