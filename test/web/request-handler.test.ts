@@ -485,6 +485,33 @@ test('setDefaultHeaders runs for every response, including error pages', async (
   });
 });
 
+test('headers that went out stay readable: responseHeaders after flush() shows what was sent', async () => {
+  let seen: Array<string | undefined> = [];
+  class Stream extends RequestHandler {
+    override async get() {
+      this.setHeader('X-One', 'a');
+      this.addHeader('X-Two', 'b');
+      this.addHeader('X-Two', 'c');
+      this.write('one,');
+      await this.flush();
+      // The map was sent and kept in a compact form; asking for it gives it back.
+      const headers = this.responseHeaders;
+      seen = [headers.get('X-One'), headers.getList('X-Two').join('|'), headers.get('Server')];
+      this.setHeader('X-Late', 'ignored'); // too late for the wire, and no error
+      seen.push(this.responseHeaders.get('X-Late'));
+      this.write('two');
+    }
+  }
+  await withTestServer(new Application([['/', Stream]]), async (srv) => {
+    const res = await srv.fetch('/');
+    assert.equal(await res.text(), 'one,two');
+    assert.equal(res.headers.get('x-one'), 'a');
+    assert.equal(res.headers.get('x-two'), 'b, c');
+    assert.equal(res.headers.get('x-late'), null);
+    assert.deepEqual(seen, ['a', 'b|c', 'TyphoonServer/0.1.0', 'ignored']);
+  });
+});
+
 test('flush() sends headers and data before finish; write after finish throws', async () => {
   let afterFinish: unknown;
   class Stream extends RequestHandler {
