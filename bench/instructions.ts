@@ -12,6 +12,9 @@
  * - `http:PEER:ENDPOINT` with PEER typhoon | node:http | fastify and ENDPOINT hello | json |
  *   echo — the server under callgrind, the load (one keep-alive connection) from this process;
  * - `ws:typhoon`, `ws:ws` — a WebSocket echo server under callgrind, one client here;
+ * - `sse:typhoon`, `sse:raw` — a server holding 100 Server-Sent Events streams under callgrind
+ *   broadcasts one message at a time to all of them (the next once every client has the
+ *   last); the count is per delivery (per broadcast ÷ 100);
  * - `client:typhoon`, `client:undici` — the HTTP client under callgrind, one request at a time against
  *   a node:http server in a child process. `CG_CONNECTIONS=64` runs 64 in flight (the
  *   benchmark's case), but that count is not repeatable: two runs of one typhoon tree gave
@@ -190,6 +193,61 @@ async function wsRun(kind: string, n: number): Promise<number> {
   return run.total();
 }
 
+const SSE_STREAMS = 100;
+
+async function sseRun(kind: string, n: number): Promise<number> {
+  const run = underCallgrind([join(here, 'peers', 'sse-broadcast-server.ts'), '0', kind]);
+  const port = await portOf(run.child);
+  // Every client counts the events it has read (an event ends with a blank line).
+  const counts = new Array<number>(SSE_STREAMS).fill(0);
+  let wake: (() => void) | null = null;
+  const sockets = await Promise.all(
+    Array.from(
+      { length: SSE_STREAMS },
+      (_, i) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1');
+          let head = true;
+          let tail = '';
+          socket.setEncoding('latin1');
+          socket.on('error', reject);
+          socket.on('data', (text: string) => {
+            tail += text;
+            if (head) {
+              const end = tail.indexOf('\r\n\r\n');
+              if (end < 0) return;
+              head = false;
+              tail = tail.slice(end + 4);
+              resolve(socket);
+            }
+            let at: number;
+            while ((at = tail.indexOf('\n\n')) >= 0) {
+              tail = tail.slice(at + 2);
+              counts[i]!++;
+            }
+            wake?.();
+          });
+          socket.on('connect', () =>
+            socket.write(
+              'GET /events/room HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n',
+            ),
+          );
+        }),
+    ),
+  );
+  const total = Math.ceil(WARMUP / 10) + n;
+  for (let k = 1; k <= total; k++) {
+    run.child.stdin!.write('\n');
+    while (counts.some((c) => c < k)) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  }
+  for (const socket of sockets) socket.destroy();
+  run.child.stdin!.end();
+  return (await run.total()) / SSE_STREAMS;
+}
+
 async function clientRun(kind: string, n: number): Promise<number> {
   const server = await startPeer('node:http' as PeerKind);
   try {
@@ -299,6 +357,7 @@ async function measure(scenario: string, n: number): Promise<number> {
     // `http:node:http:echo`: the peer's own name may hold a colon.
     if (kind === 'http') return httpRun(parts.slice(1, -1).join(':'), parts.at(-1)!, count);
     if (kind === 'ws') return wsRun(parts[1]!, count);
+    if (kind === 'sse') return sseRun(parts[1]!, count);
     if (kind === 'client') return clientRun(parts[1]!, count);
     return inProcessRun(scenario, count);
   };

@@ -1,0 +1,72 @@
+/**
+ * One process holding Server-Sent Events streams and broadcasting a message to all of them
+ * for each line it reads on stdin: the measured side of `bench/instructions.ts sse:KIND`.
+ *
+ * - `typhoon`: `Application` + an `EventSourceHandler` streaming a `MemoryBroker` channel with
+ *   `encodeOnce`, written as the scale benchmark's typhoon server writes it; a line publishes.
+ * - `raw`: bare `node:http` keeping each response in a Set; a line encodes one event and
+ *   writes the same bytes to every response.
+ *
+ * Usage: `node bench/peers/sse-broadcast-server.ts PORT KIND` → prints `listening PORT`; exits
+ * when stdin ends.
+ */
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import { createInterface } from 'node:readline';
+import { announce, portArgument } from './child.ts';
+
+const kind = process.argv[3] ?? 'typhoon';
+let broadcast: (k: number) => void;
+let port: number;
+
+if (kind === 'raw') {
+  const clients = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    res.flushHeaders();
+    clients.add(res);
+    req.on('close', () => clients.delete(res));
+  });
+  await new Promise<void>((resolve) => server.listen(portArgument(), '127.0.0.1', resolve));
+  port = (server.address() as net.AddressInfo).port;
+  broadcast = (k) => {
+    const bytes = Buffer.from(`id: ${k}\ndata: ${JSON.stringify({ k })}\n\n`);
+    for (const res of clients) res.write(bytes);
+  };
+} else if (kind === 'typhoon') {
+  const { MemoryBroker, formatPosition, parsePosition } = await import('../../src/broker/index.ts');
+  const { configureLogging } = await import('../../src/log.ts');
+  const { Application, EventSourceHandler } = await import('../../src/web/index.ts');
+  type Publication = import('../../src/broker/index.ts').Publication;
+  configureLogging({ level: 'warning' });
+  const broker = new MemoryBroker();
+  class Events extends EventSourceHandler {
+    #stream: AsyncIterableIterator<Publication> | undefined;
+
+    override async get(channel: string): Promise<void> {
+      const last = this.lastEventId;
+      const stream = broker.stream(channel, { since: last === null ? null : parsePosition(last) });
+      this.#stream = stream;
+      for await (const pub of stream) {
+        await this.sendEncoded(
+          EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
+        );
+      }
+    }
+
+    override onConnectionClose(): void {
+      void this.#stream?.return?.();
+    }
+  }
+  const app = new Application([['/events/([^/]+)', Events]]);
+  const server = await app.listen(portArgument(), '127.0.0.1');
+  port = (server.address() as net.AddressInfo).port;
+  broadcast = (k) => void broker.publish('room', { k });
+} else {
+  throw new Error(`unknown kind ${kind}`);
+}
+
+let k = 0;
+createInterface({ input: process.stdin }).on('line', () => broadcast(++k));
+process.stdin.on('end', () => process.exit(0));
+announce(port);
