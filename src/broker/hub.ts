@@ -328,6 +328,7 @@ export class Hub {
 }
 
 type Resolver = (error: unknown) => void;
+type Settle = (result: IteratorResult<Publication>) => void;
 
 /**
  * A reader that pulls: history after `since`, then the feed, in order, no gap, no duplicate.
@@ -353,10 +354,11 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #error: unknown = null;
   #finished = false;
   #closedByBroker = false;
-  // Resolvers of the next() calls waiting: one slot, and a list only when a caller does not
-  // await each next() (an idle stream holds no array).
-  #waker: (() => void) | null = null;
-  #moreWakers: Array<() => void> | null = null;
+  // The next() call waiting, as its promise's two functions (no closure per call), and a list
+  // only when a caller does not await each next() (an idle stream holds no array).
+  #parkedResolve: Settle | null = null;
+  #parkedReject: Resolver | null = null;
+  #moreParked: Array<[Settle, Resolver]> | null = null;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(hub: Hub, channel: string, since: StreamPosition | null, signal?: AbortSignal) {
@@ -392,7 +394,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
    * settling, an abort, close). Parking keeps only the caller's promise and its resolvers: no
    * suspended async frame per held stream.
    */
-  #advance(resolve: (result: IteratorResult<Publication>) => void, reject: Resolver): void {
+  #advance(resolve: Settle, reject: Resolver): void {
     try {
       if (this.#closedByBroker) return reject(new BrokerClosedError());
       if (this.#finished) return resolve({ done: true, value: undefined });
@@ -421,7 +423,12 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
           return;
         }
       }
-      this.#park(() => this.#advance(resolve, reject));
+      if (this.#parkedResolve === null) {
+        this.#parkedResolve = resolve;
+        this.#parkedReject = reject;
+      } else {
+        (this.#moreParked ??= []).push([resolve, reject]);
+      }
     } catch (error) {
       reject(error);
     }
@@ -431,11 +438,6 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     this.#startDone = true;
     this.#startFailure = failure;
     this.#notify();
-  }
-
-  #park(wake: () => void): void {
-    if (this.#waker === null) this.#waker = wake;
-    else (this.#moreWakers ??= []).push(wake);
   }
 
   async return(): Promise<IteratorResult<Publication>> {
@@ -463,13 +465,15 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   }
 
   #notify(): void {
-    const waker = this.#waker;
-    if (waker === null) return;
-    const more = this.#moreWakers;
-    this.#waker = null;
-    this.#moreWakers = null;
-    waker();
-    if (more !== null) for (const wake of more) wake();
+    const resolve = this.#parkedResolve;
+    if (resolve === null) return;
+    const reject = this.#parkedReject as Resolver;
+    const more = this.#moreParked;
+    this.#parkedResolve = null;
+    this.#parkedReject = null;
+    this.#moreParked = null;
+    this.#advance(resolve, reject);
+    if (more !== null) for (const [res, rej] of more) this.#advance(res, rej);
   }
 
   async #start(): Promise<void> {
