@@ -75,8 +75,11 @@ import {
 } from './framing.ts';
 import {
   BodyDeadlines,
-  InFlight,
   RequestContext,
+  activeCount,
+  addActive,
+  eachActive,
+  isActive,
   kConnection,
   whenResponsesOut,
   onSocketClose,
@@ -476,7 +479,7 @@ export class HTTPServer {
     const check = (ctx: RequestContext): void => ctx.checkBodyProgress(now, bodyIdleTimeout);
     for (const state of this.#live) {
       if (writeTimeout > 0 && sweepWrites(state, now, writeTimeout)) continue;
-      if (bodyIdleTimeout > 0 && state.active.size > 0) state.active.forEach(check);
+      if (bodyIdleTimeout > 0 && activeCount(state) > 0) eachActive(state, check);
     }
   };
 
@@ -555,7 +558,7 @@ export class HTTPServer {
     // A request whose body broke the parser (a bad chunk size) never completes: it is
     // abandoned like a request whose client left, and the error answer takes its place.
     let broken = state?.last;
-    if (broken !== undefined && state!.active.has(broken) && !broken.req.complete) {
+    if (broken !== undefined && isActive(state!, broken) && !broken.req.complete) {
       if (broken.res.headersSent) {
         // Never inject an error response into the middle of another one.
         genLog.info(`Malformed HTTP message from ${remoteAddressOf(socket)}: ${error.message}`);
@@ -579,7 +582,7 @@ export class HTTPServer {
         if (socket.destroyed || !socket.writable) socket.destroy();
         else socket.end(BARE_RESPONSES[status] ?? BARE_RESPONSES[400]!, () => socket.destroy());
       });
-    if (state === undefined || state.active.size === 0) {
+    if (state === undefined || activeCount(state) === 0) {
       answer();
       return;
     }
@@ -623,7 +626,8 @@ export class HTTPServer {
     let state = socket[kConnection];
     if (state === undefined) {
       state = {
-        active: new InFlight(),
+        first: undefined,
+        more: undefined,
         last: undefined,
         previous: undefined,
         live: this.#live,
@@ -638,7 +642,7 @@ export class HTTPServer {
     }
     const ctx = new RequestContext(req, res, settings, state, head);
     ctx.framing = framing;
-    state.active.add(ctx);
+    addActive(state, ctx);
     state.previous = state.last;
     state.last = ctx;
 
