@@ -62,11 +62,10 @@ export class HandlerOutput {
   // has Server and Date (constant, and node's own Date), and most set only Content-Type,
   // Etag and Content-Length. A map with an entry and an array per header, then flattened
   // for node, was the largest per-request cost of a small response.
-  #headers: HTTPHeaders | null = null;
-  // A map that went out with the status line, kept as the flat array node was given: a
-  // long-lived response (events, long poll) then holds ~0.2 KB instead of ~0.9 KB. Made a map
-  // again if anything asks.
-  #sent: string[] | null = null;
+  // Once a map went out with the status line it is kept as the flat array node was given (a
+  // long-lived response then holds ~0.2 KB instead of ~0.9 KB), made a map again if asked. The
+  // same slot, not a field of its own: one more field costs every request.
+  #headers: HTTPHeaders | string[] | null = null;
   #contentType: string | null = DEFAULT_CONTENT_TYPE;
   #etag: string | null = null;
   #contentLength: string | null = null;
@@ -125,7 +124,6 @@ export class HandlerOutput {
   /** Reset headers, status and buffered output to the defaults. Tornado: `clear`. */
   clear(): void {
     this.#headers = null;
-    this.#sent = null;
     this.#contentType = DEFAULT_CONTENT_TYPE;
     this.#etag = null;
     this.#contentLength = null;
@@ -186,11 +184,11 @@ export class HandlerOutput {
 
   /** The header map, built from the fields the first time something needs it. */
   #map(): HTTPHeaders {
-    if (this.#headers !== null) return this.#headers;
-    const sent = this.#sent;
-    if (sent !== null) {
-      this.#sent = null;
-      return (this.#headers = HTTPHeaders.fromRaw(sent));
+    const headers = this.#headers;
+    if (headers !== null) {
+      return headers instanceof HTTPHeaders
+        ? headers
+        : (this.#headers = HTTPHeaders.fromRaw(headers));
     }
     return (this.#headers = headerMapFrom(this.#contentType, this.#etag, this.#contentLength));
   }
@@ -201,7 +199,7 @@ export class HandlerOutput {
    * moves the headers to the map.
    */
   #setKnown(name: string, value: string | null): void {
-    if (this.#headers === null && this.#sent === null) {
+    if (this.#headers === null) {
       if (name === 'Content-Type') {
         this.#contentType = value;
         return;
@@ -221,7 +219,7 @@ export class HandlerOutput {
 
   /** A field-backed header's value (`Content-Type`, `Etag` or `Content-Length`). */
   #getKnown(name: 'Content-Type' | 'Etag' | 'Content-Length'): string | undefined {
-    if (this.#headers !== null || this.#sent !== null) return this.#map().get(name);
+    if (this.#headers !== null) return this.#map().get(name);
     const value =
       name === 'Etag'
         ? this.#etag
@@ -378,8 +376,7 @@ export class HandlerOutput {
         headers = this.#headersOut();
       }
       if (headers instanceof HTTPHeaders && !end) {
-        headers = this.#sent = headers.toFlatArray();
-        this.#headers = null;
+        headers = this.#headers = headers.toFlatArray();
       }
       // A HEAD response keeps its headers (Content-Length included) but never a body.
       if (this.request.method === 'HEAD') chunk = EMPTY;
@@ -447,7 +444,8 @@ export class HandlerOutput {
         }
         // No body, so nothing for these to describe (Tornado clears them the same way).
         // (Without the map there is no Content-Encoding or Content-Language to remove.)
-        const headers = this.#headers;
+        // (Headers not sent yet: a map here, never the flat array.)
+        const headers = this.#headers as HTTPHeaders | null;
         if (headers !== null) {
           headers.delete('Content-Encoding');
           headers.delete('Content-Language');
