@@ -12,7 +12,7 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 class BoomError extends Error {}
 
 /** Run `fn` while collecting the records it logs on appLog (claimed, so the suite stays green). */
-async function captureAppLog(fn: () => Promise<void>): Promise<LogRecord[]> {
+async function captureAppLog(fn: (records: LogRecord[]) => Promise<void>): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
   const remove = addLogInterceptor((r) => {
     if (r.logger !== 'app') return false;
@@ -20,7 +20,7 @@ async function captureAppLog(fn: () => Promise<void>): Promise<LogRecord[]> {
     return true;
   });
   try {
-    await fn();
+    await fn(records);
   } finally {
     remove();
   }
@@ -96,11 +96,15 @@ describe('IOLoop basics', () => {
 
   test('spawnCallback logs a failed coroutine instead of propagating it', async () => {
     const loop = IOLoop.current();
-    const records = await captureAppLog(async () => {
+    const records = await captureAppLog(async (seen) => {
       loop.spawnCallback(async function spawned(delay: number) {
         await sleep(delay);
         throw new BoomError('spawned boom');
       }, 1);
+      // Until the failure is logged (a fixed 20 ms was too short on a loaded machine), then a
+      // little longer, so a second record would be seen too.
+      const deadline = Date.now() + 5000;
+      while (seen.length === 0 && Date.now() < deadline) await sleep(5);
       await sleep(20);
     });
     assert.equal(records.length, 1);
