@@ -6,7 +6,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HTTPInputError, TyphoonError } from '../../src/errors.ts';
+import { HTTPInputError, TemplateNotFoundError, TyphoonError } from '../../src/errors.ts';
 import { parseBodyArguments, parseCookie, parseHeaderValue } from '../../src/httputil/index.ts';
 import {
   parseCookieHeader,
@@ -543,7 +543,7 @@ describe('fuzz: ranges', () => {
 });
 
 describe('fuzz: template parser', () => {
-  test('any source compiles or throws ParseError, and never crashes the parser', () => {
+  test('any source compiles or throws ParseError (or names a missing template), never crashes', () => {
     const piece = fc.oneof(
       fc.constantFrom(
         '{{',
@@ -610,6 +610,12 @@ describe('fuzz: template parser', () => {
         try {
           new Template(src, { name: 'p.html', loader });
         } catch (err) {
+          // `{% extends "y"{% … %}` extends the template `y"{% …`: the name runs to the tag's
+          // end, as in Tornado, and a name the loader lacks is a typed not-found error.
+          if (err instanceof TemplateNotFoundError) {
+            assert.ok(!['x', 'y'].includes(err.templateName ?? 'x'), String(err.templateName));
+            return;
+          }
           if (!(err instanceof ParseError)) throw err;
           assert.ok(err.lineno >= 0 && err.lineno <= src.split('\n').length);
         }
