@@ -327,7 +327,7 @@ export class Hub {
   }
 }
 
-type Resolver = (error: unknown) => void;
+type Reject = (error: unknown) => void;
 type Settle = (result: IteratorResult<Publication>) => void;
 
 /**
@@ -357,8 +357,8 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   // The next() call waiting, as its promise's two functions (no closure per call), and a list
   // only when a caller does not await each next() (an idle stream holds no array).
   #parkedResolve: Settle | null = null;
-  #parkedReject: Resolver | null = null;
-  #moreParked: Array<[Settle, Resolver]> | null = null;
+  #parkedReject: Reject | null = null;
+  #moreParked: Array<[Settle, Reject]> | null = null;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(hub: Hub, channel: string, since: StreamPosition | null, signal?: AbortSignal) {
@@ -394,7 +394,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
    * settling, an abort, close). Parking keeps only the caller's promise and its resolvers: no
    * suspended async frame per held stream.
    */
-  #advance(resolve: Settle, reject: Resolver): void {
+  #advance(resolve: Settle, reject: Reject): void {
     try {
       if (this.#closedByBroker) return reject(new BrokerClosedError());
       if (this.#finished) return resolve({ done: true, value: undefined });
@@ -467,7 +467,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #notify(): void {
     const resolve = this.#parkedResolve;
     if (resolve === null) return;
-    const reject = this.#parkedReject as Resolver;
+    const reject = this.#parkedReject as Reject;
     const more = this.#moreParked;
     this.#parkedResolve = null;
     this.#parkedReject = null;

@@ -284,13 +284,14 @@ class RedisEngine implements Engine {
     }) as unknown as RedisClientLike;
     const sub = cmd.duplicate();
     let subReadyBefore = false;
-    const dropped = (): void => {
+    // Any change of the command connection (lost, or a new one ready) forgets the setting.
+    const changed = (): void => {
       this.#durable = null;
       this.#connection++;
     };
-    cmd.on('error', dropped);
-    cmd.on('end', dropped);
-    cmd.on('ready', dropped);
+    cmd.on('error', changed);
+    cmd.on('end', changed);
+    cmd.on('ready', changed);
     for (const client of [cmd, sub]) {
       client.on('error', (error) => this.#onError(error));
       client.on('ready', () => {

@@ -91,6 +91,27 @@ function reader(stream: AsyncIterableIterator<Publication>) {
   };
 }
 
+/**
+ * Every process goes away, Redis is killed and started again, and a new process comes: `before`
+ * runs on a broker that is closed before the kill; the broker returned is the new process's.
+ */
+async function restartEverything(
+  server: RedisServer,
+  before: (broker: RedisBroker) => Promise<void>,
+): Promise<RedisBroker> {
+  const old = new RedisBroker({ url: server.url });
+  try {
+    await before(old);
+  } finally {
+    await old.close();
+  }
+  await server.kill();
+  await server.restart();
+  const fresh = new RedisBroker({ url: server.url });
+  cleanup.push(() => fresh.close());
+  return fresh;
+}
+
 async function until(check: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -293,20 +314,17 @@ test(
     // the channel, kept in its hash, tells the engine the data may be incomplete.
     const server: RedisServer = await startRedisServer(['--dbfilename', 'dump.rdb']);
     cleanup.push(() => server.close());
-    const before = new RedisBroker({ url: server.url });
     const kept: Publication[] = [];
-    for (let i = 1; i <= 10; i++) kept.push(await before.publish('c', i));
-    // A channel whose tail the restart does not touch changes epoch too: nothing tells them apart.
-    const other = await before.publish('other', 'x');
-    assert.equal(await command(server.port, 'SAVE'), '+OK');
+    let other: Publication | undefined;
     let last: Publication | undefined;
-    for (let i = 11; i <= 15; i++) last = await before.publish('c', i);
-    await before.close();
-    await server.kill();
-    await server.restart();
-
-    const after = new RedisBroker({ url: server.url });
-    cleanup.push(() => after.close());
+    const after = await restartEverything(server, async (before) => {
+      for (let i = 1; i <= 10; i++) kept.push(await before.publish('c', i));
+      // A channel whose tail the restart does not touch changes epoch too: nothing tells them
+      // apart.
+      other = await before.publish('other', 'x');
+      assert.equal(await command(server.port, 'SAVE'), '+OK');
+      for (let i = 11; i <= 15; i++) last = await before.publish('c', i);
+    });
     const { epoch } = last as Publication;
     const next = await after.publish('c', 'after');
     assert.notEqual(next.epoch, epoch, `offset ${next.offset} handed out again in epoch ${epoch}`);
@@ -316,7 +334,7 @@ test(
       assert.equal(resumed.recovered, false, `resumed from ${since.offset}@${since.epoch}`);
       assert.equal(resumed.position.epoch, next.epoch);
     }
-    const otherNow = await after.history('other', { since: position(other) });
+    const otherNow = await after.history('other', { since: position(other as Publication) });
     assert.equal(otherNow.recovered, false);
     // Once moved, the channel keeps its new epoch while this Redis runs.
     const again = await after.publish('c', 'again');
@@ -336,14 +354,11 @@ test(
       'always',
     ]);
     cleanup.push(() => server.close());
-    const before = new RedisBroker({ url: server.url });
-    const first = await before.publish('c', 1);
-    const second = await before.publish('c', 2);
-    await before.close();
-    await server.kill();
-    await server.restart();
-    const after = new RedisBroker({ url: server.url });
-    cleanup.push(() => after.close());
+    const published: Publication[] = [];
+    const after = await restartEverything(server, async (before) => {
+      published.push(await before.publish('c', 1), await before.publish('c', 2));
+    });
+    const [first, second] = published as [Publication, Publication];
     const resumed = await after.history('c', { since: position(first) });
     assert.equal(resumed.recovered, true);
     assert.deepEqual(
@@ -371,17 +386,14 @@ test(
       '',
     ]);
     cleanup.push(() => server.close());
-    const before = new RedisBroker({ url: server.url });
-    const first = await before.publish('c', 1);
-    assert.equal((await before.publish('c', 2)).offset, 2);
-    await before.close();
-    await server.kill();
-    await server.restart();
-    const after = new RedisBroker({ url: server.url });
-    cleanup.push(() => after.close());
-    const resumed = await after.history('c', { since: position(first) });
+    let first: Publication | undefined;
+    const after = await restartEverything(server, async (before) => {
+      first = await before.publish('c', 1);
+      assert.equal((await before.publish('c', 2)).offset, 2);
+    });
+    const resumed = await after.history('c', { since: position(first as Publication) });
     assert.equal(resumed.recovered, false);
-    assert.notEqual(resumed.position.epoch, first.epoch);
+    assert.notEqual(resumed.position.epoch, (first as Publication).epoch);
   },
 );
 
