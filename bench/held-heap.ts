@@ -6,8 +6,8 @@
  * A server child (run with `--expose-gc`) holds N idle streams opened by this process over
  * loopback; after a full GC it reports `heapUsed`, and (heapUsed with N − heapUsed after a
  * warm-up with none) / N is printed. Contenders:
- * - `typhoon` — `Application` + an `EventSourceHandler` that streams a `MemoryBroker` channel
- *   from `Last-Event-ID`, written as bench/peers/typhoon-sse-server.ts writes it;
+ * - `typhoon` — `Application` + the scale benchmark's handler (bench/peers/sse-handler.ts)
+ *   streaming a `MemoryBroker` channel from `Last-Event-ID`;
  * - `handler` — the same handler holding the request without a broker stream;
  * - `raw` — bare `node:http` keeping each `ServerResponse` in a Set.
  *
@@ -131,37 +131,19 @@ async function serve(contender: Contender): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as net.AddressInfo).port;
   } else {
-    const { MemoryBroker, formatPosition, parsePosition } = await import('../src/broker/index.ts');
+    const { MemoryBroker } = await import('../src/broker/index.ts');
     const { configureLogging } = await import('../src/log.ts');
     const { Application, EventSourceHandler } = await import('../src/web/index.ts');
-    type Publication = import('../src/broker/index.ts').Publication;
+    const { brokerEvents } = await import('./peers/sse-handler.ts');
     configureLogging({ level: 'warning' });
-    const broker = new MemoryBroker();
-    class Events extends EventSourceHandler {
-      #stream: AsyncIterableIterator<Publication> | undefined;
-
-      override async get(channel: string): Promise<void> {
-        const last = this.lastEventId;
-        if (contender === 'handler') {
-          await this.flush();
-          await new Promise<void>(() => {}); // held until the process ends
-          return;
-        }
-        const stream = broker.stream(channel, {
-          since: last === null ? null : parsePosition(last),
-        });
-        this.#stream = stream;
-        for await (const pub of stream) {
-          await this.sendEncoded(
-            EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
-          );
-        }
-      }
-
-      override onConnectionClose(): void {
-        void this.#stream?.return?.();
+    // `handler`: the request held with its headers out, and no broker stream.
+    class Held extends EventSourceHandler {
+      override async get(): Promise<void> {
+        await this.flush();
+        await new Promise<void>(() => {}); // held until the process ends
       }
     }
+    const Events = contender === 'handler' ? Held : brokerEvents(new MemoryBroker());
     const app = new Application([['/events/([^/]+)', Events]]);
     const server = await app.listen(0, '127.0.0.1');
     port = (server.address() as net.AddressInfo).port;

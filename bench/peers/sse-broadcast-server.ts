@@ -2,8 +2,8 @@
  * One process holding Server-Sent Events streams and broadcasting a message to all of them
  * for each line it reads on stdin: the measured side of `bench/instructions.ts sse:KIND`.
  *
- * - `typhoon`: `Application` + an `EventSourceHandler` streaming a `MemoryBroker` channel with
- *   `encodeOnce`, written as the scale benchmark's typhoon server writes it; a line publishes.
+ * - `typhoon`: `Application` + the handler of bench/peers/sse-handler.ts (the scale
+ *   benchmark's) streaming a `MemoryBroker` channel; a line publishes.
  * - `raw`: bare `node:http` keeping each response in a Set; a line encodes one event and
  *   writes the same bytes to every response.
  *
@@ -34,31 +34,13 @@ if (kind === 'raw') {
     for (const res of clients) res.write(bytes);
   };
 } else if (kind === 'typhoon') {
-  const { MemoryBroker, formatPosition, parsePosition } = await import('../../src/broker/index.ts');
+  const { MemoryBroker } = await import('../../src/broker/index.ts');
   const { configureLogging } = await import('../../src/log.ts');
-  const { Application, EventSourceHandler } = await import('../../src/web/index.ts');
-  type Publication = import('../../src/broker/index.ts').Publication;
+  const { Application } = await import('../../src/web/index.ts');
+  const { brokerEvents } = await import('./sse-handler.ts');
   configureLogging({ level: 'warning' });
   const broker = new MemoryBroker();
-  class Events extends EventSourceHandler {
-    #stream: AsyncIterableIterator<Publication> | undefined;
-
-    override async get(channel: string): Promise<void> {
-      const last = this.lastEventId;
-      const stream = broker.stream(channel, { since: last === null ? null : parsePosition(last) });
-      this.#stream = stream;
-      for await (const pub of stream) {
-        await this.sendEncoded(
-          EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
-        );
-      }
-    }
-
-    override onConnectionClose(): void {
-      void this.#stream?.return?.();
-    }
-  }
-  const app = new Application([['/events/([^/]+)', Events]]);
+  const app = new Application([['/events/([^/]+)', brokerEvents(broker)]]);
   const server = await app.listen(portArgument(), '127.0.0.1');
   port = (server.address() as net.AddressInfo).port;
   broadcast = (k) => void broker.publish('room', { k });
