@@ -291,7 +291,7 @@ function stringAsBytes(s: string): string {
 function hmacHex(algorithm: 'sha1' | 'sha256', key: string | Buffer, data: string): string {
   // `data` is built from ASCII fields plus the name; for the signed string of a received value
   // it is latin1 (one char per received byte), which must be hashed as those same bytes.
-  return createHmac(algorithm, key).update(Buffer.from(data, 'latin1')).digest('hex');
+  return createHmac(algorithm, key).update(data, 'latin1').digest('hex');
 }
 
 function safeEqualAscii(received: string, expected: string): boolean {
