@@ -1,11 +1,8 @@
 /**
  * The typhoon handler the SSE benchmarks hold, written as a user would write it: an
- * `EventSourceHandler` that streams a broker channel from the client's `Last-Event-ID`, each
- * publication encoded once for all the clients of a process (`encodeOnce`), and a `reset`
- * event instead of a silent gap when the position cannot be resumed.
- *
- * It ends its stream from `onConnectionClose()` instead of passing `signal` to the broker: the
- * close notice is there anyway, and an `AbortSignal` per held connection costs about a kilobyte.
+ * `EventSourceHandler` that relays a broker channel from the client's `Last-Event-ID`, each
+ * publication encoded once for all the clients of a process (one shared `toEvent`), and a
+ * `reset` event instead of a silent gap when the position cannot be resumed.
  */
 import {
   BrokerRecoveryError,
@@ -15,13 +12,16 @@ import {
   type Publication,
   type StreamPosition,
 } from '../../src/broker/index.ts';
-import { EventSourceHandler } from '../../src/web/index.ts';
+import { EventSourceHandler, type ServerSentEvent } from '../../src/web/index.ts';
+
+// One function for every client, so each publication is encoded once per process.
+function toEvent(pub: Publication): ServerSentEvent {
+  return { id: formatPosition(pub), data: pub.data };
+}
 
 /** A handler class streaming `broker`'s channel named by the route's first group. */
 export function brokerEvents(broker: Broker): typeof EventSourceHandler {
   return class Events extends EventSourceHandler {
-    #stream: AsyncIterableIterator<Publication> | undefined;
-
     override async get(channel: string): Promise<void> {
       let since: StreamPosition | null = null;
       const last = this.lastEventId;
@@ -33,23 +33,13 @@ export function brokerEvents(broker: Broker): typeof EventSourceHandler {
           return;
         }
       }
-      const stream = broker.stream(channel, { since });
-      this.#stream = stream;
       try {
-        for await (const pub of stream) {
-          await this.sendEncoded(
-            EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
-          );
-        }
+        await this.relay(broker.stream(channel, { since }), toEvent);
       } catch (error) {
         if (!(error instanceof BrokerRecoveryError)) throw error;
         // The page must reload its state: tell it so, never a silent gap.
         await this.sendEvent({ event: 'reset', data: error.message });
       }
-    }
-
-    override onConnectionClose(): void {
-      void this.#stream?.return?.();
     }
   };
 }

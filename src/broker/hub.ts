@@ -25,6 +25,7 @@ import { Future, QuietFuture } from '../concurrent.ts';
 import { BrokerClosedError, BrokerRecoveryError, BrokerUnavailableError } from '../errors.ts';
 import { appLog } from '../log.ts';
 import { Deque } from '../internal/deque.ts';
+import { kPushResume, kPushTo, type PushSink } from '../internal/symbols.ts';
 import {
   position,
   type HistoryResult,
@@ -359,6 +360,11 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   #parkedResolve: Settle | null = null;
   #parkedReject: Reject | null = null;
   #moreParked: Array<[Settle, Reject]> | null = null;
+  // Push mode: the reader takes publications as they come (no promise per publication).
+  #sink: PushSink<Publication> | null = null;
+  #sinkPaused = false;
+  #pumping = false;
+  #pumpAgain = false;
   readonly #onAbort: (() => void) | undefined;
 
   constructor(hub: Hub, channel: string, since: StreamPosition | null, signal?: AbortSignal) {
@@ -376,6 +382,28 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     return this;
   }
 
+  /**
+   * Push mode: from now on every publication goes to `sink.push` in order (history first, as
+   * `next()` would hand it), and `sink.end` says how the stream ended. A live publication
+   * meeting an idle sink goes straight through, with no buffer, promise or result object.
+   * A paused sink lets publications queue in the same bounded buffer a slow `next()` reader
+   * has, then fall back to re-reading the history.
+   */
+  [kPushTo](sink: PushSink<Publication>): void {
+    if (this.#sink !== null || this.#started) {
+      throw new TypeError('this stream is already being read');
+    }
+    this.#sink = sink;
+    this.#pump();
+  }
+
+  /** The paused sink takes publications again. */
+  [kPushResume](): void {
+    if (!this.#sinkPaused) return;
+    this.#sinkPaused = false;
+    this.#pump();
+  }
+
   /** Publications queued for the reader right now (waitFor takes them in one go). */
   takeBuffered(max: number): Publication[] {
     const out: Publication[] = [];
@@ -386,6 +414,11 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   }
 
   next(): Promise<IteratorResult<Publication>> {
+    if (this.#sink !== null) {
+      return Promise.reject(
+        new TypeError('this stream pushes to a sink; it is not read by next()'),
+      );
+    }
     return new Promise((resolve, reject) => this.#advance(resolve, reject));
   }
 
@@ -465,6 +498,7 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
   }
 
   #notify(): void {
+    if (this.#sink !== null) return this.#pump();
     const resolve = this.#parkedResolve;
     if (resolve === null) return;
     const reject = this.#parkedReject as Reject;
@@ -474,6 +508,80 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
     this.#moreParked = null;
     this.#advance(resolve, reject);
     if (more !== null) for (const [res, rej] of more) this.#advance(res, rej);
+  }
+
+  // Push mode's #advance: hand the sink everything available, then wait for a #notify.
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#pumpAgain = false;
+        this.#pumpOnce();
+      } while (this.#pumpAgain && this.#sink !== null);
+    } catch (error) {
+      this.#finish();
+      this.#endPush(error);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpOnce(): void {
+    if (this.#closedByBroker) return this.#endPush(new BrokerClosedError());
+    if (this.#finished) return this.#endPush(undefined);
+    if (this.#aborted()) {
+      this.#finish();
+      return this.#endPush(undefined);
+    }
+    if (!this.#started) {
+      this.#started = true;
+      this.#start().then(
+        () => this.#startSettled(null),
+        (error: unknown) => this.#startSettled(error),
+      );
+      return;
+    }
+    if (!this.#startDone || this.#sinkPaused) return;
+    if (this.#startFailure !== null) {
+      this.#finish();
+      return this.#endPush(this.#startFailure);
+    }
+    const sink = this.#sink as PushSink<Publication>;
+    const buffer = this.#buffer;
+    if (buffer !== null) {
+      while (buffer.length > 0) {
+        if (!sink.push(buffer.shift() as Publication)) {
+          this.#sinkPaused = true;
+          return;
+        }
+        if (this.#sink === null || this.#finished) return void (this.#pumpAgain = true);
+      }
+    }
+    if (this.#error !== null) {
+      const error = this.#error;
+      this.#finish();
+      return this.#endPush(error);
+    }
+    if (this.#behind) {
+      this.#catchUp().then(
+        () => this.#pump(),
+        (error: unknown) => {
+          this.#finish();
+          this.#endPush(error);
+        },
+      );
+    }
+  }
+
+  #endPush(error: unknown): void {
+    const sink = this.#sink;
+    if (sink === null) return;
+    this.#sink = null;
+    sink.end(error);
   }
 
   async #start(): Promise<void> {
@@ -588,6 +696,32 @@ export class StreamConsumer implements AsyncIterableIterator<Publication>, Consu
       return;
     }
     if (this.#behind) return;
+    const sink = this.#sink;
+    if (
+      sink !== null &&
+      this.#startDone &&
+      !this.#sinkPaused &&
+      !this.#pumping &&
+      (this.#buffer === null || this.#buffer.length === 0)
+    ) {
+      // Push mode's fast path: the next publication, nothing waiting before it.
+      const tail = this.#tail as StreamPosition;
+      if (p.epoch === tail.epoch && p.offset === tail.offset + 1) {
+        this.#tail = p;
+        this.#pumping = true;
+        try {
+          if (!sink.push(p)) this.#sinkPaused = true;
+        } catch (error) {
+          this.#finish();
+          this.#endPush(error);
+        } finally {
+          this.#pumping = false;
+        }
+        // The sink may have ended the stream while it ran (return() → #notify → #pump).
+        if (this.#pumpAgain) this.#pump();
+        return;
+      }
+    }
     this.#queue(p);
     this.#notify();
   }

@@ -38,3 +38,21 @@ export const kConnectionClose: unique symbol = Symbol('typhoon.web.connectionClo
 
 /** `RequestHandler[kMethodStart]()`: the verb's method is about to run (an event stream opens). */
 export const kMethodStart: unique symbol = Symbol('typhoon.web.methodStart');
+
+/** What a source hands items to in push mode (see {@link kPushTo}). */
+export interface PushSink<T> {
+  /** One item, in order. Returning false pauses the source until `source[kPushResume]()`. */
+  push(item: T): boolean;
+  /** The source ended: `undefined` when it finished, else its error. Called once. */
+  end(error: unknown): void;
+}
+
+/**
+ * `iterator[kPushTo]?.(sink)`: an async iterator that can also push (a broker stream) hands
+ * its items to `sink` as they come, instead of one promise per `next()`. It is then no longer
+ * read with `next()`; `return()` still ends it (and `sink.end(undefined)` follows).
+ */
+export const kPushTo: unique symbol = Symbol('typhoon.pushTo');
+
+/** `iterator[kPushResume]()`: the sink that paused the push (returned false) takes items again. */
+export const kPushResume: unique symbol = Symbol('typhoon.pushResume');

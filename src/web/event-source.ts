@@ -30,10 +30,18 @@
  */
 
 import type * as net from 'node:net';
-import { QuietFuture, type Future } from '../concurrent.ts';
+import { Future, QuietFuture } from '../concurrent.ts';
 import { HTTPOutputError, StreamClosedError } from '../errors.ts';
 import { genLog } from '../log.ts';
-import { kConnectionClose, kFinished, kMethodStart, kSetTransforms } from '../internal/symbols.ts';
+import {
+  kConnectionClose,
+  kFinished,
+  kMethodStart,
+  kPushResume,
+  kPushTo,
+  kSetTransforms,
+  type PushSink,
+} from '../internal/symbols.ts';
 import { RequestHandler } from './request-handler.ts';
 
 /** One Server-Sent Event. At least one field must be given. */
@@ -65,6 +73,20 @@ const BAD_ID = /[\r\n\0]/;
 const HEARTBEAT = Buffer.from(':\n', 'latin1');
 // encodeOnce's encodings, by the object they were made for.
 const encodedByKey = new WeakMap<object, Buffer>();
+// relay()'s encodings: per `toEvent` function, then per item (an item may be relayed with
+// different functions, each its own event).
+const relayEncodings = new WeakMap<Function, WeakMap<object, Uint8Array>>();
+
+/** What the handler holds of a running relay. */
+interface RelayControl {
+  stop(): void;
+  waitForDrain(socket: net.Socket): void;
+}
+
+/** How a relay can write: set by EventSourceHandler, which alone sees its own fields. */
+let relayWrite: (handler: EventSourceHandler, bytes: Uint8Array, relay: RelayControl) => boolean;
+/** A relay ended: set by EventSourceHandler. */
+let relayEnded: (handler: EventSourceHandler, relay: RelayControl) => void;
 
 /** One heartbeat timer for every open stream with the same interval. */
 interface Sweep {
@@ -168,6 +190,9 @@ export class EventSourceHandler extends RequestHandler {
   #closedFuture: QuietFuture<void> | undefined;
   // onConnectionClose() ran (the server's notice, or our own cut-off of a slow client).
   #closeNotified = false;
+  // Running relay() calls: a field for the usual one, a Set only for more at once.
+  #relay: RelayControl | undefined;
+  #moreRelays: Set<RelayControl> | undefined;
 
   /**
    * Encode `event` once, to send the same bytes to many clients with
@@ -319,6 +344,99 @@ export class EventSourceHandler extends RequestHandler {
     return future;
   }
 
+  /**
+   * Send every item of `source` as an event, as it comes, until `source` ends or the client
+   * leaves; the Future then resolves. It fails with the error of `source` (for a broker
+   * stream, `BrokerRecoveryError` when the client's position cannot be resumed: tell the page
+   * to reload) or of `toEvent` (a `TypeError` for an event that cannot be sent), after ending
+   * `source`. Ending the stream from the handler (`finish()`) or the client leaving ends
+   * `source` too (its `return()`), so a broker stream needs no `signal`.
+   *
+   * `toEvent(item)` makes the event of one item: a {@link ServerSentEvent}, or bytes from
+   * {@link EventSourceHandler.encodeEvent}. Its result is kept per item object and function
+   * while the item lives, so a publication relayed to every client of a process is encoded
+   * once when they share one `toEvent` (a module-level function, not a closure per request).
+   *
+   * A client that reads slowly is never buffered for without bound: once node holds more than
+   * the socket's high-water mark for it, the relay waits for the socket to drain, and the
+   * source holds what comes meanwhile (a broker stream keeps a bounded buffer, then re-reads
+   * its history, or fails with `BrokerRecoveryError` when the client fell out of it).
+   *
+   * A broker stream is relayed without a promise per event (publications are pushed to the
+   * socket as they arrive); any other async iterable is read with `next()`.
+   *
+   * @example
+   * ```ts
+   * const toEvent = (pub: Publication) => ({ id: formatPosition(pub), data: pub.data });
+   *
+   * class Events extends EventSourceHandler {
+   *   async get(channel: string) {
+   *     const since = this.lastEventId === null ? null : parsePosition(this.lastEventId);
+   *     try {
+   *       await this.relay(broker.stream(channel, { since }), toEvent);
+   *     } catch (error) {
+   *       if (!(error instanceof BrokerRecoveryError)) throw error;
+   *       await this.sendEvent({ event: 'reset', data: error.message });
+   *     }
+   *   }
+   * }
+   * ```
+   * Tornado: none.
+   */
+  relay<T>(
+    source: AsyncIterable<T>,
+    toEvent: (item: T) => ServerSentEvent | Uint8Array,
+  ): Future<void> {
+    if (typeof toEvent !== 'function') {
+      throw new TypeError('relay(source, toEvent): toEvent is a function');
+    }
+    const iterator = source[Symbol.asyncIterator]();
+    const future = new Future<void>();
+    if (this.#socket === undefined) this.#open();
+    if (this.#socket === undefined || this.#closedFuture !== undefined) {
+      // Nothing will be sent: end the source (it may hold a broker subscription).
+      endQuietly(iterator);
+      future.setResult(undefined);
+      return future;
+    }
+    let cache = relayEncodings.get(toEvent);
+    if (cache === undefined) {
+      cache = new WeakMap();
+      relayEncodings.set(toEvent, cache);
+    }
+    const relay = new Relay<T>(this, iterator, toEvent, cache, future);
+    if (this.#relay === undefined) this.#relay = relay;
+    else (this.#moreRelays ??= new Set()).add(relay);
+    relay.start();
+    return future;
+  }
+
+  static {
+    relayWrite = (handler, bytes, relay): boolean => {
+      if (handler.#closedFuture !== undefined) return false;
+      const socket = handler.#socket as net.Socket;
+      if (handler.finished || socket.destroyed) {
+        void handler.#closed('the client closed the event stream');
+        return false;
+      }
+      const pending = socket.writableLength;
+      if (pending > 0 && pending + bytes.length > handler.#maxWriteBuffer) {
+        void handler.#tooSlow(socket, pending);
+        return false;
+      }
+      handler.#wrote = true;
+      // No callback: a failed write closes the connection, which ends the relay.
+      handler.request.connection!.write(bytes);
+      if (!socket.writableNeedDrain) return true;
+      relay.waitForDrain(socket);
+      return false;
+    };
+    relayEnded = (handler, relay): void => {
+      if (handler.#relay === relay) handler.#relay = undefined;
+      else handler.#moreRelays?.delete(relay);
+    };
+  }
+
   /** `get()` is starting: send the status line and headers now. */
   override [kMethodStart](): void {
     if (this.request.method === 'GET') this.#open();
@@ -400,9 +518,17 @@ export class EventSourceHandler extends RequestHandler {
     return future;
   }
 
-  /** Stop the heartbeat and fail every later send with one shared Future. */
+  /** Stop the heartbeat and relays, and fail every later send with one shared Future. */
   #closed(message: string): QuietFuture<void> {
     this.#stopHeartbeat();
+    if (this.#relay !== undefined) {
+      this.#relay.stop();
+      this.#relay = undefined;
+    }
+    if (this.#moreRelays !== undefined) {
+      for (const relay of this.#moreRelays) relay.stop();
+      this.#moreRelays = undefined;
+    }
     let future = this.#closedFuture;
     if (future === undefined) {
       future = new QuietFuture<void>();
@@ -449,6 +575,141 @@ export class EventSourceHandler extends RequestHandler {
 }
 
 function ignore(): void {}
+
+function endQuietly(iterator: AsyncIterator<unknown>): void {
+  try {
+    iterator.return?.().then(undefined, ignore);
+  } catch {
+    // A source that cannot end is left to the garbage collector.
+  }
+}
+
+/**
+ * One relay() call: a {@link PushSink} for a source that pushes, or a `next()` loop for any
+ * other, both writing through the handler's bound.
+ */
+class Relay<T> implements PushSink<T>, RelayControl {
+  readonly #handler: EventSourceHandler;
+  readonly #iterator: AsyncIterator<T>;
+  readonly #toEvent: (item: T) => ServerSentEvent | Uint8Array;
+  readonly #cache: WeakMap<object, Uint8Array>;
+  readonly #future: Future<void>;
+  #failure: unknown = undefined;
+  #stopped = false;
+  // Waiting for the socket to drain: what resumes the source (made only when needed).
+  #onDrain: (() => void) | undefined;
+  #drainSocket: net.Socket | undefined;
+  #resumeLoop: (() => void) | undefined;
+
+  constructor(
+    handler: EventSourceHandler,
+    iterator: AsyncIterator<T>,
+    toEvent: (item: T) => ServerSentEvent | Uint8Array,
+    cache: WeakMap<object, Uint8Array>,
+    future: Future<void>,
+  ) {
+    this.#handler = handler;
+    this.#iterator = iterator;
+    this.#toEvent = toEvent;
+    this.#cache = cache;
+    this.#future = future;
+  }
+
+  start(): void {
+    const pushTo = (this.#iterator as { [kPushTo]?: (sink: PushSink<T>) => void })[kPushTo];
+    if (typeof pushTo === 'function') {
+      try {
+        pushTo.call(this.#iterator, this);
+        return;
+      } catch (error) {
+        // Already being read: fall back to next(), which reports that plainly.
+        if (!(error instanceof TypeError)) return this.end(error);
+      }
+    }
+    void this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (!this.#stopped) {
+        const result = await this.#iterator.next();
+        if (result.done === true || this.#stopped) break;
+        if (!this.push(result.value) && !this.#stopped) {
+          await new Promise<void>((resolve) => (this.#resumeLoop = resolve));
+        }
+      }
+    } catch (error) {
+      this.#failure ??= error;
+      if (!this.#stopped) endQuietly(this.#iterator);
+      this.#stopped = true;
+    }
+    this.end(undefined);
+  }
+
+  push(item: T): boolean {
+    if (this.#stopped) return false;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#encode(item);
+    } catch (error) {
+      this.#failure = error;
+      this.stop();
+      return false;
+    }
+    return relayWrite(this.#handler, bytes, this);
+  }
+
+  #encode(item: T): Uint8Array {
+    if (typeof item !== 'object' || item === null) return eventBytes(this.#toEvent(item));
+    let bytes = this.#cache.get(item);
+    if (bytes === undefined) {
+      bytes = eventBytes(this.#toEvent(item));
+      this.#cache.set(item, bytes);
+    }
+    return bytes;
+  }
+
+  /** The socket's buffer is past its high-water mark: resume the source once it drains. */
+  waitForDrain(socket: net.Socket): void {
+    this.#onDrain ??= (): void => {
+      this.#drainSocket = undefined;
+      if (this.#stopped) return;
+      const resume = this.#resumeLoop;
+      this.#resumeLoop = undefined;
+      if (resume !== undefined) resume();
+      else (this.#iterator as { [kPushResume]?: () => void })[kPushResume]?.();
+    };
+    this.#drainSocket = socket;
+    socket.once('drain', this.#onDrain);
+  }
+
+  /** The stream closed, or `toEvent` failed: end the source; `end()` follows from it. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#drainSocket !== undefined && this.#onDrain !== undefined) {
+      this.#drainSocket.removeListener('drain', this.#onDrain);
+      this.#drainSocket = undefined;
+    }
+    const resume = this.#resumeLoop;
+    this.#resumeLoop = undefined;
+    endQuietly(this.#iterator);
+    resume?.();
+  }
+
+  end(error: unknown): void {
+    this.#stopped = true;
+    relayEnded(this.#handler, this);
+    const failure = this.#failure ?? error;
+    if (this.#future.done()) return;
+    if (failure === undefined) this.#future.setResult(undefined);
+    else this.#future.setException(failure);
+  }
+}
+
+function eventBytes(event: ServerSentEvent | Uint8Array): Uint8Array {
+  return event instanceof Uint8Array ? event : Buffer.from(eventText(event), 'utf8');
+}
 
 function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
