@@ -35,7 +35,12 @@ import {
   type StreamPosition,
 } from '../../src/broker/index.ts';
 import { HTTPError } from '../../src/errors.ts';
-import { Application, EventSourceHandler, RequestHandler } from '../../src/web/index.ts';
+import {
+  Application,
+  EventSourceHandler,
+  RequestHandler,
+  type ServerSentEvent,
+} from '../../src/web/index.ts';
 import { WebSocketHandler } from '../../src/websocket/index.ts';
 
 /** How a publication goes to a client: its position and its data. */
@@ -103,6 +108,11 @@ export class PollHandler extends ChannelHandler {
   }
 }
 
+// One function shared by every client, so each publication is encoded once per process.
+function publicationEvent(pub: Publication): ServerSentEvent {
+  return { id: formatPosition(pub), data: pub.data };
+}
+
 /** `GET /channels/NAME/events`: Server-Sent Events from `Last-Event-ID`. */
 export class EventsHandler extends EventSourceHandler {
   protected broker!: Broker;
@@ -118,12 +128,8 @@ export class EventsHandler extends EventSourceHandler {
       return;
     }
     try {
-      for await (const pub of this.broker.stream(channel, { since, signal: this.signal })) {
-        // One encoding per publication, shared by every client of this process.
-        await this.sendEncoded(
-          EventSourceHandler.encodeOnce(pub, () => ({ id: formatPosition(pub), data: pub.data })),
-        );
-      }
+      // Ends when the client leaves; pushed to the socket, no promise per event.
+      await this.relay(this.broker.stream(channel, { since }), publicationEvent);
     } catch (error) {
       if (!(error instanceof BrokerRecoveryError)) throw error;
       await this.sendEvent({ event: 'reload', data: { position: formatPosition(error.position) } });

@@ -8,20 +8,22 @@
  * timeouts see a live connection. A client that stops reading is closed once more than
  * `sseMaxWriteBuffer` bytes wait for it, instead of growing the server's memory.
  *
- * For a broadcast, encode the event once with {@link EventSourceHandler.encodeEvent} and hand
- * the same bytes to every client with {@link EventSourceHandler.sendEncoded}: fanning one
- * message out to 100,000 clients then costs one encoding, not 100,000.
+ * {@link EventSourceHandler.relay} sends a broker stream (or any async iterable) until either
+ * side ends, encoding each publication once for all the clients of a process. For a broadcast
+ * of your own, encode the event once with {@link EventSourceHandler.encodeEvent} and hand the
+ * same bytes to every client with {@link EventSourceHandler.sendEncoded}: fanning one message
+ * out to 100,000 clients then costs one encoding, not 100,000.
  *
  * @example
  * ```ts
+ * const toEvent = (pub: Publication) => ({ id: formatPosition(pub), data: pub.data });
+ *
  * class Events extends EventSourceHandler {
  *   async get(channel: string) {
  *     // A first visit reads the kept history. parsePosition throws on a malformed id:
  *     // examples/realtime answers that, and BrokerRecoveryError, with a reload event.
  *     const since = this.lastEventId === null ? null : parsePosition(this.lastEventId);
- *     for await (const pub of broker.stream(channel, { since, signal: this.signal })) {
- *       await this.sendEvent({ id: formatPosition(pub), data: pub.data });
- *     }
+ *     await this.relay(broker.stream(channel, { since }), toEvent);
  *   }
  * }
  * ```
