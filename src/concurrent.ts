@@ -158,6 +158,16 @@ export class Future<T = unknown> extends Promise<T> {
       get(this: unknown) {
         if (typeof this === 'object' && this !== null && #flags in this) {
           if (!hasAny(this.#flags, RETRIEVED)) Future.#retrieve(this);
+          else if (stateOf(this.#flags) !== PENDING) {
+            // Awaited again once done and retrieved: nothing is left to track, so an own
+            // property lets later awaits skip this getter (a Future awaited once, the common
+            // case, never gets here and keeps its shape).
+            Reflect.defineProperty(this, 'constructor', {
+              value: Promise,
+              writable: true,
+              configurable: true,
+            });
+          }
         }
         return Promise;
       },

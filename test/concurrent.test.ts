@@ -258,6 +258,35 @@ describe('helpers', () => {
   });
 });
 
+describe('a Future awaited again and again', () => {
+  test('each await gives the outcome, and the Future keeps working as one', async () => {
+    const ok = new Future<number>();
+    ok.setResult(3);
+    let sum = 0;
+    for (let i = 0; i < 5; i++) sum += await ok;
+    assert.equal(sum, 15);
+    assert.equal(ok.constructor, Promise);
+    assert.equal(ok.result(), 3);
+    assert.equal(ok.done(), true);
+    assert.deepEqual(Object.keys(ok), [], 'nothing enumerable is added');
+    const seen = await new Promise((resolve) => ok.addDoneCallback((f) => resolve(f.result())));
+    assert.equal(seen, 3);
+    assert.equal(await ok.then((v) => v + 1), 4);
+
+    const failed = new Future<number>();
+    failed.setException(new BoomError('again'));
+    for (let i = 0; i < 3; i++) await assert.rejects(failed, BoomError);
+    assert.ok(failed.exception() instanceof BoomError);
+
+    // Awaited twice while pending: both awaits get the result set later.
+    const later = new Future<string>();
+    const both = Promise.all([(async () => await later)(), (async () => await later)()]);
+    setTimeout(() => later.setResult('x'), 1);
+    assert.deepEqual(await both, ['x', 'x']);
+    assert.equal(await later, 'x');
+  });
+});
+
 describe('QuietFuture', () => {
   test('is a Future that awaits like one, and marks each failure retrieved as it is set', async () => {
     const ok = new QuietFuture<number>();
@@ -298,6 +327,9 @@ describe('never-retrieved exceptions', () => {
         const d = new Future(); const pendingError = new Error('awaited-pending');
         setTimeout(() => d.setException(pendingError), 5);
         try { await d; } catch {}
+        // Awaited over and over once failed: the first await already retrieved it.
+        const e = new Future(); e.setException(new Error('awaited-again'));
+        for (let i = 0; i < 3; i++) { try { await e; } catch {} }
       })();
       for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
       console.log('END');
