@@ -14,6 +14,7 @@ import {
 } from '../../src/errors.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
+import { kPushResume, kPushTo, type PushSink } from '../../src/internal/symbols.ts';
 
 export interface BrokerContract {
   /** Engine name, for test titles. */
@@ -27,6 +28,14 @@ export interface BrokerContract {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(5);
+  }
+}
 
 /** Collect `n` publications from a stream (or fail after `ms`). */
 async function take(
@@ -52,6 +61,42 @@ async function take(
     out.push(step.value);
   }
   return out;
+}
+
+/**
+ * Read `stream` in push mode, as `EventSourceHandler.relay` does: every publication lands in
+ * `got`; `pauseAfter` makes the sink refuse more after that many until `resume()`.
+ */
+function pushInto(
+  stream: AsyncIterator<Publication>,
+  pauseAfter = Infinity,
+): { got: Publication[]; ended: Promise<unknown>; resume(): void } {
+  const got: Publication[] = [];
+  let endWith!: (error: unknown) => void;
+  const ended = new Promise<unknown>((resolve) => (endWith = resolve));
+  let limit = pauseAfter;
+  const sink: PushSink<Publication> = {
+    push(p) {
+      got.push(p);
+      return got.length < limit;
+    },
+    end(error) {
+      endWith(error ?? 'ended');
+    },
+  };
+  const pushable = stream as AsyncIterator<Publication> & {
+    [kPushTo](sink: PushSink<Publication>): void;
+    [kPushResume](): void;
+  };
+  pushable[kPushTo](sink);
+  return {
+    got,
+    ended,
+    resume() {
+      limit = Infinity;
+      pushable[kPushResume]();
+    },
+  };
 }
 
 const offsets = (pubs: readonly Publication[]): number[] => pubs.map((p) => p.offset);
@@ -451,6 +496,60 @@ export function brokerContract({ name, make, fresh, skip }: BrokerContract): voi
       await stalled.return?.();
       await stalledStep;
       await reader.return?.();
+    });
+
+    it('push mode (what relay() reads): history then live in order; a paused sink is caught up from history; return() ends it', async () => {
+      const b = broker({ historySize: 5000 });
+      for (const i of range(1, 3)) await b.publish('c', i);
+      const stream = b.stream('c');
+      const pushed = pushInto(stream, 5);
+      await until(() => pushed.got.length === 3);
+      await sleep(100); // a Redis subscription takes a round trip
+      // Paused after 5: the next 2 995 wait in the stream's bounded buffer, then the history.
+      await Promise.all(range(4, 3000).map((i) => b.publish('c', i)));
+      await sleep(50);
+      assert.equal(pushed.got.length, 5, 'nothing is pushed while the sink is paused');
+      pushed.resume();
+      await until(() => pushed.got.length === 3000, 10_000);
+      assert.deepEqual(offsets(pushed.got), range(1, 3000));
+      assert.deepEqual(
+        pushed.got.map((p) => p.data),
+        range(1, 3000),
+      );
+      await assert.rejects(stream.next(), TypeError, 'a pushing stream is not read by next()');
+      await stream.return?.();
+      assert.equal(await pushed.ended, 'ended');
+      await b.publish('c', 3001);
+      await sleep(20);
+      assert.equal(pushed.got.length, 3000, 'nothing after the end');
+    });
+
+    it('push mode ends with the error a reader would get: recovery, a reader left behind, close()', async () => {
+      const b = broker({ historySize: 10 });
+      for (const i of range(1, 20)) await b.publish('c', i);
+      const { position: latest } = await b.history('c', { limit: 0 });
+      const lost = pushInto(b.stream('c', { since: { offset: 1, epoch: latest.epoch } }));
+      const error = await lost.ended;
+      assert.ok(error instanceof BrokerRecoveryError && error.position.offset === 20);
+      assert.deepEqual(lost.got, []);
+
+      const behind = pushInto(b.stream('c', { since: latest }), 1);
+      await sleep(100);
+      await Promise.all(range(21, 2100).map((i) => b.publish('c', i)));
+      await sleep(20);
+      behind.resume();
+      const behindError = await behind.ended;
+      assert.ok(behindError instanceof BrokerRecoveryError, String(behindError));
+      assert.deepEqual(
+        offsets(behind.got),
+        range(21, 20 + behind.got.length),
+        'in order up to there',
+      );
+
+      const open = pushInto(b.stream('c'));
+      await until(() => open.got.length === 10);
+      await b.close();
+      assert.ok((await open.ended) instanceof BrokerClosedError);
     });
 
     it('waitFor: what is there now, limit oldest first, else the first to arrive, else [] on timeout', async () => {
