@@ -2,6 +2,12 @@
 // requests, pipelining, slow clients), and read exactly what came back.
 import * as net from 'node:net';
 import {
+  HTTPHeaders,
+  type HTTPConnection,
+  type HTTPServerConnectionDelegate,
+  type HTTPServerRequest,
+} from '../../src/httputil/index.ts';
+import {
   addLogInterceptor,
   configureLogging,
   type LogRecord,
@@ -173,4 +179,40 @@ export async function captureLogs<T>(
     remove();
     configureLogging({ level: 'warning' });
   }
+}
+
+/**
+ * A connection delegate that answers every request with `PATH LENGTH` (the path and how many
+ * body bytes arrived); `onHeaders` runs when each request's headers are in, to set a per-request
+ * limit or timeout on the connection.
+ */
+export function pathLengthDelegate(
+  onHeaders: (request: HTTPServerRequest, connection: HTTPConnection) => void,
+): HTTPServerConnectionDelegate {
+  return {
+    startRequest(connection) {
+      let request: HTTPServerRequest;
+      let length = 0;
+      return {
+        headersReceived(r) {
+          request = r;
+          onHeaders(r, connection);
+        },
+        dataReceived(chunk) {
+          length += chunk.length;
+        },
+        finish() {
+          const body = Buffer.from(`${request.path} ${length}`);
+          connection.writeHeaders(
+            200,
+            'OK',
+            new HTTPHeaders({ 'Content-Length': String(body.length) }),
+            body,
+          );
+          connection.finish();
+        },
+        onConnectionClose() {},
+      };
+    },
+  };
 }

@@ -8,11 +8,12 @@ import { startTestServer, expectLog, type TestServer } from '../../src/testing.t
 import { accessLog } from '../../src/log.ts';
 import { HTTPServer } from '../../src/httpserver/index.ts';
 import {
-  HTTPHeaders,
-  type HTTPServerConnectionDelegate,
-  type HTTPServerRequest,
-} from '../../src/httputil/index.ts';
-import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+  captureLogs,
+  get,
+  parseResponses,
+  pathLengthDelegate,
+  sendRaw,
+} from '../helpers/raw-http.ts';
 import { withTestServer } from '../helpers/server.ts';
 
 let handlerRuns = 0;
@@ -344,32 +345,9 @@ describe('timeouts', () => {
 
 test('a per-request body limit never leaks into the next keep-alive request', async () => {
   // A delegate that raises the limit for /big only, before the body is read.
-  const delegate: HTTPServerConnectionDelegate = {
-    startRequest(connection) {
-      let request: HTTPServerRequest;
-      let length = 0;
-      return {
-        headersReceived(r) {
-          request = r;
-          if (r.path === '/big') connection.setMaxBodySize(5000);
-        },
-        dataReceived(chunk) {
-          length += chunk.length;
-        },
-        finish() {
-          const body = Buffer.from(`${request.path} ${length}`);
-          connection.writeHeaders(
-            200,
-            'OK',
-            new HTTPHeaders({ 'Content-Length': String(body.length) }),
-            body,
-          );
-          connection.finish();
-        },
-        onConnectionClose() {},
-      };
-    },
-  };
+  const delegate = pathLengthDelegate((r, connection) => {
+    if (r.path === '/big') connection.setMaxBodySize(5000);
+  });
   const server = new HTTPServer(delegate, { maxBodySize: 1000 });
   const port = await server.listen(0, '127.0.0.1');
   try {

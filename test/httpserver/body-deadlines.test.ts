@@ -5,40 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { HTTPServer } from '../../src/httpserver/index.ts';
-import {
-  HTTPHeaders,
-  type HTTPServerConnectionDelegate,
-  type HTTPServerRequest,
-} from '../../src/httputil/index.ts';
-import { captureLogs } from '../helpers/raw-http.ts';
+import { captureLogs, pathLengthDelegate } from '../helpers/raw-http.ts';
 
 /** Answers every request with `PATH LENGTH`; `/short` asks for a 100 ms body timeout. */
-const delegate: HTTPServerConnectionDelegate = {
-  startRequest(connection) {
-    let request: HTTPServerRequest;
-    let length = 0;
-    return {
-      headersReceived(r) {
-        request = r;
-        if (r.path === '/short') connection.setBodyTimeout(100);
-      },
-      dataReceived(chunk) {
-        length += chunk.length;
-      },
-      finish() {
-        const body = Buffer.from(`${request.path} ${length}`);
-        connection.writeHeaders(
-          200,
-          'OK',
-          new HTTPHeaders({ 'Content-Length': String(body.length) }),
-          body,
-        );
-        connection.finish();
-      },
-      onConnectionClose() {},
-    };
-  },
-};
+const delegate = pathLengthDelegate((r, connection) => {
+  if (r.path === '/short') connection.setBodyTimeout(100);
+});
 
 /**
  * Send a request's head and `sent` of its 10 body bytes at `delayMs` after now (the rest at
