@@ -602,6 +602,8 @@ class Relay<T> implements PushSink<T>, RelayControl {
   #onDrain: (() => void) | undefined;
   #drainSocket: net.Socket | undefined;
   #resumeLoop: (() => void) | undefined;
+  // Read with next() (not pushed): stopping cannot wait for the pending next() to settle.
+  #pulling = false;
 
   constructor(
     handler: EventSourceHandler,
@@ -624,10 +626,11 @@ class Relay<T> implements PushSink<T>, RelayControl {
         pushTo.call(this.#iterator, this);
         return;
       } catch (error) {
-        // Already being read: fall back to next(), which reports that plainly.
+        // Already read with next() by someone: go on reading it that way.
         if (!(error instanceof TypeError)) return this.end(error);
       }
     }
+    this.#pulling = true;
     void this.#loop();
   }
 
@@ -697,6 +700,10 @@ class Relay<T> implements PushSink<T>, RelayControl {
     this.#resumeLoop = undefined;
     endQuietly(this.#iterator);
     resume?.();
+    // A pushing source ends (and calls end()) from return(); a pulled one may be waiting for
+    // an item that never comes (an idle queue, a generator inside an await), so the relay
+    // ends now and the loop's own end() later changes nothing.
+    if (this.#pulling) this.end(undefined);
   }
 
   end(error: unknown): void {

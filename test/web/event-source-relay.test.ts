@@ -216,6 +216,30 @@ test('any async iterable: relayed in order, and ended (its finally runs) when th
   }
 });
 
+test('a pulled source that waits for ever: the relay still ends when the client leaves', async () => {
+  let relayEnded = false;
+  async function* oneThenSilence(): AsyncGenerator<string> {
+    yield 'only';
+    await new Promise(() => {}); // e.g. an idle queue: no next item, ever
+  }
+  class Silent extends EventSourceHandler {
+    override async get() {
+      await this.relay(oneThenSilence(), (text) => ({ data: text }));
+      relayEnded = true;
+    }
+  }
+  const srv = await serve([['/silent', Silent]]);
+  const client = new RawStream(srv.port, '/silent');
+  try {
+    await until(() => parseEvents(client.body).length === 1, 'the one event');
+    client.destroy();
+    await until(() => relayEnded, 'relay() resolved although the source never settles');
+  } finally {
+    client.destroy();
+    await srv.close();
+  }
+});
+
 test('a toEvent that throws: relay fails with its error after ending the source; what came before was sent', async () => {
   let finallyRan = false;
   const outcome = deferred<unknown>();
