@@ -16,7 +16,6 @@
  * `.bench.ts`: it measures memory, not speed, and `npm run bench` does not run it.
  */
 import { fork } from 'node:child_process';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
 import { fileURLToPath } from 'node:url';
@@ -121,15 +120,8 @@ async function serve(contender: Contender): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   let port: number;
   if (contender === 'raw') {
-    const clients = new Set<http.ServerResponse>();
-    const server = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-      res.flushHeaders();
-      clients.add(res);
-      req.on('close', () => clients.delete(res));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as net.AddressInfo).port;
+    const { rawEventStreams } = await import('./peers/sse-raw-streams.ts');
+    port = (await rawEventStreams(0)).port;
   } else {
     const { MemoryBroker } = await import('../src/broker/index.ts');
     const { configureLogging } = await import('../src/log.ts');

@@ -10,7 +10,7 @@
  * Usage: `node bench/peers/sse-broadcast-server.ts PORT KIND` → prints `listening PORT`; exits
  * when stdin ends.
  */
-import * as http from 'node:http';
+import { rawEventStreams } from './sse-raw-streams.ts';
 import type * as net from 'node:net';
 import { createInterface } from 'node:readline';
 import { announce, portArgument } from './child.ts';
@@ -20,15 +20,9 @@ let broadcast: (k: number) => void;
 let port: number;
 
 if (kind === 'raw') {
-  const clients = new Set<http.ServerResponse>();
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-    res.flushHeaders();
-    clients.add(res);
-    req.on('close', () => clients.delete(res));
-  });
-  await new Promise<void>((resolve) => server.listen(portArgument(), '127.0.0.1', resolve));
-  port = (server.address() as net.AddressInfo).port;
+  const raw = await rawEventStreams(portArgument());
+  const clients = raw.clients;
+  port = raw.port;
   broadcast = (k) => {
     const bytes = Buffer.from(`id: ${k}\ndata: ${JSON.stringify({ k })}\n\n`);
     for (const res of clients) res.write(bytes);
