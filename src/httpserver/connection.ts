@@ -14,11 +14,13 @@
  * @module
  */
 
-import type * as http from 'node:http';
+import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { genLog, appLog } from '../log.ts';
 import { isThenable } from '../concurrent.ts';
+import { httpDateNow } from '../internal/http-date.ts';
+import { kFinishWithLines } from '../internal/symbols.ts';
 import {
   HTTPHeaders,
   type HTTPConnection,
@@ -42,6 +44,81 @@ const kContext = Symbol('typhoon.httpserver.context');
  * 16 KiB stack buffer for header and body together.
  */
 const LATIN1_BODY_MAX = 8192;
+// The header block of a response. Given headers, node checks every name and value again
+// (two regexes each), lower-cases each name to look for the framing headers, and joins it all
+// with the status line, Date and the keep-alive headers: for a small JSON response that was
+// more instructions than all of typhoon's own routing and handler work. Headers from the
+// handler's fields were checked when they were set and are never framing headers, so the block
+// for them is built here, with node's own rules for Date and keep-alive, into the fields
+// node's `_storeHeader` fills. Those fields are node internals: they are looked up once, and
+// if a release lacks them every response takes `writeHead` as before.
+
+/** The `ServerResponse` fields node's `_storeHeader` and `writeHead` fill (node 22 and 24). */
+interface ResponseInternals {
+  _header: string | null;
+  _headerSent: boolean;
+  _contentLength: number | null;
+  _removedContLen: boolean;
+  _removedConnection: boolean;
+  _last: boolean;
+  _keepAliveTimeout: number;
+  _defaultKeepAlive: boolean;
+  _maxRequestsPerSocket?: number;
+  _expect_continue?: boolean;
+  _sent100?: boolean;
+  shouldKeepAlive: boolean;
+  maxRequestsOnConnectionReached: boolean;
+  sendDate: boolean;
+  statusCode: number;
+  statusMessage: string;
+}
+
+/** node's slot for headers set with `res.setHeader`; null when none were. */
+const kOutHeaders: symbol | undefined = (() => {
+  const probe = new http.OutgoingMessage() as unknown as Record<string | symbol, unknown>;
+  const symbol = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'kOutHeaders');
+  const fields = ['_header', '_headerSent', '_contentLength', '_removedContLen'] as const;
+  const ok =
+    symbol !== undefined &&
+    probe[symbol] === null &&
+    fields.every((name) => name in probe) &&
+    typeof (http.OutgoingMessage.prototype as unknown as { _send?: unknown })._send === 'function';
+  return ok ? symbol : undefined;
+})();
+
+let headerBlocks = kOutHeaders !== undefined;
+
+/**
+ * Whether responses may take the header block path (on by default where node has the fields
+ * it needs). For tests that compare its bytes with node's own; returns the previous setting.
+ * @internal
+ */
+export function useHeaderBlocks(on: boolean): boolean {
+  const previous = headerBlocks;
+  headerBlocks = on && kOutHeaders !== undefined;
+  return previous;
+}
+
+// The `Keep-Alive` line with its closing blank line, for the last timeout and limit seen.
+let keepAliveKey = -1;
+let keepAliveMax = -1;
+let keepAliveTail = '';
+
+function keepAliveLines(res: ResponseInternals): string {
+  const timeout = res._keepAliveTimeout;
+  const max = ~~(res._maxRequestsPerSocket ?? 0);
+  if (timeout !== keepAliveKey || max !== keepAliveMax) {
+    keepAliveKey = timeout;
+    keepAliveMax = max;
+    keepAliveTail =
+      'Connection: keep-alive\r\nKeep-Alive: timeout=' +
+      Math.floor(timeout / 1000) +
+      (max > 0 ? `, max=${max}` : '') +
+      '\r\n\r\n';
+  }
+  return keepAliveTail;
+}
+
 /** Where a socket keeps its {@link ConnectionState}, set on its first request. */
 export const kConnection = Symbol('typhoon.httpserver.connection');
 
@@ -394,6 +471,62 @@ export class RequestContext implements HTTPConnection {
       state.last = undefined;
       state.previous = undefined;
     }
+  }
+
+  /**
+   * End the response with `body` (null for none), its header block built here from `lines`
+   * (`Name: value\r\n` each, checked when they were set, no framing header among them but the
+   * `Content-Length` given as `contentLength`), then node's `Date` and keep-alive headers by
+   * node's rules. Returns false, having done nothing, for what only node's `writeHead` knows
+   * how to frame (no body by status, an unanswered `Expect`, headers set on `res` directly):
+   * the caller then uses `writeHeaders` and `finish`.
+   */
+  [kFinishWithLines](
+    statusCode: number,
+    reason: string,
+    lines: string,
+    contentLength: string,
+    body: string | Buffer | null,
+  ): boolean {
+    const res = this.res as unknown as ResponseInternals & Record<symbol, unknown>;
+    if (
+      !headerBlocks ||
+      this.done ||
+      statusCode < 200 ||
+      statusCode === 204 ||
+      statusCode === 304 ||
+      res._header !== null ||
+      res[kOutHeaders!] !== null ||
+      res._removedConnection ||
+      (res._expect_continue === true && res._sent100 !== true)
+    ) {
+      return false;
+    }
+    this.#prepareKeepAlive();
+    let head =
+      (statusCode === 200 && reason === 'OK'
+        ? 'HTTP/1.1 200 OK\r\n'
+        : `HTTP/1.1 ${statusCode} ${reason}\r\n`) + lines;
+    if (res.sendDate) head += 'Date: ' + httpDateNow() + '\r\n';
+    if (!res.shouldKeepAlive) {
+      res._last = true;
+      head += 'Connection: close\r\n\r\n';
+    } else if (res.maxRequestsOnConnectionReached) {
+      head += 'Connection: close\r\n\r\n';
+    } else if (res._keepAliveTimeout && res._defaultKeepAlive) {
+      head += keepAliveLines(res);
+    } else {
+      head += 'Connection: keep-alive\r\n\r\n';
+    }
+    res.statusCode = statusCode;
+    res.statusMessage = reason;
+    res._contentLength = +contentLength;
+    res._removedContLen = false;
+    res._header = head;
+    res._headerSent = false;
+    this.headPending = true;
+    this.finish(body);
+    return true;
   }
 
   /** The client went away before the response was finished. */

@@ -56,3 +56,11 @@ export const kPushTo: unique symbol = Symbol('typhoon.pushTo');
 
 /** `iterator[kPushResume]()`: the sink that paused the push (returned false) takes items again. */
 export const kPushResume: unique symbol = Symbol('typhoon.pushResume');
+
+/**
+ * `connection[kFinishWithLines]?.(status, reason, lines, contentLength, body)`: end a response
+ * whose header lines (`Name: value\r\n` each) were checked when they were set, building the
+ * header block without a second check. Returns false, having done nothing, when the
+ * connection cannot; the caller then uses `writeHeaders` and `finish`.
+ */
+export const kFinishWithLines: unique symbol = Symbol('typhoon.httpserver.finishWithLines');

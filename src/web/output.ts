@@ -22,7 +22,13 @@ import { Future } from '../concurrent.ts';
 import { HTTPOutputError, StreamClosedError, statusReason } from '../errors.ts';
 import { HTTPHeaders } from '../httputil/index.ts';
 import type { HTTPConnection, HTTPServerRequest } from '../httputil/index.ts';
-import { kDetach, kFinish, kFinished, kSetTransforms } from '../internal/symbols.ts';
+import {
+  kDetach,
+  kFinish,
+  kFinished,
+  kFinishWithLines,
+  kSetTransforms,
+} from '../internal/symbols.ts';
 import {
   DEFAULT_CONTENT_TYPE,
   JSON_CONTENT_TYPE,
@@ -40,9 +46,36 @@ import type { OutputTransform } from './settings.ts';
 export type WriteChunk = string | Uint8Array | Record<string, unknown>;
 export type { HeaderValue };
 
-const REASON_CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+// What node refuses in a status line or header value: control characters but tab, and
+// anything past Latin-1.
+const REASON_CONTROL = /[^\t\x20-\x7e\x80-\xff]/;
 
 const EMPTY = Buffer.alloc(0);
+
+/** A connection that can build the header block itself (the HTTP server's). */
+interface LinesConnection {
+  [kFinishWithLines](
+    statusCode: number,
+    reason: string,
+    lines: string,
+    contentLength: string,
+    body: string | Buffer | null,
+  ): boolean;
+}
+
+const SERVER_LINE = `Server: ${SERVER_HEADER}\r\n`;
+// `Server` and `Content-Type` lines for the last Content-Type seen: a handler sends one type
+// again and again, and the pair then costs no concatenation.
+let lastContentType = '';
+let lastTypeLines = '';
+
+function serverAndTypeLines(contentType: string): string {
+  if (contentType !== lastContentType) {
+    lastContentType = contentType;
+    lastTypeLines = `${SERVER_LINE}Content-Type: ${contentType}\r\n`;
+  }
+  return lastTypeLines;
+}
 
 type Chunk = string | Buffer;
 
@@ -136,7 +169,8 @@ export class HandlerOutput {
 
   /**
    * Set the response status. Without `reason`, the standard phrase (`Unknown` for codes
-   * without one); a reason with control characters also becomes `Unknown`.
+   * without one); a reason with control characters or characters past Latin-1 also becomes
+   * `Unknown`.
    * Tornado: `set_status`.
    */
   setStatus(statusCode: number, reason?: string): void {
@@ -160,8 +194,8 @@ export class HandlerOutput {
 
   /**
    * Set a response header, replacing previous values. Numbers and Dates are formatted; a
-   * CR, LF or other control character in the name or value throws {@link HTTPOutputError}
-   * (nothing is sent). Tornado: `set_header`.
+   * CR, LF or other control character in the name or value, or a character past Latin-1 in
+   * the value, throws {@link HTTPOutputError} (nothing is sent). Tornado: `set_header`.
    */
   setHeader(name: string, value: HeaderValue): void {
     this.#setKnown(checkHeaderName(name), convertHeaderValue(value));
@@ -256,6 +290,19 @@ export class HandlerOutput {
     if (etag !== null) out.push('Etag', etag);
     if (contentLength !== null) out.push('Content-Length', contentLength);
     return out;
+  }
+
+  /**
+   * The field-backed headers as header lines, for a connection that builds the header block
+   * itself: `Server`, then `Content-Type`, `Etag` and `Content-Length` as set (the order of
+   * the flat array). Their values were checked when they were set.
+   */
+  #fieldLines(contentLength: string): string {
+    const contentType = this.#contentType;
+    const etag = this.#etag;
+    let lines = contentType === null ? SERVER_LINE : serverAndTypeLines(contentType);
+    if (etag !== null) lines += 'Etag: ' + etag + '\r\n';
+    return lines + 'Content-Length: ' + contentLength + '\r\n';
   }
 
   // --- output --------------------------------------------------------------------------------
@@ -355,7 +402,27 @@ export class HandlerOutput {
       if (buffer.length > 0 && this.request.method !== 'HEAD') {
         body = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
       }
-      buffer.length = 0; // (emptied in place: no new array for a finished handler)
+      // Emptied in place (no new array for a finished handler); `pop` for the usual one
+      // chunk, where setting `length` is a call into the runtime.
+      if (buffer.length === 1) buffer.pop();
+      else buffer.length = 0;
+      const contentLength = this.#contentLength;
+      if (this.#headers === null && contentLength !== null) {
+        const finishWithLines = (connection as Partial<LinesConnection>)[kFinishWithLines];
+        if (
+          finishWithLines !== undefined &&
+          finishWithLines.call(
+            connection,
+            this.#status,
+            this.#reason,
+            this.#fieldLines(contentLength),
+            contentLength,
+            body,
+          )
+        ) {
+          return;
+        }
+      }
       connection.writeHeaders(this.#status, this.#reason, this.#headersOut(), null);
       connection.finish(body);
       return;

@@ -25,6 +25,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { HTTPOutputError } from '../errors.ts';
 import { HTTPHeaders, formatTimestamp } from '../httputil/index.ts';
+import { httpDateNow } from '../internal/http-date.ts';
 
 /** A header value {@link RequestHandler.setHeader} accepts. */
 export type HeaderValue = string | number | Date;
@@ -36,7 +37,8 @@ export const DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8';
 /** The `Content-Type` of a response written as a JSON object. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
 
-const UNSAFE_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Control characters but tab, and anything past Latin-1 (HTTP header bytes are Latin-1).
+const UNSAFE_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** `name` when it is a valid header token, else {@link HTTPOutputError}. */
@@ -49,7 +51,8 @@ export function checkHeaderName(name: string): string {
 
 /**
  * A header value as text (numbers as decimals, Dates as HTTP dates); a control character,
- * CR or LF — which could inject another header — is {@link HTTPOutputError}.
+ * CR or LF — which could inject another header — or a character past Latin-1 is
+ * {@link HTTPOutputError}.
  */
 export function convertHeaderValue(value: HeaderValue): string {
   let text: string;
@@ -60,19 +63,6 @@ export function convertHeaderValue(value: HeaderValue): string {
   if (UNSAFE_HEADER_VALUE.test(text))
     throw new HTTPOutputError(`Unsafe header value ${JSON.stringify(text)}`);
   return text;
-}
-
-// The Date header changes once a second; formatting it per request shows in benchmarks.
-let cachedDateSecond = -1;
-let cachedDate = '';
-function httpDateNow(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== cachedDateSecond) {
-    cachedDateSecond = second;
-    cachedDate = formatTimestamp(second * 1000);
-  }
-  return cachedDate;
 }
 
 /**

@@ -77,6 +77,7 @@ test('setStatus: standard reason, custom reason, unknown code and control charac
       if (mode === 'custom') this.setStatus(299, 'Fine Thanks');
       else if (mode === 'unknown') this.setStatus(299);
       else if (mode === 'ctl') this.setStatus(201, 'Bad\r\nX-Evil: 1');
+      else if (mode === 'wide') this.setStatus(201, 'Fine €');
       else this.setStatus(201);
       this.write(String(this.getStatus()));
     }
@@ -90,6 +91,8 @@ test('setStatus: standard reason, custom reason, unknown code and control charac
     const ctl = await reason('ctl');
     assert.equal(ctl.reason, 'Unknown');
     assert.equal(ctl.headers['x-evil'], undefined);
+    // A status line is Latin-1: a reason past it would be mangled on the wire.
+    assert.equal((await reason('wide')).reason, 'Unknown');
   });
 });
 
@@ -104,6 +107,12 @@ test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send any
       this.clearHeader('X-Gone');
       if (this.getArgument('evil', '') === '1') this.setHeader('X-Bad', 'a\r\nSet-Cookie: pwn=1');
       if (this.getArgument('evil', '') === '2') this.setHeader('X-Bad\r\nY', 'a');
+      // Header bytes are Latin-1: a wider character, in a field-backed header or another,
+      // is refused where it is set.
+      if (this.getArgument('evil', '') === '3') this.setHeader('Content-Type', 'text/plain; x=€');
+      if (this.getArgument('evil', '') === '4') this.setHeader('X-Bad', 'caf\u0107');
+      if (this.getArgument('evil', '') === '5') this.setHeader('X-Latin1', 'café');
+      if (this.getArgument('evil', '') === '6') this.setHeader('', 'a');
       this.write('ok');
     }
   }
@@ -114,8 +123,12 @@ test('setHeader/addHeader/clearHeader, and CR/LF in a header refuses to send any
     assert.equal(res.headers.get('x-num'), '42');
     assert.equal(res.headers.get('x-gone'), null);
     assert.equal(res.headers.get('server'), 'TyphoonServer/0.1.0');
+    // Latin-1 itself is allowed.
+    const latin1 = await srv.fetch('/?evil=5');
+    assert.equal(latin1.status, 200);
+    assert.ok(latin1.headers.get('x-latin1')!.startsWith('caf'));
     await expectLog(accessLog, /^500/, async () => {
-      for (const evil of ['1', '2']) {
+      for (const evil of ['1', '2', '3', '4', '6']) {
         await expectLog(appLog, /Uncaught exception GET/, async () => {
           const bad = await srv.fetch(`/?evil=${evil}`);
           assert.equal(bad.status, 500);
