@@ -41,11 +41,18 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
 const UNSAFE_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+// The last name and string value that passed: a handler sets the same header to the same
+// constant on every request, and comparing with the last one costs less than the regex.
+let lastGoodName = 'Content-Type';
+let lastGoodValue = '';
+
 /** `name` when it is a valid header token, else {@link HTTPOutputError}. */
 export function checkHeaderName(name: string): string {
+  if (name === lastGoodName) return name;
   if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
     throw new HTTPOutputError(`Unsafe header name ${JSON.stringify(String(name))}`);
   }
+  if (name.length <= 256) lastGoodName = name;
   return name;
 }
 
@@ -55,6 +62,7 @@ export function checkHeaderName(name: string): string {
  * {@link HTTPOutputError}.
  */
 export function convertHeaderValue(value: HeaderValue): string {
+  if (value === lastGoodValue) return value;
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number') text = String(value);
@@ -62,6 +70,8 @@ export function convertHeaderValue(value: HeaderValue): string {
   else throw new TypeError(`Unsupported header value ${String(value)}`);
   if (UNSAFE_HEADER_VALUE.test(text))
     throw new HTTPOutputError(`Unsafe header value ${JSON.stringify(text)}`);
+  // (Bounded: a large value is not kept alive for the sake of the next call.)
+  if (typeof value === 'string' && text.length <= 256) lastGoodValue = text;
   return text;
 }
 
@@ -90,16 +100,23 @@ export function headerMapFrom(
 const ETAG_CACHE_MAX_ENTRIES = 256;
 const ETAG_CACHE_MAX_LENGTH = 1024;
 const etagCache = new Map<string, string>();
+let lastBody: string | undefined;
+let lastEtag = '';
 
 /** The automatic Etag of a body: its SHA-1 as quoted hex. */
 export function sha1Etag(chunk: string | Buffer): string {
   if (typeof chunk === 'string' && chunk.length <= ETAG_CACHE_MAX_LENGTH) {
+    // The body of the previous response first: a fresh string (a JSON document made per
+    // request) has no hash yet, and comparing it costs less than hashing it for the map.
+    if (chunk === lastBody) return lastEtag;
     let etag = etagCache.get(chunk);
     if (etag === undefined) {
       etag = `"${oneShotHash('sha1', chunk, 'hex')}"`;
       if (etagCache.size >= ETAG_CACHE_MAX_ENTRIES) etagCache.clear();
       etagCache.set(chunk, etag);
     }
+    lastBody = chunk;
+    lastEtag = etag;
     return etag;
   }
   return `"${oneShotHash('sha1', chunk, 'hex')}"`;

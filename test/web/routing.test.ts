@@ -15,6 +15,46 @@ test('patterns are anchored, strings or RegExps, with or without explicit anchor
   assert.deepEqual(new URLSpec(/\/A/i, H).match('/a'), { args: [], kwargs: undefined });
 });
 
+test('a pattern without metacharacters matches exactly what its regex would', () => {
+  const paths = [
+    '/about',
+    '/About',
+    '/about/',
+    '/abou',
+    '/about\n',
+    '/api/v1.0',
+    '/api/v1x0',
+    '/price$',
+    '/a-b,c',
+    '/',
+    '',
+    '/é',
+    '/api/v1.0/x',
+  ];
+  for (const pattern of [
+    '/about',
+    '^/about$',
+    '/api/v1\\.0',
+    '/price\\$',
+    '/a-b,c',
+    '/',
+    '',
+    '/é',
+    /\/about/,
+    /\/ABOUT/i,
+    '/api/v1.0',
+  ]) {
+    const spec = new URLSpec(pattern, H);
+    for (const path of paths) {
+      const expected = spec.regex.test(path) ? { args: [], kwargs: undefined } : null;
+      assert.deepEqual(spec.match(path), expected, `${String(pattern)} on ${JSON.stringify(path)}`);
+    }
+  }
+  // (`.` is a metacharacter: the regex decides, and it matches any character there.)
+  assert.notEqual(new URLSpec('/api/v1.0', H).match('/api/v1x0'), null);
+  assert.notEqual(new URLSpec(/\/ABOUT/i, H).match('/about'), null);
+});
+
 test('named groups give kwargs, unmatched groups undefined', () => {
   const spec = url('/u/(?<user>\\w+)(?:/(?<tab>\\w+))?', H);
   assert.deepEqual({ ...spec.match('/u/bob')!.kwargs }, { user: 'bob', tab: undefined });
