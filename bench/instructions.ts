@@ -34,7 +34,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 // loop of its own. With several, how many a turn batches depends on timing, and the count
 // per request wandered by ±15 % between runs of the same code. CG_CONNECTIONS overrides.
 const CONNECTIONS = Number(process.env.CG_CONNECTIONS ?? 1);
-const WARMUP = 3000;
+// Operations before the measured ones. CG_WARMUP overrides (see the HTTP rows in RESULTS.md).
+const WARMUP = Number(process.env.CG_WARMUP ?? 3000);
 
 /** Spawn `args` under callgrind; resolves with the child and a reader of its total. */
 function underCallgrind(args: string[]): { child: ChildProcess; total: () => Promise<number> } {
