@@ -175,6 +175,8 @@ export interface ConnectionState {
   /** The server's set of live connection states (for stop() to wait on). */
   live: Set<ConnectionState>;
   socket: net.Socket;
+  /** The peer's address, read once per connection (node's getter costs a call per read). */
+  remoteIp: string;
   /** For the `writeTimeout` sweep: unsent bytes, bytes the kernel took, when those last grew. */
   pending: number;
   sent: number;

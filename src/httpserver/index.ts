@@ -632,6 +632,7 @@ export class HTTPServer {
         previous: undefined,
         live: this.#live,
         socket,
+        remoteIp: remoteAddressOf(socket),
         pending: 0,
         sent: 0,
         lastProgress: 0,
@@ -646,7 +647,7 @@ export class HTTPServer {
     state.previous = state.last;
     state.last = ctx;
 
-    let remoteIp = remoteAddressOf(socket);
+    let remoteIp = state.remoteIp;
     let protocol = settings.protocol;
     if (settings.xheaders) [remoteIp, protocol] = this.#applyXheaders(req, remoteIp, protocol);
     const request = new HTTPServerRequest({

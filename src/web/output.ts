@@ -79,6 +79,10 @@ function serverAndTypeLines(contentType: string): string {
 
 type Chunk = string | Buffer;
 
+// The write buffer of a handler that has written nothing (or whose output went out): one
+// shared, frozen empty array instead of a fresh one per request. Never pushed to (see `#push`).
+const NO_CHUNKS = Object.freeze([]) as unknown as Chunk[];
+
 /**
  * The response side of a handler. Not used on its own: subclass {@link RequestHandler}.
  *
@@ -102,7 +106,7 @@ export class HandlerOutput {
   #contentType: string | null = DEFAULT_CONTENT_TYPE;
   #etag: string | null = null;
   #contentLength: string | null = null;
-  #writeBuffer: Chunk[] = [];
+  #writeBuffer: Chunk[] = NO_CHUNKS;
   #headersWritten = false;
   #finished = false;
   #transforms: OutputTransform[] | null = null;
@@ -162,7 +166,7 @@ export class HandlerOutput {
     this.#contentLength = null;
     this.setDefaultHeaders();
     // (The constructor's call finds the field's fresh array empty: no second one.)
-    if (this.#writeBuffer.length > 0) this.#writeBuffer = [];
+    if (this.#writeBuffer.length > 0) this.#writeBuffer = NO_CHUNKS;
     this.#status = 200;
     this.#reason = 'OK';
   }
@@ -319,11 +323,18 @@ export class HandlerOutput {
     this.#append(chunk);
   }
 
+  /** Buffer one chunk. The first makes an array of exactly one: no empty array to grow. */
+  #push(chunk: Chunk): void {
+    const buffer = this.#writeBuffer;
+    if (buffer.length === 0) this.#writeBuffer = [chunk];
+    else buffer.push(chunk);
+  }
+
   #append(chunk: WriteChunk): void {
     if (typeof chunk === 'string') {
-      this.#writeBuffer.push(chunk);
+      this.#push(chunk);
     } else if (chunk instanceof Uint8Array) {
-      this.#writeBuffer.push(
+      this.#push(
         Buffer.isBuffer(chunk)
           ? chunk
           : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
@@ -336,7 +347,7 @@ export class HandlerOutput {
       // `</` escaped so JSON can never close a <script> it is embedded in (looked for first:
       // most documents have none, and the search costs less than a regex replace).
       const json = JSON.stringify(chunk);
-      this.#writeBuffer.push(json.includes('</') ? json.replace(/<\//g, '<\\/') : json);
+      this.#push(json.includes('</') ? json.replace(/<\//g, '<\\/') : json);
       this.#setKnown('Content-Type', JSON_CONTENT_TYPE);
     } else {
       throw new TypeError(
@@ -348,7 +359,7 @@ export class HandlerOutput {
   #takeBuffer(): Buffer {
     const buffer = this.#writeBuffer;
     if (buffer.length === 0) return EMPTY;
-    this.#writeBuffer = [];
+    this.#writeBuffer = NO_CHUNKS;
     const joined = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
     return typeof joined === 'string' ? Buffer.from(joined, 'utf8') : joined;
   }
@@ -402,10 +413,7 @@ export class HandlerOutput {
       if (buffer.length > 0 && this.request.method !== 'HEAD') {
         body = buffer.length === 1 ? buffer[0]! : joinChunks(buffer);
       }
-      // Emptied in place (no new array for a finished handler); `pop` for the usual one
-      // chunk, where setting `length` is a call into the runtime.
-      if (buffer.length === 1) buffer.pop();
-      else buffer.length = 0;
+      this.#writeBuffer = NO_CHUNKS;
       const contentLength = this.#contentLength;
       if (this.#headers === null && contentLength !== null) {
         const finishWithLines = (connection as Partial<LinesConnection>)[kFinishWithLines];
@@ -500,7 +508,7 @@ export class HandlerOutput {
       ) {
         this.setEtagHeader();
         if (this.checkEtagHeader()) {
-          this.#writeBuffer = [];
+          this.#writeBuffer = NO_CHUNKS;
           this.setStatus(304);
         }
       }
