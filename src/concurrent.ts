@@ -30,6 +30,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import './internal/node-version.ts';
+import './internal/context-frames.ts';
 import { CancelledError, InvalidStateError } from './errors.ts';
 import { appLog, genLog } from './log.ts';
 
