@@ -72,6 +72,12 @@ export interface BenchResult {
     ratio: number;
     /** Median CPU µs per operation, when the contender measured it. */
     cpuUsPerOp?: number;
+    /**
+     * Median of the round-by-round ratios to the baseline's sample of the same round: each
+     * pair was taken minutes apart at most (seconds, for neighbours in the order), so a
+     * slow spell of the shared machine divides out where the ratio of medians keeps it.
+     */
+    pairedRatio?: number;
   }>;
 }
 
@@ -124,6 +130,10 @@ export async function runBench(bench: Bench, options: BenchOptions): Promise<Ben
     };
     const cpuSamples = cpu.get(c.name)!;
     if (cpuSamples.length > 0) row.cpuUsPerOp = median(cpuSamples);
+    const baseSamples = samples.get(baseline);
+    if (baseSamples !== undefined && baseSamples.length === row.samples.length) {
+      row.pairedRatio = median(row.samples.map((v, i) => v / baseSamples[i]!));
+    }
     return row;
   });
   const result: BenchResult = {
@@ -153,9 +163,9 @@ export function formatResult(result: BenchResult): string {
   const lines = [
     `### ${result.name}`,
     '',
-    `| contender | median (${result.unit}) | ratio to ${result.baseline} | spread (min–max) | samples |` +
+    `| contender | median (${result.unit}) | ratio to ${result.baseline} | paired ratio | spread (min–max) | samples |` +
       (withCpu ? ` CPU µs/op | CPU ratio |` : ''),
-    '|---|---:|---:|---:|---:|' + (withCpu ? '---:|---:|' : ''),
+    '|---|---:|---:|---:|---:|---:|' + (withCpu ? '---:|---:|' : ''),
   ];
   for (const row of result.rows) {
     const min = Math.min(...row.samples);
@@ -163,6 +173,7 @@ export function formatResult(result: BenchResult): string {
     const spread = row.median === 0 ? 0 : ((max - min) / 2 / row.median) * 100;
     let line =
       `| ${row.name} | ${fmt(row.median)} | ${row.ratio.toFixed(2)}x | ` +
+      `${row.pairedRatio === undefined ? '—' : `${row.pairedRatio.toFixed(2)}x`} | ` +
       `${fmt(min)}–${fmt(max)} (±${spread.toFixed(0)} %) | ${row.samples.length} |`;
     if (withCpu) {
       const cpuRatio =
