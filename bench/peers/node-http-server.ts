@@ -8,10 +8,16 @@
  *   dropped when its client goes away; `GET /stats` → `{"waiters": n}`;
  *   `POST /gc` → a full garbage collection (with `--expose-gc`) so RSS readings are comparable.
  *
- * Usage: `node bench/peers/node-http-server.ts PORT` → prints `listening PORT`.
+ * Usage: `node bench/peers/node-http-server.ts PORT` → prints `listening PORT`
+ * (`NODE_PEER_ASYNC_HOOKS=1`: with node:async_hooks loaded, see below).
  */
 import * as http from 'node:http';
 import { announce, collectGarbage, exitWithParent, JSON_DOC, portArgument } from './child.ts';
+
+// Loading node:async_hooks makes node's own tick queue cheaper on Node 24 (see
+// src/internal/context-frames.ts); typhoon and fastify load it. A raw server usually does
+// not, so the peer does not by default; NODE_PEER_ASYNC_HOOKS=1 measures the peer with it.
+if (process.env.NODE_PEER_ASYNC_HOOKS === '1') await import('node:async_hooks');
 
 const HELLO = Buffer.from('Hello, world');
 const waiters = new Set<http.ServerResponse>();
