@@ -64,3 +64,12 @@ export const kPushResume: unique symbol = Symbol('typhoon.pushResume');
  * connection cannot; the caller then uses `writeHeaders` and `finish`.
  */
 export const kFinishWithLines: unique symbol = Symbol('typhoon.httpserver.finishWithLines');
+
+/** The method behind {@link kFinishWithLines}. */
+export type FinishWithLines = (
+  statusCode: number,
+  reason: string,
+  lines: string,
+  contentLength: string,
+  body: string | Buffer | null,
+) => boolean;

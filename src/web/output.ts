@@ -28,6 +28,7 @@ import {
   kFinished,
   kFinishWithLines,
   kSetTransforms,
+  type FinishWithLines,
 } from '../internal/symbols.ts';
 import {
   DEFAULT_CONTENT_TYPE,
@@ -54,13 +55,7 @@ const EMPTY = Buffer.alloc(0);
 
 /** A connection that can build the header block itself (the HTTP server's). */
 interface LinesConnection {
-  [kFinishWithLines](
-    statusCode: number,
-    reason: string,
-    lines: string,
-    contentLength: string,
-    body: string | Buffer | null,
-  ): boolean;
+  [kFinishWithLines]: FinishWithLines;
 }
 
 const SERVER_LINE = `Server: ${SERVER_HEADER}\r\n`;
