@@ -87,6 +87,8 @@ const scenarios: Array<{
   chunks: string[];
   options?: HTTPServerOptions;
   node?: (server: http.Server) => void;
+  /** What the answer must show, so the scenario reaches the branch it names. */
+  shows?: RegExp;
 }> = [
   { name: 'a text response, kept alive', chunks: [GET('text')] },
   { name: 'a JSON response', chunks: [GET('json')] },
@@ -100,8 +102,16 @@ const scenarios: Array<{
   { name: 'an empty body', chunks: [GET('empty')] },
   { name: 'an error page', chunks: [GET('error')] },
   { name: 'HEAD', chunks: ['HEAD /?m=json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'] },
-  { name: 'Connection: close', chunks: [GET('text', 'Connection: close\r\n')] },
-  { name: 'HTTP/1.0 without keep-alive', chunks: [GET('text', '', '1.0')] },
+  {
+    name: 'Connection: close',
+    chunks: [GET('text', 'Connection: close\r\n')],
+    shows: /^Connection: close\r$/m,
+  },
+  {
+    name: 'HTTP/1.0 without keep-alive',
+    chunks: [GET('text', '', '1.0')],
+    shows: /^Connection: close\r$/m,
+  },
   {
     name: 'HTTP/1.0 with keep-alive',
     chunks: [GET('text', 'Connection: keep-alive\r\n', '1.0')],
@@ -117,25 +127,39 @@ const scenarios: Array<{
       'hello',
     ],
   },
-  { name: 'noKeepAlive', chunks: [GET('text')], options: { noKeepAlive: true } },
-  { name: 'a short idle timeout', chunks: [GET('text')], options: { idleConnectionTimeout: 999 } },
+  {
+    name: 'noKeepAlive',
+    chunks: [GET('text')],
+    options: { noKeepAlive: true },
+    shows: /^Connection: close\r$/m,
+  },
+  {
+    name: 'a short idle timeout',
+    chunks: [GET('text')],
+    options: { idleConnectionTimeout: 1999 },
+    shows: /^Keep-Alive: timeout=1\r$/m,
+  },
   {
     name: 'a keep-alive timeout of 0',
     chunks: [GET('text')],
     node: (server) => (server.keepAliveTimeout = 0),
+    shows: /^Connection: keep-alive\r\n\r\n/m,
   },
   {
     name: 'maxRequestsPerSocket reached on the second request',
     chunks: [GET('text'), GET('json')],
     node: (server) => (server.maxRequestsPerSocket = 2),
+    shows: /Keep-Alive: timeout=\d+, max=2\r\n\r\n[^]*Connection: close\r\n/,
   },
   {
     name: 'no Date',
     chunks: [GET('text')],
+    // (Before the server's own listener, which answers at once.)
     node: (server) =>
-      server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
         res.sendDate = false;
       }),
+    shows: /^Server: [^]*^Content-Length: 12\r\n(?!Date)/m,
   },
 ];
 
@@ -147,6 +171,7 @@ for (const scenario of scenarios) {
     const built = logged ? await expectLog(accessLog, /^404/, () => run(true)) : await run(true);
     const node = logged ? await expectLog(accessLog, /^404/, () => run(false)) : await run(false);
     assert.match(node.text, /^HTTP\/1\.1 \d{3} /);
+    if (scenario.shows !== undefined) assert.match(node.text, scenario.shows);
     assert.equal(built.text, node.text);
   });
 }
