@@ -37,6 +37,7 @@ import {
   checkHeaderName,
   convertHeaderValue,
   headerMapFrom,
+  isUnsafeHeaderText,
   sha1Etag,
   type HeaderValue,
 } from './response-headers.ts';
@@ -46,10 +47,6 @@ import type { OutputTransform } from './settings.ts';
 /** What {@link HandlerOutput.write} accepts. */
 export type WriteChunk = string | Uint8Array | Record<string, unknown>;
 export type { HeaderValue };
-
-// What node refuses in a status line or header value: control characters but tab, and
-// anything past Latin-1.
-const REASON_CONTROL = /[^\t\x20-\x7e\x80-\xff]/;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -178,7 +175,7 @@ export class HandlerOutput {
     }
     this.#status = statusCode;
     if (reason === undefined || reason === null) this.#reason = statusReason(statusCode);
-    else this.#reason = REASON_CONTROL.test(reason) ? 'Unknown' : String(reason);
+    else this.#reason = isUnsafeHeaderText(reason) ? 'Unknown' : String(reason);
   }
 
   /** The response status. Tornado: `get_status`. */

@@ -37,8 +37,14 @@ export const DEFAULT_CONTENT_TYPE = 'text/html; charset=UTF-8';
 /** The `Content-Type` of a response written as a JSON object. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=UTF-8';
 
-// Control characters but tab, and anything past Latin-1 (HTTP header bytes are Latin-1).
+// Control characters but tab, and anything past Latin-1 (HTTP header bytes are Latin-1):
+// what node refuses in a header value or a status line's reason.
 const UNSAFE_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** Whether `text` cannot go in a header value or reason phrase as it is. */
+export function isUnsafeHeaderText(text: string): boolean {
+  return UNSAFE_HEADER_VALUE.test(text);
+}
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 // The last name and string value that passed: a handler sets the same header to the same
