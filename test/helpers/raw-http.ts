@@ -181,6 +181,18 @@ export async function captureLogs<T>(
   }
 }
 
+/** Answer `200 OK` with `text` as the body, straight through the connection. */
+export function replyText(connection: HTTPConnection, text: string): void {
+  const body = Buffer.from(text);
+  connection.writeHeaders(
+    200,
+    'OK',
+    new HTTPHeaders({ 'Content-Length': String(body.length) }),
+    body,
+  );
+  connection.finish();
+}
+
 /**
  * A connection delegate that answers every request with `PATH LENGTH` (the path and how many
  * body bytes arrived); `onHeaders` runs when each request's headers are in, to set a per-request
@@ -202,14 +214,7 @@ export function pathLengthDelegate(
           length += chunk.length;
         },
         finish() {
-          const body = Buffer.from(`${request.path} ${length}`);
-          connection.writeHeaders(
-            200,
-            'OK',
-            new HTTPHeaders({ 'Content-Length': String(body.length) }),
-            body,
-          );
-          connection.finish();
+          replyText(connection, `${request.path} ${length}`);
         },
         onConnectionClose() {},
       };

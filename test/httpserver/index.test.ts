@@ -11,21 +11,13 @@ import { startTestServer } from '../../src/testing.ts';
 import { sleep } from '../../src/gen.ts';
 import { appLog } from '../../src/log.ts';
 import { expectLog } from '../../src/testing.ts';
-import { captureLogs, get, parseResponses, sendRaw } from '../helpers/raw-http.ts';
+import { captureLogs, get, parseResponses, replyText, sendRaw } from '../helpers/raw-http.ts';
 import { withTestServer } from '../helpers/server.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 
 function reply(request: HTTPServerRequest, text: string): void {
-  const body = Buffer.from(text);
-  const connection = request.connection!;
-  connection.writeHeaders(
-    200,
-    'OK',
-    new HTTPHeaders({ 'Content-Length': String(body.length) }),
-    body,
-  );
-  connection.finish();
+  replyText(request.connection!, text);
 }
 
 test('a plain request callback gets the whole request, body included', async () => {
