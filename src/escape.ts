@@ -22,6 +22,8 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import './internal/node-version.ts';
+import { Buffer } from 'node:buffer';
+
 /** Text or its UTF-8 bytes. */
 export type TextInput = string | Uint8Array;
 

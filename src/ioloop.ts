@@ -26,7 +26,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import './internal/node-version.ts';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Future, isThenable, toFuture, type Awaitable } from './concurrent.ts';
 import { TimeoutError } from './errors.ts';
 import { appLog } from './log.ts';

@@ -26,6 +26,8 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import './internal/node-version.ts';
+import process from 'node:process';
+
 /** Severity of a record, lowest first. */
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 

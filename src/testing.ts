@@ -17,6 +17,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import './internal/node-version.ts';
+import process from 'node:process';
 import * as net from 'node:net';
 import { addLogInterceptor, type LogLevel, type Logger, type LogRecord } from './log.ts';
 import { TimeoutError } from './errors.ts';

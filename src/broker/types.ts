@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import type { Future } from '../concurrent.ts';
 import { BrokerMessageTooLargeError } from '../errors.ts';
 

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { performance } from 'node:perf_hooks';
+
 /**
  * A member of a {@link Deadlines} list: the list links the members through these fields, so a
  * member costs no allocation of its own.

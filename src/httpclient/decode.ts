@@ -5,6 +5,7 @@
  * failures as {@link DecodeError} with a `reason` the client turns into its own error.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 

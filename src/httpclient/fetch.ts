@@ -13,6 +13,8 @@
  * Not a public module: nothing here is exported from `src/index.ts`.
  * @module
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { HTTPClientError, TimeoutError } from '../errors.ts';

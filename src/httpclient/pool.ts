@@ -13,6 +13,7 @@
  * Not a public module: nothing here is exported from `src/index.ts`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type * as net from 'node:net';

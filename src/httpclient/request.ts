@@ -5,6 +5,7 @@
  * synchronous one (`sync.ts`); users import them from `typhoon/httpclient`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { HTTPClientError, statusReason } from '../errors.ts';
 import { HTTPHeaders } from '../httputil/index.ts';
 

@@ -12,6 +12,9 @@
  * ```
  * @module
  */
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import {
   Worker,
   MessageChannel,

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as zlib from 'node:zlib';

@@ -48,6 +48,8 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';

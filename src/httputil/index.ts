@@ -30,6 +30,8 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HTTPHeaders } from './headers.ts';

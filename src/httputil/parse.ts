@@ -22,6 +22,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { HTTPInputError } from '../errors.ts';
 import { parseCookieHeader } from '../internal/cookie.ts';
 import {

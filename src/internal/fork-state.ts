@@ -11,6 +11,8 @@
  * @module
  */
 
+import process from 'node:process';
+
 // Where Node's `reusePort` listen option exists; elsewhere it throws, and cluster's
 // round-robin handle is used instead.
 const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(['linux', 'freebsd', 'sunos', 'aix']);

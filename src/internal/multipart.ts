@@ -20,6 +20,8 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
+
 /** A malformed or over-limit multipart body; `status` is the HTTP status to answer. */
 export class MultipartError extends Error {
   /** 400 for malformed input or too many parts/parameters, 413 for a part over its size limit. */

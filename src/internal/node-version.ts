@@ -12,6 +12,8 @@
  * Layer 0.
  */
 
+import process from 'node:process';
+
 /** The oldest Node.js typhoon supports, as `[major, minor]` (also `engines` in package.json). */
 export const MINIMUM_NODE: readonly [number, number] = [22, 19];
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import process from 'node:process';
 import { Session } from 'node:inspector';
 import { workerData } from 'node:worker_threads';
 import { BEAT_OFFSET, READY, STOP, type StallSample, type WatchdogWorkerData } from './watchdog.ts';

@@ -40,6 +40,8 @@
  * @module
  */
 
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
+
 export const EMPTY = Buffer.alloc(0);
 /** The chunk list of an empty buffer: shared and never mutated, so an idle stream owns no array. */
 export const NO_CHUNKS: Buffer[] = [];

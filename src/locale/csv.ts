@@ -3,6 +3,7 @@
  * `"message","translation"[,"plural"|"singular"|"unknown"]` in Excel's CSV dialect.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TranslationError } from '../errors.ts';

@@ -4,6 +4,7 @@
  * plural rule taken from the catalog's `Plural-Forms` header.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TranslationError } from '../errors.ts';

@@ -30,6 +30,7 @@
  */
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import process from 'node:process';
 import { configureLogging, type LogLevel } from '../log.ts';
 import { OptionParser, type DefineOptions, type ParseOptions, type TextSink } from './parser.ts';
 

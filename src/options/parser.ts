@@ -2,6 +2,7 @@
  * `OptionParser`: a set of options that is also the read/write view of their values.
  * @module
  */
+import process from 'node:process';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';

@@ -31,6 +31,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import process from 'node:process';
 import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

@@ -20,6 +20,7 @@
  * @module
  */
 
+import process from 'node:process';
 import cluster, { type Worker } from 'node:cluster';
 // A namespace, not named imports: both are missing from Node 20, and a named import would fail
 // the link before internal/node-version.ts can say which Node is needed.

@@ -8,6 +8,7 @@
  * @module
  */
 
+import process from 'node:process';
 import { enableCompileCache } from 'node:module';
 import { appLog } from '../log.ts';
 import { mainUrl, startRecording, waitForChangeAfterFailure } from './autoreload.ts';

@@ -8,6 +8,7 @@
  * @module
  */
 
+import process from 'node:process';
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type * as net from 'node:net';

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { readFileSync, realpathSync } from 'node:fs';
 import { posix, resolve as resolvePath, sep } from 'node:path';
 import { ParseError, TemplateNotFoundError } from '../errors.ts';

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { ParseError } from '../errors.ts';
 import { jsonEncode, linkify, squeeze, urlEscape, xhtmlEscape } from '../escape.ts';
 import {

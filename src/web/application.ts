@@ -18,6 +18,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { accessLog, appLog } from '../log.ts';
 import { autoreload } from '../process/index.ts';
 import { HTTPServer, type HTTPServerOptions } from '../httpserver/index.ts';

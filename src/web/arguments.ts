@@ -19,6 +19,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { HTTPError, MissingArgumentError } from '../errors.ts';
 import { asRequestError } from './error-page.ts';
 import {

@@ -20,6 +20,7 @@
  * Tornado: the cookie and XSRF methods of `tornado.web.RequestHandler`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { HTTPError, HTTPOutputError } from '../errors.ts';
 import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import { formatSetCookie } from '../internal/cookie.ts';

@@ -31,6 +31,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import type * as net from 'node:net';
 import { Future, QuietFuture } from '../concurrent.ts';
 import { HTTPOutputError, StreamClosedError } from '../errors.ts';

@@ -32,6 +32,7 @@
  * made incremental.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { HTTPError } from '../errors.ts';
 import { isThenable } from '../concurrent.ts';
 import {

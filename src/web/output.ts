@@ -18,6 +18,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { Future } from '../concurrent.ts';
 import { HTTPOutputError, StreamClosedError, statusReason } from '../errors.ts';
 import { HTTPHeaders } from '../httputil/index.ts';

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { appLog, genLog } from '../log.ts';
 import { isThenable, type Future } from '../concurrent.ts';
 import { coroutine } from '../gen.ts';

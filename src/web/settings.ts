@@ -20,6 +20,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import type {
   HTTPConnection,
   HTTPHeaders,

@@ -12,6 +12,7 @@
  * default) is `<base64 value>|<unix seconds>|<hex HMAC-SHA1 of name + value + timestamp>`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**

@@ -30,6 +30,7 @@
  * Tornado: `tornado.web.StaticFileHandler`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import {
   close,

@@ -19,6 +19,7 @@
  * Tornado: `tornado.web.stream_request_body` and `_HandlerDelegate`'s streaming path.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { isThenable } from '../concurrent.ts';
 import type { HTTPServerRequest } from '../httputil/index.ts';
 

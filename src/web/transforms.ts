@@ -24,6 +24,7 @@
  * Tornado: `tornado.web.GZipContentEncoding`.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import type { HTTPHeaders, HTTPServerRequest } from '../httputil/index.ts';
 import type { OutputTransform, OutputTransformFactory } from './settings.ts';

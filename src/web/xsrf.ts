@@ -11,6 +11,7 @@
  * Version 1 was the bare token in hex; it is still read.
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { escapeHtml } from './html.ts';
 

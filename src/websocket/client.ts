@@ -14,6 +14,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData } from 'ws';

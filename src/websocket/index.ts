@@ -32,6 +32,7 @@
 
 // First, so that an unsupported Node.js fails with one clear sentence (see there).
 import '../internal/node-version.ts';
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';

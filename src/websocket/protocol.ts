@@ -14,6 +14,8 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { WebSocket, type PerMessageDeflateOptions, type RawData } from 'ws';
 import { Future } from '../concurrent.ts';
 import { WebSocketClosedError } from '../errors.ts';
