@@ -52,6 +52,7 @@ import {
   closeInfo,
   compressionToDeflate,
   decodeMessage,
+  directSocket,
   defaultPingTimeout,
   encodeMessage,
   positiveNumber,
@@ -195,6 +196,8 @@ export class WebSocketHandler extends RequestHandler {
 
   #ws: WebSocket | undefined;
   #socket: Socket | undefined;
+  // The socket writeMessage may write around ws's callback on (see `directSocket`).
+  #direct: Socket | undefined;
   /** True once the connection was handed to ws: the HTTP response is gone. */
   #upgraded = false;
   #closing = false;
@@ -421,6 +424,7 @@ export class WebSocketHandler extends RequestHandler {
 
   #accept(ws: WebSocket, args: never[]): void {
     this.#ws = ws;
+    this.#direct = directSocket(ws, this.#socket);
     ws.binaryType = 'nodebuffer';
     // The HTTP server calls this when it stops: say goodbye with a close frame (RFC 6455
     // 1001, "going away") instead of letting the connection be cut.
@@ -578,9 +582,10 @@ export class WebSocketHandler extends RequestHandler {
    * {@link WebSocketClosedError} (nothing is logged if you handle it; an unhandled one is
    * reported like any Future's failure); so does the write that would take the unsent data
    * past {@link WebSocketHandler.maxWriteBuffer}, which also closes the connection with 1008.
-   * The Future resolves when the message was handed to the OS; awaiting it gives flow
-   * control. A value that cannot be sent (an array) throws a TypeError. Tornado:
-   * `write_message` (which raises at once instead of rejecting).
+   * The Future resolves when the message was handed to the OS (it comes back already
+   * resolved when the OS took the whole message at once); awaiting it gives flow control.
+   * A value that cannot be sent (an array) throws a TypeError. Tornado: `write_message`
+   * (which raises at once instead of rejecting).
    *
    * @example
    * ```ts
@@ -599,7 +604,7 @@ export class WebSocketHandler extends RequestHandler {
     const size = data.byteLength;
     const pending = ws.bufferedAmount;
     if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);
-    return sendEncoded(ws, data, options.binary === true);
+    return sendEncoded(ws, data, options.binary === true, this.#direct);
   }
 
   /**
