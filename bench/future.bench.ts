@@ -43,6 +43,62 @@ async function lifeOfPromise(n: number): Promise<number> {
   return ns;
 }
 
+// Two floors for the life of a placeholder, to tell what typhoon's Future adds from what any
+// Promise subclass costs: a bare subclass that keeps its resolve function and answers
+// `constructor` with a plain property (V8's `await` then still takes its fast path), and the
+// same with a `constructor` getter that marks the instance, which is how a Future learns it was
+// awaited (for the never-retrieved report).
+let captured: ((value: number) => void) | undefined;
+function capture(resolve: (value: number) => void): void {
+  captured = resolve;
+}
+class BareSubclass extends Promise<number> {
+  resolveIt: (value: number) => void;
+  constructor() {
+    super(capture);
+    this.resolveIt = captured!;
+    captured = undefined;
+  }
+  static {
+    Reflect.defineProperty(BareSubclass.prototype, 'constructor', {
+      value: Promise,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+class GetterSubclass extends Promise<number> {
+  #awaited = false;
+  resolveIt: (value: number) => void;
+  constructor() {
+    super(capture);
+    this.resolveIt = captured!;
+    captured = undefined;
+  }
+  static {
+    Reflect.defineProperty(GetterSubclass.prototype, 'constructor', {
+      configurable: true,
+      get(this: unknown) {
+        if (typeof this === 'object' && this !== null && #awaited in this) this.#awaited = true;
+        return Promise;
+      },
+    });
+  }
+}
+
+async function lifeOfSubclass(n: number, Kind: typeof BareSubclass): Promise<number> {
+  const start = process.hrtime.bigint();
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const p = new Kind();
+    p.resolveIt(1);
+    sum += await p;
+  }
+  const ns = Number(process.hrtime.bigint() - start) / n;
+  if (sum !== n) throw new Error('wrong sum');
+  return ns;
+}
+
 const factory: BenchFactory = ({ smoke }) => {
   const n = smoke ? 20_000 : 1_000_000;
   const future = resolvedFuture(1);
@@ -66,6 +122,11 @@ const factory: BenchFactory = ({ smoke }) => {
       contenders: [
         { name: 'typhoon Future', measure: () => lifeOfFuture(n) },
         { name: 'native Promise (withResolvers)', measure: () => lifeOfPromise(n) },
+        { name: 'bare Promise subclass (floor)', measure: () => lifeOfSubclass(n, BareSubclass) },
+        {
+          name: 'subclass with a constructor getter (floor)',
+          measure: () => lifeOfSubclass(n, GetterSubclass),
+        },
       ],
     },
   ];
