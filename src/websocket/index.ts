@@ -60,6 +60,7 @@ import {
   sendPing,
   startClose,
   startKeepalive,
+  textBytes,
   type CompressionOptions,
   type WebSocketMessage,
   type WebSocketWritable,
@@ -600,7 +601,7 @@ export class WebSocketHandler extends RequestHandler {
     // Text goes to ws as its UTF-8 bytes, encoded once here: the size check needs them
     // anyway, and a string would be measured again by ws and written through the socket's
     // mixed string/Buffer writev. (A server does not mask, so ws sends these bytes as they are.)
-    const data = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
+    const data = typeof encoded === 'string' ? textBytes(encoded) : encoded;
     const size = data.byteLength;
     const pending = ws.bufferedAmount;
     if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);

@@ -89,8 +89,37 @@ export function decodeMessage(data: RawData, isBinary: boolean): WebSocketMessag
     : Buffer.isBuffer(data)
       ? data
       : Buffer.from(data);
+  if (isBinary) return buffer;
   // toString() without arguments is Node's direct UTF-8 path (no encoding lookup).
-  return isBinary ? buffer : buffer.toString();
+  const text = buffer.toString();
+  // ws let only valid UTF-8 through, so these bytes are exactly what encoding `text` gives.
+  rememberText(text, buffer);
+  return text;
+}
+
+// The last text decoded or encoded here, and its UTF-8 bytes: a handler that sends on the
+// text it received (an echo, a relay), or sends one text to many clients, encodes it once.
+// Kept only up to this size, so what the entry holds on to stays small.
+const TEXT_CACHE_MAX = 64 * 1024;
+let lastText: string | undefined;
+let lastTextBytes: Buffer = EMPTY;
+
+function rememberText(text: string, bytes: Buffer): void {
+  if (bytes.length > TEXT_CACHE_MAX) return;
+  lastText = text;
+  lastTextBytes = bytes;
+}
+
+/**
+ * The UTF-8 bytes of `text`, for a server's frame (never masked, so `ws` writes them as they
+ * are and they can be shared between writes).
+ * @internal
+ */
+export function textBytes(text: string): Buffer {
+  if (text === lastText) return lastTextBytes;
+  const bytes = Buffer.from(text);
+  rememberText(text, bytes);
+  return bytes;
 }
 
 // ws only reads its send options (it copies them into its own): one object each, not one

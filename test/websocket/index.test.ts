@@ -43,6 +43,46 @@ describe('WebSocketHandler messages', () => {
   );
 
   test(
+    'texts sent on, sent again and sent to several clients keep their bytes',
+    genTest(async () => {
+      // Received texts, new texts, a text past the size whose bytes are kept for reuse, and
+      // binary messages with a text's bytes, interleaved on two connections.
+      const clients: RelayHandler[] = [];
+      class RelayHandler extends WebSocketHandler {
+        override open(): void {
+          clients.push(this);
+        }
+        override onMessage(message: WebSocketMessage): void {
+          if (typeof message !== 'string') {
+            void this.writeMessage(message, { binary: true });
+            return;
+          }
+          for (const client of clients) void client.writeMessage(message);
+          void this.writeMessage('fixed ünïcødé');
+          void this.writeMessage(message.toUpperCase());
+          void this.writeMessage(message);
+        }
+      }
+      await withTestServer(new Application([['/relay', RelayHandler]]), async (srv) => {
+        const a = await websocketConnect(wsUrl(srv, '/relay'));
+        const b = await websocketConnect(wsUrl(srv, '/relay'));
+        const big = 'ß'.repeat(40_000); // 80 000 bytes
+        for (const text of ['héllo', '☃ snow', 'héllo', big, 'é']) {
+          await a.writeMessage(text);
+          assert.equal(await b.readMessage(), text, 'relayed to the other client');
+          for (const expected of [text, 'fixed ünïcødé', text.toUpperCase(), text]) {
+            assert.equal(await a.readMessage(), expected);
+          }
+          await a.writeMessage(Buffer.from('bytes of ' + text), { binary: true });
+          assert.deepEqual(await a.readMessage(), Buffer.from('bytes of ' + text));
+        }
+        a.close();
+        b.close();
+      });
+    }),
+  );
+
+  test(
     'writeMessage sends a plain object as JSON and refuses arrays',
     genTest(async () => {
       const errors: unknown[] = [];
