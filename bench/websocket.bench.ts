@@ -7,12 +7,15 @@
  * Each server runs in its own child process (started fresh for the benchmark, kept across
  * rounds); the load generator is this process: 64 `ws` clients, each sending a 32-byte text
  * message and waiting for its echo before sending the next, for `sampleMs`. A sample is the
- * total number of completed round-trips divided by the elapsed time. Every echo is checked.
+ * total number of completed round-trips divided by the elapsed time, with the server's CPU
+ * time per round-trip beside it (steadier while other work shares the cores). Every echo is
+ * checked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import type { Bench, BenchFactory } from './harness.ts';
+import { cpuMsOf } from './peers/spawn.ts';
 
 const CLIENTS = 64;
 const MESSAGE = 'x'.repeat(32);
@@ -20,6 +23,8 @@ const serverScript = fileURLToPath(new URL('./peers/websocket-echo-server.ts', i
 
 interface EchoServer {
   port: number;
+  /** CPU time the server process has used, in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +58,7 @@ async function startServer(kind: 'typhoon' | 'ws'): Promise<EchoServer> {
   });
   return {
     port,
+    cpuMs: () => cpuMsOf(child.pid!),
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin!.end();
@@ -85,15 +91,16 @@ class Crowd {
     return new Crowd(clients);
   }
 
-  /** Round-trips per second over `ms`. */
-  run(ms: number): Promise<number> {
+  /** Round-trips over `ms`: how many, and how many per second. */
+  run(ms: number): Promise<{ count: number; rate: number }> {
     return new Promise((resolve, reject) => {
       let count = 0;
       let running = true;
       let active = this.clients.length;
       const started = performance.now();
       const finish = () => {
-        if (--active === 0) resolve((count * 1000) / (performance.now() - started));
+        if (--active === 0)
+          resolve({ count, rate: (count * 1000) / (performance.now() - started) });
       };
       for (const ws of this.clients) {
         const onMessage = (data: Buffer, isBinary: boolean) => {
@@ -125,14 +132,16 @@ const factory: BenchFactory = ({ smoke, sampleMs }) => {
   const state: Partial<Record<'typhoon' | 'ws', { server: EchoServer; crowd: Crowd }>> = {};
   const measure = (kind: 'typhoon' | 'ws') => async () => {
     const entry = state[kind]!;
-    return entry.crowd.run(sampleMs);
+    const cpuBefore = entry.server.cpuMs();
+    const { count, rate } = await entry.crowd.run(sampleMs);
+    return { value: rate, cpuUsPerOp: ((entry.server.cpuMs() - cpuBefore) * 1000) / count };
   };
   const bench: Bench = {
     name: `WebSocket echo, ${CLIENTS} clients, 32-byte text messages`,
     unit: 'round-trips/s',
     higherIsBetter: true,
     target: 'typhoon >= 0.7x raw ws',
-    rounds: smoke ? 1 : 7,
+    rounds: smoke ? 1 : 11,
     async setup() {
       for (const kind of ['typhoon', 'ws'] as const) {
         const server = await startServer(kind);
