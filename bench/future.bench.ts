@@ -67,6 +67,8 @@ class BareSubclass extends Promise<number> {
     });
   }
 }
+// Written out again rather than extending BareSubclass: a second derived constructor in the
+// chain costs more than the getter (measured 1.30x instead of 1.20x).
 class GetterSubclass extends Promise<number> {
   #awaited = false;
   resolveIt: (value: number) => void;

@@ -31,6 +31,42 @@ function recordingEcho(seen: Array<{ done: boolean; future: Future<void> }>) {
   };
 }
 
+/**
+ * A handler that writes `data` as one binary message as soon as it opens, to a raw client that
+ * reads nothing until `check` resumes it; `check` gets that write's Future.
+ */
+async function withBigWrite(
+  options: { data: Buffer; deflate?: boolean },
+  check: (future: Future<void>, client: RawClient) => Promise<void>,
+): Promise<void> {
+  // (Not a Future of the Future: completing one with a thenable adopts its outcome.)
+  const opened = new Future<void>();
+  let future: Future<void> | undefined;
+  class Big extends WebSocketHandler {
+    override getCompressionOptions() {
+      return options.deflate === true ? { threshold: 0 } : null;
+    }
+    override open(): void {
+      future = this.writeMessage(options.data, { binary: true });
+      opened.setResult();
+    }
+    override onMessage(): void {}
+  }
+  const srv = await serveApp([['/', Big]]);
+  const extensions =
+    options.deflate === true ? 'Sec-WebSocket-Extensions: permessage-deflate\r\n' : '';
+  const client = await RawClient.connect(srv.port, '/', extensions);
+  client.socket.pause();
+  try {
+    await opened;
+    assert.ok(future !== undefined);
+    await check(future, client);
+  } finally {
+    client.socket.destroy();
+    await srv.close();
+  }
+}
+
 describe("writeMessage's Future", () => {
   test(
     'a message the OS takes at once: already resolved when writeMessage returns',
@@ -59,42 +95,16 @@ describe("writeMessage's Future", () => {
   test(
     'with compression the frame waits inside ws first: still pending until the client reads',
     genTest(
-      async () => {
-        const opened = new Future<void>();
-        let future: Future<void> | undefined;
+      () =>
         // Random bytes do not deflate: the frame stays larger than the socket buffers.
-        const data = randomBytes(BIG);
-        class Deflating extends WebSocketHandler {
-          override getCompressionOptions() {
-            return { threshold: 0 };
-          }
-          override open(): void {
-            future = this.writeMessage(data, { binary: true });
-            opened.setResult();
-          }
-          override onMessage(): void {}
-        }
-        const srv = await serveApp([['/', Deflating]]);
-        const client = await RawClient.connect(
-          srv.port,
-          '/',
-          'Sec-WebSocket-Extensions: permessage-deflate\r\n',
-        );
-        client.socket.pause();
-        try {
-          await opened;
-          assert.ok(future !== undefined);
+        withBigWrite({ data: randomBytes(BIG), deflate: true }, async (future, client) => {
           await sleep(500);
           assert.equal(future.done(), false, 'the client read nothing: the frame is not all out');
           client.socket.resume();
           const { opcode } = await client.frame();
           assert.equal(opcode, 0x2);
           assert.equal(await withTimeout(future, 5_000), undefined);
-        } finally {
-          client.socket.destroy();
-          await srv.close();
-        }
-      },
+        }),
       { timeout: 30_000 },
     ),
   );
@@ -102,23 +112,8 @@ describe("writeMessage's Future", () => {
   test(
     'a message the OS takes only part of: pending while the client does not read, resolved once it does',
     genTest(
-      async () => {
-        // (Not a Future of the Future: completing one with a thenable adopts its outcome.)
-        const opened = new Future<void>();
-        let future: Future<void> | undefined;
-        class Big extends WebSocketHandler {
-          override open(): void {
-            future = this.writeMessage(Buffer.alloc(BIG, 7), { binary: true });
-            opened.setResult();
-          }
-          override onMessage(): void {}
-        }
-        const srv = await serveApp([['/', Big]]);
-        const client = await RawClient.connect(srv.port, '/');
-        client.socket.pause();
-        try {
-          await opened;
-          assert.ok(future !== undefined);
+      () =>
+        withBigWrite({ data: Buffer.alloc(BIG, 7) }, async (future, client) => {
           await sleep(300);
           assert.equal(future.done(), false, 'the client read nothing: the rest is still ours');
           client.socket.resume();
@@ -127,11 +122,7 @@ describe("writeMessage's Future", () => {
           assert.equal(payload.length, BIG);
           assert.equal(payload[BIG - 1], 7);
           assert.equal(await withTimeout(future, 5_000), undefined);
-        } finally {
-          client.socket.destroy();
-          await srv.close();
-        }
-      },
+        }),
       { timeout: 30_000 },
     ),
   );
@@ -139,32 +130,13 @@ describe("writeMessage's Future", () => {
   test(
     'a client that goes away before reading the rest: the Future rejects with WebSocketClosedError',
     genTest(
-      async () => {
-        // (Not a Future of the Future: completing one with a thenable adopts its outcome.)
-        const opened = new Future<void>();
-        let future: Future<void> | undefined;
-        class Big extends WebSocketHandler {
-          override open(): void {
-            future = this.writeMessage(Buffer.alloc(BIG, 7), { binary: true });
-            opened.setResult();
-          }
-          override onMessage(): void {}
-        }
-        const srv = await serveApp([['/', Big]]);
-        const client = await RawClient.connect(srv.port, '/');
-        client.socket.pause();
-        try {
-          await opened;
-          assert.ok(future !== undefined);
+      () =>
+        withBigWrite({ data: Buffer.alloc(BIG, 7) }, async (future, client) => {
           await sleep(100);
           assert.equal(future.done(), false);
           client.socket.resetAndDestroy();
           await assert.rejects(withTimeout(future, 5_000), WebSocketClosedError);
-        } finally {
-          client.socket.destroy();
-          await srv.close();
-        }
-      },
+        }),
       { timeout: 30_000 },
     ),
   );
