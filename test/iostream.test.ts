@@ -342,6 +342,38 @@ describe('IOStream write and read fast paths', () => {
     }
   });
 
+  test('a write on a socket destroyed under the stream, or cut off halfway by the peer, fails', async () => {
+    const { client: rawClient, server: rawServer } = await tcpSockets();
+    const stream = new IOStream(rawClient);
+    // Destroyed, but its close has not reached the stream yet: not a write the OS took.
+    rawClient.destroy();
+    await assert.rejects(stream.write('x'), StreamClosedError);
+    rawServer.destroy();
+
+    const pair = await tcpPair();
+    try {
+      // The peer reads nothing: the kernel takes a part, the rest waits in node.
+      const big = pair.client.write(Buffer.alloc(16 * 1024 * 1024, 3));
+      assert.equal(big.done(), false);
+      pair.server.socket.resetAndDestroy();
+      await assert.rejects(big, StreamClosedError);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  test('over TLS a write finishes after the call: it is done once the socket reports it', async () => {
+    const pair = await tlsPair();
+    try {
+      const write = pair.client.write('over tls\n');
+      assert.equal(write.done(), false, 'TLS hands the bytes over after write() returns');
+      await write;
+      assert.equal((await pair.server.readUntil('\n')).toString(), 'over tls\n');
+    } finally {
+      await pair.close();
+    }
+  });
+
   test('a chunk that is exactly the pending read is delivered whole; limits still apply', async () => {
     const pair = await tcpPair();
     const { client, server } = pair;

@@ -157,8 +157,6 @@ export class IOStream {
   #readFuture: Future<unknown> | null = null;
   // Futures of writes not yet handed to the OS (created on the first write).
   #writeFutures: Future<void>[] | null = null;
-  // Write callbacks still to come for writes whose Futures were done at once (see `write`).
-  #handedOver = 0;
   #onWrite: ((error?: Error | null) => void) | null = null;
   #connecting: Connecting<IOStream> | null = null;
   // While open: the close callback (or null). Once closed: the error that closed it, if any.
@@ -616,20 +614,26 @@ export class IOStream {
         );
       }
     }
-    // One callback per stream, not per write: the socket calls write callbacks in order.
-    socket.write(data, (this.#onWrite ??= this.#written.bind(this)));
+    // One callback per stream, not per write: the socket calls write callbacks in order, and
+    // each one belongs to the first Future of the queue.
+    const onWrite = (this.#onWrite ??= this.#written.bind(this));
     const queue = this.#writeFutures;
     if (
       socket.writableLength === 0 &&
       (queue === null || queue.length === 0) &&
-      !socket.destroyed
+      !socket.destroyed &&
+      (socket as { encrypted?: boolean }).encrypted !== true
     ) {
-      // Node handed every byte to the OS inside `write` (the common case on a socket that
-      // keeps up) and no earlier write waits for its callback, so the Future is done now.
-      // Callbacks come in order, so the next `#handedOver` of them belong to such writes.
-      this.#handedOver++;
-      return HANDED_OVER;
-    }
+      // Nothing is waiting: node hands the bytes to the OS inside `write`, and an empty buffer
+      // right after shows it took them all (the common case on a socket that keeps up), so
+      // the Future is done now. Written without a callback, which spares node's stream a
+      // tick per write. (TLS writes finish after the call: they keep the callback.)
+      socket.write(data);
+      if (socket.writableLength === 0 && socket.errored === null) return HANDED_OVER;
+      // The OS took part (or the write failed): an empty write queued behind the data
+      // reports when it has all gone, or the error.
+      socket.write(EMPTY, onWrite);
+    } else socket.write(data, onWrite);
     const future = new QuietFuture<void>();
     if (queue === null) this.#writeFutures = [future];
     else queue.push(future);
@@ -637,10 +641,6 @@ export class IOStream {
   }
 
   #written(error?: Error | null): void {
-    if (this.#handedOver > 0) {
-      this.#handedOver--;
-      return;
-    }
     const future = this.#writeFutures?.shift();
     if (future === undefined) return; // already failed by close()
     if (error)
