@@ -150,13 +150,15 @@ export function sendEncoded(
   direct?: Socket,
 ): Future<void> {
   const options = binary ? BINARY : TEXT;
-  if (direct !== undefined && ws.bufferedAmount === 0) {
+  if (direct !== undefined && ws.bufferedAmount === 0 && !direct.destroyed) {
     ws.send(data, options);
     if (direct.writableLength === 0 && direct.errored === null) return SENT;
     const future = new Future<void>();
     direct.write(EMPTY, (error) => settleWrite(future, error));
     return future;
   }
+  // Queued behind other data, or the socket is gone (its close has not reached ws yet: the
+  // callback then reports the failed write).
   const future = new Future<void>();
   ws.send(data, options, (error) => settleWrite(future, error));
   return future;

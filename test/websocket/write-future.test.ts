@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { Future } from '../../src/concurrent.ts';
 import { WebSocketClosedError } from '../../src/errors.ts';
 import { sleep, withTimeout } from '../../src/gen.ts';
@@ -86,6 +87,42 @@ describe("writeMessage's Future", () => {
           assert.equal(future.exception(), undefined);
           assert.equal(await future, undefined);
         }
+      } finally {
+        await srv.close();
+      }
+    }),
+  );
+
+  test(
+    'a socket destroyed before its close reached ws: the write is not counted as sent',
+    genTest(async () => {
+      const outcome = new Future<unknown>();
+      class Cut extends WebSocketHandler {
+        #socket: Socket | undefined;
+        override prepare(): void {
+          // Catch the socket as the handshake hands it to ws.
+          const connection = this.request.connection!;
+          const detach = connection.detach.bind(connection);
+          connection.detach = () => {
+            const raw = detach();
+            this.#socket = raw.socket;
+            return raw;
+          };
+        }
+        override open(): void {
+          this.#socket!.destroy();
+          this.writeMessage('lost?').then(
+            () => outcome.setResult('sent'),
+            (error: unknown) => outcome.setResult(error),
+          );
+        }
+        override onMessage(): void {}
+      }
+      const srv = await serveApp([['/', Cut]]);
+      try {
+        const client = await RawClient.connect(srv.port, '/');
+        client.socket.destroy();
+        assert.ok((await outcome) instanceof WebSocketClosedError, String(await outcome));
       } finally {
         await srv.close();
       }
