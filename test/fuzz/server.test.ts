@@ -402,11 +402,15 @@ describe('fuzz: raw requests to a running server', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  /** Send `chunks` (1 ms apart, so they arrive as separate segments), half-close, read all. */
+  /**
+   * Send `chunks` (1 ms apart, so they arrive as separate segments), half-close once the server
+   * has gone quiet (an immediate FIN would race an answer that waits for a file stat: the server
+   * drops it, on some runs and not others), read all.
+   */
   async function exchange(chunks: Buffer[]): Promise<string> {
     const list: Array<Buffer | number> = [];
     chunks.forEach((c, i) => list.push(...(i === 0 ? [c] : [1, c])));
-    const result = await sendRaw(srv.port, list, { end: true, timeout: 3_000 });
+    const result = await sendRaw(srv.port, list, { end: true, endWhenQuiet: 10, timeout: 3_000 });
     return result.text;
   }
 

@@ -32,6 +32,13 @@ export interface SendRawOptions {
   until?: RegExp;
   /** Half-close our side after sending. Default false. */
   end?: boolean;
+  /**
+   * With `end`, half-close only once the server has gone quiet: `ms` after the last byte it
+   * sent, or `ms * 10` after our last chunk when it sent nothing. A server (node's, Tornado's)
+   * takes a client's FIN for its leaving and drops an answer not yet written, so a FIN sent
+   * at once races an answer that takes a turn of the loop (a file stat).
+   */
+  endWhenQuiet?: number;
 }
 
 /**
@@ -64,7 +71,9 @@ export function sendRaw(
       clearTimeout(timer);
       timer = setTimeout(() => done(false), timeout);
     };
+    let lastData = 0;
     socket.on('data', (data: Buffer) => {
+      lastData = performance.now();
       text += data.toString('latin1');
       if (options.until?.test(text)) done(false);
       else arm();
@@ -81,6 +90,16 @@ export function sendRaw(
           arm();
         } else {
           socket.write(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+        }
+      }
+      const quiet = options.endWhenQuiet;
+      if (options.end && quiet !== undefined) {
+        const sent = performance.now();
+        for (;;) {
+          await new Promise((r) => setTimeout(r, quiet));
+          if (settled) return;
+          const now = performance.now();
+          if (lastData > 0 ? now - lastData >= quiet : now - sent >= quiet * 10) break;
         }
       }
       if (options.end) socket.end();
