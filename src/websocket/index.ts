@@ -605,7 +605,8 @@ export class WebSocketHandler extends RequestHandler {
     const size = data.byteLength;
     const pending = ws.bufferedAmount;
     if (pending + size > this.#maxWriteBuffer) return this.#tooSlow(ws, pending, size);
-    return sendEncoded(ws, data, options.binary === true, this.#direct);
+    // Nothing queued: the frame may go out around ws's callback (see sendEncoded).
+    return sendEncoded(ws, data, options.binary === true, pending === 0 ? this.#direct : undefined);
   }
 
   /**

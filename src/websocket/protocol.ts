@@ -135,11 +135,11 @@ const SENT: Future<void> = resolvedFuture(undefined);
  * Send one message, already through {@link encodeMessage}; the Future resolves when `ws`
  * handed it to the socket.
  *
- * `direct`, when given, is the plain TCP socket of an uncompressed `ws`: then `ws` writes an
- * unqueued frame into it at once, and whether the OS took all of it shows right after the
- * send. Such a frame is sent without a callback: with one, node's stream adds a tick, a copy of
- * its corked chunks and a closure per write (≈ 1 400 instructions per echoed message, measured
- * with callgrind). A frame the OS took only part of is followed by an empty write, whose
+ * `direct`, when given, is the plain TCP socket of an uncompressed `ws` with nothing queued
+ * (`bufferedAmount` 0, which the caller has just read): then `ws` writes the frame into it at
+ * once, and whether the OS took all of it shows right after the send. Such a frame is sent
+ * without a callback: with one, node's stream adds a tick, a copy of its corked chunks and a
+ * closure per write (≈ 1 400 instructions per echoed message, measured with callgrind). A frame the OS took only part of is followed by an empty write, whose
  * callback runs once everything before it has gone (or with the error that stopped it).
  * @internal
  */
@@ -150,7 +150,7 @@ export function sendEncoded(
   direct?: Socket,
 ): Future<void> {
   const options = binary ? BINARY : TEXT;
-  if (direct !== undefined && ws.bufferedAmount === 0 && !direct.destroyed) {
+  if (direct !== undefined && !direct.destroyed) {
     ws.send(data, options);
     if (direct.writableLength === 0 && direct.errored === null) return SENT;
     const future = new Future<void>();
